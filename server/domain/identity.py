@@ -1,0 +1,93 @@
+"""Who is calling, and what their role may do.
+
+An :class:`Identity` is built from verified token claims; it is the only thing
+the rest of the server knows about a caller. Grants are default-deny: an action
+missing from a role's set is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from server.errors import Code, Refused
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    CLIENT = "client"
+    PARTNER = "partner"
+
+
+class RoomKind(StrEnum):
+    INDIVIDUAL = "individual"
+    COUPLES = "couples"
+
+
+class Action(StrEnum):
+    JOIN = "join"
+    SIGNAL = "signal"
+    ADMIT = "admit"
+    DENY = "deny"
+    REMOVE = "remove"
+    SEND_BACK = "send-back"
+    LOCK = "lock"
+    END = "end"
+
+
+_MEMBER = frozenset({Action.JOIN, Action.SIGNAL})
+GRANTS: dict[Role, frozenset[Action]] = {
+    Role.CLINICIAN: frozenset(Action),
+    Role.CLIENT: _MEMBER,
+    Role.PARTNER: _MEMBER,
+}
+
+
+def require(role: Role, action: Action) -> None:
+    """Refuse unless ``role`` holds ``action``."""
+    if action not in GRANTS.get(role, frozenset()):
+        raise Refused(Code.FORBIDDEN_ROLE)
+
+
+def _text(claims: dict[str, Any], key: str, limit: int, required: bool = True) -> str | None:
+    value = claims.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise Refused(Code.TOKEN_INVALID, f"The token's '{key}' claim is missing or malformed.")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A verified caller, bound to one program and one room."""
+
+    id: str
+    name: str
+    role: Role
+    program: str
+    room: str
+    expires_at: float
+    room_kind: RoomKind | None = None
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Identity:
+        role = _text(claims, "role", 16)
+        if role not in Role.__members__.values():
+            raise Refused(Code.TOKEN_INVALID, "The token's role is unknown.")
+        kind = _text(claims, "room_kind", 16, required=False)
+        if kind is not None and kind not in RoomKind.__members__.values():
+            raise Refused(Code.TOKEN_INVALID, "The token's room_kind is unknown.")
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float):
+            raise Refused(Code.TOKEN_INVALID, "The token has no expiry.")
+        return cls(
+            id=_text(claims, "sub", 128) or "",
+            name=_text(claims, "name", 80) or "",
+            role=Role(role),
+            program=_text(claims, "program", 128) or "",
+            room=_text(claims, "room", 128) or "",
+            expires_at=float(exp),
+            room_kind=RoomKind(kind) if kind else None,
+        )

@@ -1,0 +1,305 @@
+"""A session room: seats, the lobby, presence and the clinician's controls.
+
+Every function here mutates a :class:`Room` in place and returns what the
+transport must tell people; the store wraps each call in one transaction with
+its audit row, so a refusal (:class:`Refused`) leaves the room untouched.
+
+Note: these rules assume the caller holds the room's write for the whole call
+(the store guarantees it); none of them awaits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from server.domain.identity import Action, Identity, Role, RoomKind, require
+from server.errors import Code, Refused
+
+SEATS: dict[RoomKind, tuple[Role, ...]] = {
+    RoomKind.INDIVIDUAL: (Role.CLINICIAN, Role.CLIENT),
+    RoomKind.COUPLES: (Role.CLINICIAN, Role.CLIENT, Role.PARTNER),
+}
+
+
+class MemberState(StrEnum):
+    LOBBY = "lobby"
+    ADMITTED = "admitted"
+
+
+class Presence(StrEnum):
+    ONLINE = "online"
+    RECONNECTING = "reconnecting"
+
+
+class RoomStatus(StrEnum):
+    OPEN = "open"
+    ENDED = "ended"
+
+
+@dataclass(slots=True)
+class Member:
+    id: str
+    name: str
+    role: Role
+    state: MemberState
+    since: float
+    presence: Presence = Presence.ONLINE
+    epoch: int = 1
+    sid: str | None = None
+    grace_until: float | None = None
+    renegotiate: bool = True
+
+
+@dataclass(slots=True)
+class Room:
+    """One session's room. ``session`` names the scheduled or ad hoc session it serves."""
+
+    id: str
+    program: str
+    kind: RoomKind
+    session: dict[str, Any] = field(default_factory=dict)
+    status: RoomStatus = RoomStatus.OPEN
+    locked: bool = False
+    version: int = 0
+    members: dict[str, Member] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.id or len(self.id) > 128 or not self.program:
+            raise ValueError("a room needs an id of at most 128 characters and a program")
+        self.kind = RoomKind(self.kind)
+
+    # -- serialisation (the store keeps rooms as JSON) --------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["removed"] = sorted(self.removed)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Room:
+        members = {
+            mid: Member(**{**m, "role": Role(m["role"]), "state": MemberState(m["state"]),
+                           "presence": Presence(m["presence"])})
+            for mid, m in data["members"].items()
+        }
+        return cls(id=data["id"], program=data["program"], kind=RoomKind(data["kind"]),
+                   session=data.get("session", {}), status=RoomStatus(data["status"]),
+                   locked=data["locked"], version=data["version"], members=members,
+                   removed=set(data["removed"]))
+
+    # -- queries -----------------------------------------------------------------------
+    def admitted(self) -> list[Member]:
+        return [m for m in self.members.values() if m.state is MemberState.ADMITTED]
+
+    def lobby(self) -> list[Member]:
+        return [m for m in self.members.values() if m.state is MemberState.LOBBY]
+
+    def connected_sids(self) -> list[str]:
+        return [m.sid for m in self.members.values() if m.sid]
+
+    def clinician_present(self) -> bool:
+        return any(m.role is Role.CLINICIAN and m.presence is Presence.ONLINE
+                   for m in self.admitted())
+
+
+@dataclass(slots=True)
+class Notice:
+    """Something to tell one connection: ``event`` with ``payload`` to ``sid``.
+
+    ``close`` asks the transport to disconnect that socket afterwards.
+    """
+
+    sid: str
+    event: str
+    payload: dict[str, Any]
+    close: bool = False
+
+
+@dataclass(slots=True)
+class Change:
+    """What a rule changed, for the transport to deliver."""
+
+    notices: list[Notice] = field(default_factory=list)
+    presence: list[tuple[str, str]] = field(default_factory=list)
+    member: Member | None = None
+
+
+def check_entry(room: Room, who: Identity) -> None:
+    """The handshake's checks: may this identity connect to this room at all."""
+    if room.program != who.program:
+        raise Refused(Code.FORBIDDEN_ROOM)
+    if room.status is RoomStatus.ENDED:
+        raise Refused(Code.ROOM_ENDED)
+    if who.id in room.removed:
+        raise Refused(Code.REMOVED)
+    if who.role not in SEATS[room.kind]:
+        raise Refused(Code.ROLE_NOT_IN_ROOM_KIND)
+
+
+def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float) -> Change:
+    """Enter the room (clinician) or knock (everyone else).
+
+    A person coming back within the grace period keeps their state; a second
+    connection of the same person supersedes the first.
+    """
+    require(who.role, Action.JOIN)
+    check_entry(room, who)
+    change = expire(room, now)
+    member = room.members.get(who.id)
+    if member is None:
+        taken = any(m.role is who.role for m in room.members.values())
+        if taken:
+            raise Refused(Code.ROOM_FULL)
+        if room.locked and who.role is not Role.CLINICIAN:
+            raise Refused(Code.ROOM_LOCKED)
+        state = MemberState.ADMITTED if who.role is Role.CLINICIAN else MemberState.LOBBY
+        member = Member(id=who.id, name=who.name, role=who.role, state=state, since=now)
+        room.members[who.id] = member
+    else:
+        if member.sid and member.sid != sid:
+            change.notices.append(Notice(member.sid, "superseded", {}, close=True))
+        member.epoch += 1
+        member.name = who.name
+    member.sid = sid
+    member.presence = Presence.ONLINE
+    member.grace_until = None
+    member.renegotiate = renegotiate
+    if member.state is MemberState.ADMITTED:
+        change.presence.append((member.id, "joined"))
+    change.member = member
+    return change
+
+
+def leave(room: Room, who_id: str, sid: str, strict: bool = True) -> Change:
+    """Leave on purpose: the seat is freed at once.
+
+    Only the person's current connection can leave for them: a superseded tab
+    closing must not take the new one out. ``strict=False`` makes that a no-op
+    instead of a refusal (used for socket goodbyes).
+    """
+    member = room.members.get(who_id)
+    if member is None or member.sid != sid:
+        if strict:
+            raise Refused(Code.NOT_JOINED)
+        return Change()
+    del room.members[who_id]
+    change = Change()
+    if member.state is MemberState.ADMITTED:
+        change.presence.append((member.id, "left"))
+    return change
+
+
+def drop(room: Room, who_id: str, sid: str, now: float, grace: float) -> Change:
+    """A connection was lost without a goodbye: keep the place for ``grace`` seconds.
+
+    A drop of a connection that was already superseded changes nothing.
+    """
+    member = room.members.get(who_id)
+    if member is None or member.sid != sid:
+        return Change()
+    member.sid = None
+    member.presence = Presence.RECONNECTING
+    member.grace_until = now + grace
+    change = Change()
+    if member.state is MemberState.ADMITTED:
+        change.presence.append((member.id, "reconnecting"))
+    return change
+
+
+def expire(room: Room, now: float) -> Change:
+    """Let go of everyone whose grace period has run out."""
+    change = Change()
+    for member in list(room.members.values()):
+        if member.grace_until is not None and member.grace_until <= now:
+            del room.members[member.id]
+            if member.state is MemberState.ADMITTED:
+                change.presence.append((member.id, "left"))
+    return change
+
+
+def _target(room: Room, target: str) -> Member:
+    member = room.members.get(target)
+    if member is None:
+        raise Refused(Code.UNKNOWN_PARTICIPANT)
+    return member
+
+
+def _control(room: Room, actor: Identity, action: Action) -> None:
+    require(actor.role, action)
+    if room.status is RoomStatus.ENDED:
+        raise Refused(Code.ROOM_ENDED)
+
+
+def admit(room: Room, actor: Identity, target: str) -> Change:
+    _control(room, actor, Action.ADMIT)
+    member = _target(room, target)
+    if member.state is not MemberState.LOBBY:
+        raise Refused(Code.INVALID_STATE, "That person is not waiting in the lobby.")
+    member.state = MemberState.ADMITTED
+    change = Change(presence=[(member.id, "joined")])
+    if member.sid:
+        change.notices.append(Notice(member.sid, "admitted", {}))
+    return change
+
+
+def deny(room: Room, actor: Identity, target: str, reason: str | None) -> Change:
+    _control(room, actor, Action.DENY)
+    member = _target(room, target)
+    if member.state is not MemberState.LOBBY:
+        raise Refused(Code.INVALID_STATE, "That person is not waiting in the lobby.")
+    del room.members[target]
+    change = Change()
+    if member.sid:
+        text = reason or "The clinician can't let you in right now."
+        change.notices.append(Notice(member.sid, "denied", {"reason": text}))
+    return change
+
+
+def remove(room: Room, actor: Identity, target: str, reason: str | None) -> Change:
+    _control(room, actor, Action.REMOVE)
+    member = _target(room, target)
+    if member.role is Role.CLINICIAN:
+        raise Refused(Code.INVALID_STATE, "The clinician cannot be removed.")
+    del room.members[target]
+    room.removed.add(target)
+    change = Change()
+    if member.state is MemberState.ADMITTED:
+        change.presence.append((member.id, "left"))
+    if member.sid:
+        text = reason or "The clinician has ended your part in this session."
+        change.notices.append(Notice(member.sid, "removed", {"reason": text}, close=True))
+    return change
+
+
+def send_back(room: Room, actor: Identity, target: str, now: float) -> Change:
+    _control(room, actor, Action.SEND_BACK)
+    member = _target(room, target)
+    if member.state is not MemberState.ADMITTED or member.role is Role.CLINICIAN:
+        raise Refused(Code.INVALID_STATE, "That person is not in the session room.")
+    member.state = MemberState.LOBBY
+    member.since = now
+    change = Change(presence=[(member.id, "left")])
+    if member.sid:
+        change.notices.append(Notice(member.sid, "sent-back", {}))
+    return change
+
+
+def lock(room: Room, actor: Identity, locked: bool) -> Change:
+    _control(room, actor, Action.LOCK)
+    room.locked = locked
+    return Change()
+
+
+def end(room: Room, actor: Identity) -> Change:
+    """End the session: everyone leaves and the room closes for good."""
+    _control(room, actor, Action.END)
+    change = Change()
+    for member in room.members.values():
+        if member.sid:
+            # The clinician who ended it keeps the socket long enough to get the ack.
+            change.notices.append(Notice(member.sid, "ended", {}, close=member.id != actor.id))
+    room.members.clear()
+    room.status = RoomStatus.ENDED
+    return change

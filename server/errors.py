@@ -1,0 +1,91 @@
+"""Every error code Alongside answers with, in one place.
+
+Codes are part of the public protocol (docs/protocol.md lists them with the
+same wording); the messages are plain sentences a page may show to a person.
+Domain code raises :class:`Refused`; transports turn it into
+``{"ok": false, "error": {"code", "message"}}`` or a ``connect_error``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    # handshake and identity
+    TOKEN_MISSING = "E_TOKEN_MISSING"
+    TOKEN_INVALID = "E_TOKEN_INVALID"
+    TOKEN_EXPIRED = "E_TOKEN_EXPIRED"
+    TOKEN_NOT_YET_VALID = "E_TOKEN_NOT_YET_VALID"
+    FORBIDDEN_ROOM = "E_FORBIDDEN_ROOM"
+    FORBIDDEN_ROLE = "E_FORBIDDEN_ROLE"
+    # rooms and lobby
+    ROOM_NOT_FOUND = "E_ROOM_NOT_FOUND"
+    ROOM_FULL = "E_ROOM_FULL"
+    ROOM_LOCKED = "E_ROOM_LOCKED"
+    ROOM_ENDED = "E_ROOM_ENDED"
+    ROLE_NOT_IN_ROOM_KIND = "E_ROLE_NOT_IN_ROOM_KIND"
+    REMOVED = "E_REMOVED"
+    NOT_JOINED = "E_NOT_JOINED"
+    NOT_ADMITTED = "E_NOT_ADMITTED"
+    UNKNOWN_PARTICIPANT = "E_UNKNOWN_PARTICIPANT"
+    INVALID_STATE = "E_INVALID_STATE"
+    # signaling
+    TARGET_NOT_ADMITTED = "E_TARGET_NOT_ADMITTED"
+    BAD_SDP = "E_BAD_SDP"
+    BAD_CANDIDATE = "E_BAD_CANDIDATE"
+    # transport
+    SCHEMA = "E_SCHEMA"
+    UNKNOWN_EVENT = "E_UNKNOWN_EVENT"
+    RATE_LIMITED = "E_RATE_LIMITED"
+    UNAVAILABLE = "E_UNAVAILABLE"
+    INTERNAL = "E_INTERNAL"
+
+
+MESSAGES: dict[Code, str] = {
+    Code.TOKEN_MISSING: "No access token was given.",
+    Code.TOKEN_INVALID: "The access token is not valid.",
+    Code.TOKEN_EXPIRED: "The access token has expired.",
+    Code.TOKEN_NOT_YET_VALID: "The access token is not valid yet.",
+    Code.FORBIDDEN_ROOM: "This token does not grant access to that room.",
+    Code.FORBIDDEN_ROLE: "Your role may not do that.",
+    Code.ROOM_NOT_FOUND: "This session does not exist.",
+    Code.ROOM_FULL: "This session already has someone in that seat.",
+    Code.ROOM_LOCKED: "The clinician has locked this session; no one new can join.",
+    Code.ROOM_ENDED: "This session has ended.",
+    Code.ROLE_NOT_IN_ROOM_KIND: "Your role does not take part in this kind of session.",
+    Code.REMOVED: "You were removed from this session.",
+    Code.NOT_JOINED: "Join the session first.",
+    Code.NOT_ADMITTED: "Wait until the clinician admits you.",
+    Code.UNKNOWN_PARTICIPANT: "That person is not in this session.",
+    Code.INVALID_STATE: "That cannot be done in the session's current state.",
+    Code.TARGET_NOT_ADMITTED: "That person is not in the session room.",
+    Code.BAD_SDP: "The session description is malformed.",
+    Code.BAD_CANDIDATE: "The ICE candidate is malformed.",
+    Code.SCHEMA: "The message does not have the expected shape.",
+    Code.UNKNOWN_EVENT: "Unknown event.",
+    Code.RATE_LIMITED: "Too many messages; slow down.",
+    Code.UNAVAILABLE: "The service is temporarily unavailable; try again.",
+    Code.INTERNAL: "Something went wrong on the server.",
+}
+
+
+class Refused(Exception):
+    """A request refused for a documented reason.
+
+    :param code: the protocol code.
+    :param message: a plain sentence; defaults to the code's standard message.
+    """
+
+    def __init__(self, code: Code, message: str | None = None) -> None:
+        self.code = code
+        self.message = message or MESSAGES[code]
+        super().__init__(f"{code}: {self.message}")
+
+    def as_error(self) -> dict[str, str]:
+        return {"code": self.code.value, "message": self.message}
+
+
+def failure(code: Code, message: str | None = None) -> dict[str, object]:
+    """The ack body of a refusal."""
+    return {"ok": False, "error": Refused(code, message).as_error()}

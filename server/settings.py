@@ -1,0 +1,97 @@
+"""Settings from environment variables, with the defaults documented in README.md."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """A per-checkout secret for the embedded default, so `make run` needs no set-up."""
+    path = var_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    allowed_origins: tuple[str, ...] = ()
+    store: str = "sqlite:///var/alongside.db"
+    jwt_secret: str = ""
+    jwt_public_key: str = ""
+    jwt_issuer: str = "alongside"
+    jwt_audience: str = "alongside"
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = ""
+    turn_ttl: int = 4 * 3600
+    grace_seconds: float = 30.0
+    max_message_bytes: int = 64 * 1024
+    rate_per_second: float = 20.0
+    rate_burst: int = 60
+    ping_interval: float = 10.0
+    ping_timeout: float = 10.0
+    log_level: str = "INFO"
+    frame_ancestors: tuple[str, ...] = ()
+    web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "web")
+
+    def __post_init__(self) -> None:
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        if not self.allowed_origins:
+            origins = {self.public_url.rstrip("/"), f"http://127.0.0.1:{self.port}",
+                       f"http://localhost:{self.port}"}
+            object.__setattr__(self, "allowed_origins", tuple(sorted(origins)))
+        if "*" in self.allowed_origins:
+            raise ValueError("ALONGSIDE_ALLOWED_ORIGINS may not contain '*'")
+        if not self.jwt_secret and not self.jwt_public_key:
+            raise ValueError("set ALONGSIDE_JWT_SECRET or ALONGSIDE_JWT_PUBLIC_KEY")
+        if bool(self.turn_urls) != bool(self.turn_secret):
+            raise ValueError("ALONGSIDE_TURN_URLS and ALONGSIDE_TURN_SECRET go together")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        var_dir = Path(e.get("ALONGSIDE_VAR_DIR", "var"))
+        key = e.get("ALONGSIDE_JWT_PUBLIC_KEY", "")
+        if key and not key.lstrip().startswith("-----") and Path(key).exists():
+            key = Path(key).read_text()
+        secret = e.get("ALONGSIDE_JWT_SECRET", "")
+        if not secret and not key:
+            secret = _dev_secret(var_dir)
+        return cls(
+            host=e.get("ALONGSIDE_HOST", "127.0.0.1"),
+            port=int(e.get("ALONGSIDE_PORT", "8080")),
+            public_url=e.get("ALONGSIDE_PUBLIC_URL", ""),
+            allowed_origins=_csv(e.get("ALONGSIDE_ALLOWED_ORIGINS", "")),
+            store=e.get("ALONGSIDE_STORE", f"sqlite:///{var_dir}/alongside.db"),
+            jwt_secret=secret,
+            jwt_public_key=key,
+            jwt_issuer=e.get("ALONGSIDE_JWT_ISSUER", "alongside"),
+            jwt_audience=e.get("ALONGSIDE_JWT_AUDIENCE", "alongside"),
+            turn_urls=_csv(e.get("ALONGSIDE_TURN_URLS", "")),
+            turn_secret=e.get("ALONGSIDE_TURN_SECRET", ""),
+            turn_ttl=int(e.get("ALONGSIDE_TURN_TTL", str(4 * 3600))),
+            grace_seconds=float(e.get("ALONGSIDE_GRACE_SECONDS", "30")),
+            max_message_bytes=int(e.get("ALONGSIDE_MAX_MESSAGE_BYTES", str(64 * 1024))),
+            rate_per_second=float(e.get("ALONGSIDE_RATE_PER_SECOND", "20")),
+            rate_burst=int(e.get("ALONGSIDE_RATE_BURST", "60")),
+            ping_interval=float(e.get("ALONGSIDE_PING_INTERVAL", "10")),
+            ping_timeout=float(e.get("ALONGSIDE_PING_TIMEOUT", "10")),
+            log_level=e.get("ALONGSIDE_LOG_LEVEL", "INFO"),
+            frame_ancestors=_csv(e.get("ALONGSIDE_FRAME_ANCESTORS", "")),
+            **({"web_dir": Path(e["ALONGSIDE_WEB_DIR"])} if e.get("ALONGSIDE_WEB_DIR") else {}),
+        )
