@@ -1,0 +1,1 @@
+"""Alongside: a telehealth session server for virtual IOPs."""

@@ -1,0 +1,38 @@
+"""The aiohttp application: store lifecycle, socket.io, pages and health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.appkeys import REALTIME, SETTINGS, STORE
+from server.http import routes, security
+from server.realtime.server import RealtimeServer
+from server.settings import Settings
+from server.store import Store, open_store
+
+
+def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+    """Build the application; the store opens on startup and closes on cleanup."""
+    app = web.Application(client_max_size=settings.max_message_bytes)
+    app[SETTINGS] = settings
+    app[STORE] = store or open_store(settings.store)
+    realtime = RealtimeServer(settings, app[STORE])
+    app[REALTIME] = realtime
+    realtime.sio.attach(app)
+    routes.add_routes(app)
+    security.install(app, settings)
+
+    async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await app[STORE].open()
+        yield
+        await app[STORE].close()
+
+    async def stop_realtime(app: web.Application) -> None:
+        # python-socketio: shutdown() must run before the web server stops.
+        await app[REALTIME].shutdown()
+
+    app.cleanup_ctx.append(store_lifecycle)
+    app.on_shutdown.append(stop_realtime)
+    return app

@@ -1,0 +1,17 @@
+"""Typed keys for what the aiohttp application carries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from server.settings import Settings
+from server.store import Store
+
+if TYPE_CHECKING:
+    from server.realtime.server import RealtimeServer
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+REALTIME: web.AppKey[RealtimeServer] = web.AppKey("realtime")

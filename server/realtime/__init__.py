@@ -1,0 +1,1 @@
+"""socket.io transport: validate, authorize, call one domain rule, ack."""

@@ -1,0 +1,49 @@
+"""Payload shapes of client events. Wrong shape -> ``E_SCHEMA``; nothing else is read.
+
+SDP and candidates are typed ``Any`` here on purpose: their content is checked by
+:mod:`server.domain.signals`, which answers the more useful ``E_BAD_SDP`` /
+``E_BAD_CANDIDATE``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Empty(Payload):
+    pass
+
+
+class Join(Payload):
+    renegotiate: StrictBool = True
+
+
+class Target(Payload):
+    participant: Id
+
+
+class TargetWithReason(Payload):
+    participant: Id
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+
+class Lock(Payload):
+    locked: StrictBool
+
+
+class Description(Payload):
+    to: Id
+    sdp: Any = None
+
+
+class Candidate(Payload):
+    to: Id
+    candidate: Any = None

@@ -1,0 +1,336 @@
+"""The socket.io server: handshake, room events, signaling relay, delivery.
+
+Each handler validates its payload, checks the caller's grant through the
+domain rule, calls ONE domain function inside one store write, delivers what
+changed, and returns an ack. No handler raises: a raising handler would send
+no ack at all.
+
+Note: python-socketio runs each incoming event as its own task, so two events
+of one client can interleave. Signaling is serialised per sender with the
+connection's lock; room changes are serialised by the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import ValidationError
+
+from server.domain import room as rules
+from server.domain.audit import AuditEntry
+from server.domain.identity import Identity, Role
+from server.domain.room import Change, MemberState, Room
+from server.domain.signals import RTCIceCandidate, RTCSessionDescription
+from server.domain.turn import ice_servers
+from server.domain.view import snapshot
+from server.errors import Code, Refused, failure
+from server.logs import log_event
+from server.realtime import schemas
+from server.realtime.connections import Connection, Connections
+from server.realtime.ratelimit import TokenBucket
+from server.settings import Settings
+from server.store import Store, StoreUnavailable
+from server.tokens import TokenVerifier
+
+P = TypeVar("P", bound=schemas.Payload)
+Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
+
+# Disconnect reasons after which the person is expected back (python-engineio's
+# ``reason`` values); anything else but a client's own goodbye is treated alike.
+CLIENT_LEFT = "client disconnect"
+
+
+class RealtimeServer:
+    """Owns the ``socketio.AsyncServer`` and this node's connections."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.verifier = TokenVerifier(settings)
+        self.connections = Connections()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            transports=["websocket"],
+            cors_allowed_origins=list(settings.allowed_origins),
+            max_http_buffer_size=settings.max_message_bytes,
+            ping_interval=settings.ping_interval,
+            ping_timeout=settings.ping_timeout,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("*", self._on_unknown)
+        events: dict[str, tuple[type[schemas.Payload], Handler, bool]] = {
+            "join": (schemas.Join, self._join, False),
+            "leave": (schemas.Empty, self._leave, True),
+            "snapshot": (schemas.Empty, self._snapshot, True),
+            "ice-servers": (schemas.Empty, self._ice_servers, True),
+            "admit": (schemas.Target, self._admit, True),
+            "deny": (schemas.TargetWithReason, self._deny, True),
+            "remove": (schemas.TargetWithReason, self._remove, True),
+            "send-back": (schemas.Target, self._send_back, True),
+            "lock": (schemas.Lock, self._lock, True),
+            "end": (schemas.Empty, self._end, True),
+            "offer": (schemas.Description, self._offer, True),
+            "answer": (schemas.Description, self._answer, True),
+            "candidate": (schemas.Candidate, self._candidate, True),
+        }
+        for name, (schema, handler, needs_join) in events.items():
+            self.sio.on(name, self._guard(name, schema, handler, needs_join))
+
+    async def shutdown(self) -> None:
+        await self.sio.shutdown()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- plumbing ------------------------------------------------------------------
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _guard(self, name: str, schema: type[schemas.Payload], handler: Handler,
+               needs_join: bool) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def guarded(sid: str, *args: Any) -> dict[str, Any]:
+            conn = self.connections.get(sid)
+            if conn is None:
+                return failure(Code.NOT_JOINED)
+            if not conn.bucket.take():
+                log_event("event.rate_limited", logging.WARNING, event=name, actor=conn.identity.id)
+                return failure(Code.RATE_LIMITED)
+            try:
+                if len(args) > 1:
+                    raise Refused(Code.SCHEMA, "Send one payload object.")
+                payload = schema.model_validate(args[0] if args and args[0] is not None else {})
+                if needs_join and not conn.joined:
+                    raise Refused(Code.NOT_JOINED)
+                return {"ok": True, **await handler(conn, payload)}
+            except Refused as refusal:
+                return {"ok": False, "error": refusal.as_error()}
+            except ValidationError:
+                return failure(Code.SCHEMA)
+            except StoreUnavailable:
+                log_event("store.unavailable", logging.WARNING, event=name)
+                return failure(Code.UNAVAILABLE)
+            except Exception as exc:  # a bug: answer, log the type only, keep serving
+                log_event("event.crashed", logging.ERROR, event=name, error=type(exc).__name__)
+                return failure(Code.INTERNAL)
+
+        return guarded
+
+    async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        conn = self.connections.get(sid)
+        if conn is not None and not conn.bucket.take():
+            return failure(Code.RATE_LIMITED)
+        return failure(Code.UNKNOWN_EVENT)
+
+    async def _change(self, conn: Connection, action: str, rule: Callable[[Room], Change],
+                      target: str = "") -> tuple[Room, Change]:
+        """Run one domain rule in one store write with its audit row, then deliver."""
+        who = conn.identity
+        audit = AuditEntry(actor=who.id, role=who.role.value, action=action, target=target,
+                           room=who.room)
+        room, change = await self.store.update_room(who.room, rule, audit)
+        await self._deliver(room, change, skip_sid=conn.sid)
+        return room, change
+
+    async def _deliver(self, room: Room, change: Change, skip_sid: str | None = None) -> None:
+        """Tell each person what changed, each through their own filtered view."""
+        emit = self.sio.emit
+        closing: list[str] = []
+        for notice in change.notices:
+            await emit(notice.event, notice.payload, to=notice.sid)
+            if notice.close:
+                closing.append(notice.sid)
+        audience = [m.sid for m in room.admitted() if m.sid]
+        for participant, status in change.presence:
+            for sid in audience:
+                await emit("presence", {"participant": participant, "status": status}, to=sid)
+        for member in room.members.values():
+            if member.sid and member.sid != skip_sid:
+                await emit("room", snapshot(room, member.id), to=member.sid)
+        for sid in closing:
+            await self.sio.disconnect(sid)
+
+    def _ice(self, who: Identity) -> list[dict[str, Any]]:
+        s = self.settings
+        return ice_servers(s.turn_urls, s.turn_secret, who.id, time.time(), s.turn_ttl)
+
+    # -- connection lifecycle --------------------------------------------------------
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        who: Identity | None = None
+        try:
+            who = self.verifier.verify(token)
+            wanted = auth.get("room") if isinstance(auth, dict) else None
+            if wanted is not None and wanted != who.room:
+                raise Refused(Code.FORBIDDEN_ROOM)
+            room = await self._room_for(who)
+            rules.check_entry(room, who)
+        except Refused as refusal:
+            log_event("connect.refused", code=refusal.code.value)
+            if who is not None:  # unverified callers cost no store write
+                await self.store.record(AuditEntry(
+                    actor=who.id, role=who.role.value, action="connect", room=who.room,
+                    outcome=f"refused:{refusal.code.value}"))
+            raise socketio.exceptions.ConnectionRefusedError(
+                refusal.code.value, refusal.as_error()) from None
+        except StoreUnavailable:
+            refusal = Refused(Code.UNAVAILABLE)
+            raise socketio.exceptions.ConnectionRefusedError(
+                refusal.code.value, refusal.as_error()) from None
+        conn = Connection(sid, who, TokenBucket(self.settings.rate_per_second,
+                                                self.settings.rate_burst))
+        delay = max(0.0, who.expires_at - time.time())
+        conn.expiry = asyncio.get_running_loop().call_later(
+            delay, lambda: self._spawn(self._token_expired(sid)))
+        self.connections.add(conn)
+
+    async def _room_for(self, who: Identity) -> Room:
+        room = await self.store.get_room(who.room)
+        if room is not None:
+            return room
+        if who.role is not Role.CLINICIAN or who.room_kind is None:
+            raise Refused(Code.ROOM_NOT_FOUND)
+        adhoc = Room(id=who.room, program=who.program, kind=who.room_kind,
+                     session={"id": who.room, "scheduled": False, "opened_at": time.time()})
+        await self.store.create_room(adhoc, AuditEntry(
+            actor=who.id, role=who.role.value, action="open-room", room=who.room))
+        return await self.store.get_room(who.room) or adhoc
+
+    async def _token_expired(self, sid: str) -> None:
+        await self.sio.emit("expired", {}, to=sid)
+        await self.sio.disconnect(sid)
+
+    async def _on_disconnect(self, sid: str, reason: str) -> None:
+        conn = self.connections.pop(sid)
+        if conn is None or not conn.joined:
+            return
+        who = conn.identity
+        try:
+            if reason == CLIENT_LEFT:
+                await self._change(conn, "leave",
+                                   lambda r: rules.leave(r, who.id, sid, strict=False))
+                return
+            grace = self.settings.grace_seconds
+            await self._change(conn, "drop",
+                               lambda r: rules.drop(r, who.id, sid, time.time(), grace))
+            asyncio.get_running_loop().call_later(
+                grace + 0.05, lambda: self._spawn(self._expire(who.room)))
+        except (Refused, StoreUnavailable) as exc:
+            log_event("disconnect.unrecorded", logging.WARNING, error=type(exc).__name__)
+
+    async def _expire(self, room_id: str) -> None:
+        """Let go of people whose grace ran out, and tell the others."""
+        room = await self.store.get_room(room_id)
+        now = time.time()
+        if room is None or not any(m.grace_until and m.grace_until <= now
+                                   for m in room.members.values()):
+            return
+        audit = AuditEntry(actor="server", role="system", action="grace-expired", room=room_id)
+        room, change = await self.store.update_room(room_id, lambda r: rules.expire(r, now),
+                                                    audit)
+        await self._deliver(room, change)
+
+    # -- room events -----------------------------------------------------------------
+    async def _join(self, conn: Connection, p: schemas.Join) -> dict[str, Any]:
+        who = conn.identity
+        room, change = await self._change(
+            conn, "join", lambda r: rules.join(r, who, conn.sid, p.renegotiate, time.time()))
+        conn.joined = True
+        view = snapshot(room, who.id)
+        return {"you": view["you"], "room": view, "iceServers": self._ice(who)}
+
+    async def _leave(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        who = conn.identity
+        await self._change(conn, "leave", lambda r: rules.leave(r, who.id, conn.sid))
+        conn.joined = False
+        return {}
+
+    async def _snapshot(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        room = await self.store.get_room(conn.identity.room)
+        if room is None:
+            raise Refused(Code.ROOM_NOT_FOUND)
+        return {"room": snapshot(room, conn.identity.id)}
+
+    async def _ice_servers(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        return {"iceServers": self._ice(conn.identity)}
+
+    async def _control(self, conn: Connection, action: str, rule: Callable[[Room], Change],
+                       target: str = "") -> dict[str, Any]:
+        room, _ = await self._change(conn, action, rule, target)
+        return {"room": snapshot(room, conn.identity.id)}
+
+    async def _admit(self, conn: Connection, p: schemas.Target) -> dict[str, Any]:
+        who = conn.identity
+        return await self._control(conn, "admit", lambda r: rules.admit(r, who, p.participant),
+                                   p.participant)
+
+    async def _deny(self, conn: Connection, p: schemas.TargetWithReason) -> dict[str, Any]:
+        who = conn.identity
+        return await self._control(
+            conn, "deny", lambda r: rules.deny(r, who, p.participant, p.reason), p.participant)
+
+    async def _remove(self, conn: Connection, p: schemas.TargetWithReason) -> dict[str, Any]:
+        who = conn.identity
+        return await self._control(
+            conn, "remove", lambda r: rules.remove(r, who, p.participant, p.reason),
+            p.participant)
+
+    async def _send_back(self, conn: Connection, p: schemas.Target) -> dict[str, Any]:
+        who = conn.identity
+        return await self._control(
+            conn, "send-back", lambda r: rules.send_back(r, who, p.participant, time.time()),
+            p.participant)
+
+    async def _lock(self, conn: Connection, p: schemas.Lock) -> dict[str, Any]:
+        who = conn.identity
+        return await self._control(conn, "lock" if p.locked else "unlock",
+                                   lambda r: rules.lock(r, who, p.locked))
+
+    async def _end(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        who = conn.identity
+        await self._change(conn, "end", lambda r: rules.end(r, who))
+        conn.joined = False
+        # The clinician's own socket stays open so the page can show "ended".
+        return {}
+
+    # -- signaling -------------------------------------------------------------------
+    async def _relay(self, conn: Connection, event: str, to: str,
+                     body: dict[str, Any]) -> dict[str, Any]:
+        """Pass one signal to one admitted member of the sender's room, in order."""
+        who = conn.identity
+        async with conn.lock:
+            room = await self.store.get_room(who.room)
+            if room is None:
+                raise Refused(Code.ROOM_NOT_FOUND)
+            sender = room.members.get(who.id)
+            if sender is None or sender.state is not MemberState.ADMITTED \
+                    or sender.sid != conn.sid:
+                raise Refused(Code.NOT_ADMITTED)
+            target = room.members.get(to)
+            if target is None or target.id == who.id or not target.sid \
+                    or target.state is not MemberState.ADMITTED:
+                raise Refused(Code.TARGET_NOT_ADMITTED)
+            await self.sio.emit(event, {"from": who.id, **body}, to=target.sid)
+        return {}
+
+    async def _offer(self, conn: Connection, p: schemas.Description) -> dict[str, Any]:
+        description = RTCSessionDescription("offer", p.sdp)
+        return await self._relay(conn, "offer", p.to, {"sdp": description.sdp})
+
+    async def _answer(self, conn: Connection, p: schemas.Description) -> dict[str, Any]:
+        description = RTCSessionDescription("answer", p.sdp)
+        return await self._relay(conn, "answer", p.to, {"sdp": description.sdp})
+
+    async def _candidate(self, conn: Connection, p: schemas.Candidate) -> dict[str, Any]:
+        candidate = RTCIceCandidate.parse(p.candidate)
+        body = {"candidate": candidate.to_json() if candidate else None}
+        return await self._relay(conn, "candidate", p.to, body)

@@ -1,0 +1,92 @@
+"""A real Alongside server on a real port per test, and people to connect to it."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.app import create_app
+from server.domain.audit import AuditEntry
+from server.domain.identity import RoomKind
+from server.domain.room import Room
+from server.settings import Settings
+from server.store import Store
+from server.tokens import mint
+from tests.peers import Peer
+
+SECRET = "test-secret-" + "x" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
+    return replace(Settings(jwt_secret=SECRET, port=port,
+                            store=f"sqlite:///{tmp_path}/alongside.db"), **overrides)
+
+
+@dataclass
+class Harness:
+    url: str
+    settings: Settings
+    store: Store
+    peers: list[Peer] = field(default_factory=list)
+
+    def token(self, role: str, *, sub: str | None = None, name: str | None = None,
+              room: str = "room-couples", program: str = "prog-1", ttl: int = 600,
+              **extra: Any) -> str:
+        return mint(self.settings, sub=sub or f"{role}-1", name=name or role.title(), role=role,
+                    program=program, room=room, ttl=ttl, **extra)
+
+    async def create_room(self, room_id: str = "room-couples", kind: str = "couples",
+                          program: str = "prog-1") -> None:
+        await self.store.put_room(Room(id=room_id, program=program, kind=RoomKind(kind)),
+                                  AuditEntry(actor="test", role="system", action="seed-room",
+                                             room=room_id))
+
+    async def peer(self, role: str, *, connect: bool = True, join: bool = True,
+                   **token_args: Any) -> Peer:
+        """A connected person; ``join`` also knocks (or opens the room, for a clinician)."""
+        p = Peer(self.url, self.token(role, **token_args))
+        self.peers.append(p)
+        if connect:
+            await p.connect()
+            if join:
+                ack = await p.call("join", {})
+                assert ack["ok"], ack
+                p.join_ack = ack  # type: ignore[attr-defined]
+        return p
+
+    async def admitted(self, role: str, clinician: Peer, **token_args: Any) -> Peer:
+        """A person who knocked and was admitted by ``clinician``."""
+        p = await self.peer(role, **token_args)
+        pid = token_args.get("sub") or f"{role}-1"
+        ack = await clinician.call("admit", {"participant": pid})
+        assert ack["ok"], ack
+        await p.wait_for("admitted")
+        return p
+
+
+@pytest.fixture
+async def alongside(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Harness]:
+    port = free_port()
+    settings = test_settings(tmp_path, port)
+    app = create_app(settings)
+    server = await aiohttp_server(app, port=port)
+    from server.appkeys import STORE
+
+    harness = Harness(url=str(server.make_url("")).rstrip("/"), settings=settings,
+                      store=app[STORE])
+    await harness.create_room("room-couples", "couples")
+    await harness.create_room("room-individual", "individual")
+    yield harness
+    for p in harness.peers:
+        await p.close()
