@@ -28,7 +28,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
+def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
     return replace(Settings(jwt_secret=SECRET, port=port,
                             store=f"sqlite:///{tmp_path}/alongside.db"), **overrides)
 
@@ -76,17 +76,30 @@ class Harness:
 
 
 @pytest.fixture
-async def alongside(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Harness]:
-    port = free_port()
-    settings = test_settings(tmp_path, port)
-    app = create_app(settings)
-    server = await aiohttp_server(app, port=port)
+async def start_server(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Any]:
+    """Start a real server with settings overrides: ``await start_server(grace_seconds=1)``."""
     from server.appkeys import STORE
 
-    harness = Harness(url=str(server.make_url("")).rstrip("/"), settings=settings,
-                      store=app[STORE])
-    await harness.create_room("room-couples", "couples")
-    await harness.create_room("room-individual", "individual")
-    yield harness
-    for p in harness.peers:
-        await p.close()
+    harnesses: list[Harness] = []
+
+    async def start(**overrides: Any) -> Harness:
+        port = free_port()
+        settings = make_settings(tmp_path / f"s{len(harnesses)}", port, **overrides)
+        app = create_app(settings)
+        server = await aiohttp_server(app, port=port)
+        harness = Harness(url=str(server.make_url("")).rstrip("/"), settings=settings,
+                          store=app[STORE])
+        await harness.create_room("room-couples", "couples")
+        await harness.create_room("room-individual", "individual")
+        harnesses.append(harness)
+        return harness
+
+    yield start
+    for harness in harnesses:
+        for p in harness.peers:
+            await p.close()
+
+
+@pytest.fixture
+async def alongside(start_server: Any) -> Harness:
+    return await start_server()  # type: ignore[no-any-return]
