@@ -10,6 +10,7 @@ from server.domain.identity import RoomKind
 from server.domain.room import Room
 from server.settings import Settings
 from server.store import Store
+from server.store.rooms import Rooms
 from server.tokens import mint
 
 PROGRAM = "demo"
@@ -37,8 +38,8 @@ async def seed(store: Store) -> None:
     for room_id, kind in ((COUPLES_ROOM, RoomKind.COUPLES), (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL)):
         room = Room(id=room_id, program=PROGRAM, kind=kind,
                     session={"id": room_id, "scheduled": True, "starts_at": now})
-        await store.put_room(room, AuditEntry(actor="demo", role="system", action="seed-room",
-                                              room=room_id))
+        await Rooms(store).put(room, AuditEntry(actor="demo", role="system", action="seed-room",
+                                                room=room_id, program=PROGRAM))
 
 
 def token(settings: Settings, role: str, room: str = COUPLES_ROOM, ttl: int = LINK_TTL) -> str:

@@ -16,6 +16,7 @@ from server.domain.identity import RoomKind
 from server.domain.room import Room
 from server.settings import Settings
 from server.store import Store
+from server.store.rooms import Rooms
 from server.tokens import mint
 from tests.peers import Peer
 
@@ -48,9 +49,9 @@ class Harness:
 
     async def create_room(self, room_id: str = "room-couples", kind: str = "couples",
                           program: str = "prog-1") -> None:
-        await self.store.put_room(Room(id=room_id, program=program, kind=RoomKind(kind)),
-                                  AuditEntry(actor="test", role="system", action="seed-room",
-                                             room=room_id))
+        await Rooms(self.store).put(Room(id=room_id, program=program, kind=RoomKind(kind)),
+                                    AuditEntry(actor="test", role="system", action="seed-room",
+                                               room=room_id, program=program))
 
     async def peer(self, role: str, *, connect: bool = True, join: bool = True,
                    **token_args: Any) -> Peer:

@@ -11,6 +11,7 @@ from aiohttp import ClientSession, WSServerHandshakeError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from server.store.rooms import Rooms
 from tests.conftest import SECRET, Harness, free_port, make_settings
 from tests.peers import Peer
 
@@ -103,14 +104,14 @@ async def test_refusals_of_known_people_are_audited_without_content(alongside: H
     await alongside.admitted("client", clinician)
     await clinician.call("remove", {"participant": "client-1"})
     assert await refused(alongside, {"token": alongside.token("client")}) == "E_REMOVED"
-    rows = [r for r in await alongside.store.audit_rows("room-couples") if r.action == "connect"]
+    rows = [r for r in await alongside.store.audit_rows(room="room-couples") if r.action == "connect"]
     assert [(r.actor, r.outcome) for r in rows] == [("client-1", "refused:E_REMOVED")]
 
 
 async def test_clinician_may_open_an_ad_hoc_room(alongside: Harness) -> None:
     clinician = await alongside.peer("clinician", room="adhoc-1", room_kind="individual")
     assert clinician.join_ack["room"]["kind"] == "individual"
-    room = await alongside.store.get_room("adhoc-1")
+    room = await Rooms(alongside.store).get("adhoc-1")
     assert room is not None and room.session["scheduled"] is False
     # A client cannot open rooms.
     assert await refused(alongside, {"token": alongside.token("client", room="adhoc-2",

@@ -132,7 +132,7 @@ async def test_clinician_only_actions_are_refused_for_others(alongside: Harness)
     snap = (await clinician.call("snapshot", {}))["room"]
     assert snap["status"] == "open" and snap["locked"] is False
     assert [p["id"] for p in snap["lobby"]] == ["partner-1"]
-    rows = await alongside.store.audit_rows("room-couples")
+    rows = await alongside.store.audit_rows(room="room-couples")
     refused = [r for r in rows if r.outcome == "refused:E_FORBIDDEN_ROLE"]
     assert {r.action for r in refused} == {"admit", "deny", "remove", "send-back", "lock", "end"}
     assert all(r.actor == "client-1" for r in refused)

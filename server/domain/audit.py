@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -19,12 +19,12 @@ class AuditEntry:
     action: str
     target: str = ""
     room: str = ""
+    program: str = ""
     outcome: str = "ok"
     at: float = field(default_factory=time.time)
 
     def refused(self, code: str) -> AuditEntry:
-        return AuditEntry(self.actor, self.role, self.action, self.target, self.room,
-                          f"refused:{code}", self.at)
+        return replace(self, outcome=f"refused:{code}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -35,6 +35,7 @@ from server.realtime.connections import Connection, Connections
 from server.realtime.ratelimit import TokenBucket
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
+from server.store.rooms import Rooms
 from server.tokens import TokenVerifier
 
 P = TypeVar("P", bound=schemas.Payload)
@@ -51,6 +52,7 @@ class RealtimeServer:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self.rooms = Rooms(store)
         self.verifier = TokenVerifier(settings)
         self.connections = Connections()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -136,8 +138,8 @@ class RealtimeServer:
         """Run one domain rule in one store write with its audit row, then deliver."""
         who = conn.identity
         audit = AuditEntry(actor=who.id, role=who.role.value, action=action, target=target,
-                           room=who.room)
-        room, change = await self.store.update_room(who.room, rule, audit)
+                           room=who.room, program=who.program)
+        room, change = await self.rooms.update(who.room, rule, audit)
         await self._deliver(room, change, skip_sid=conn.sid)
         return room, change
 
@@ -179,7 +181,7 @@ class RealtimeServer:
             if who is not None:  # unverified callers cost no store write
                 await self.store.record(AuditEntry(
                     actor=who.id, role=who.role.value, action="connect", room=who.room,
-                    outcome=f"refused:{refusal.code.value}"))
+                    program=who.program, outcome=f"refused:{refusal.code.value}"))
             raise socketio.exceptions.ConnectionRefusedError(
                 refusal.code.value, refusal.as_error()) from None
         except StoreUnavailable:
@@ -194,16 +196,17 @@ class RealtimeServer:
         self.connections.add(conn)
 
     async def _room_for(self, who: Identity) -> Room:
-        room = await self.store.get_room(who.room)
+        room = await self.rooms.get(who.room)
         if room is not None:
             return room
         if who.role is not Role.CLINICIAN or who.room_kind is None:
             raise Refused(Code.ROOM_NOT_FOUND)
         adhoc = Room(id=who.room, program=who.program, kind=who.room_kind,
                      session={"id": who.room, "scheduled": False, "opened_at": time.time()})
-        await self.store.create_room(adhoc, AuditEntry(
-            actor=who.id, role=who.role.value, action="open-room", room=who.room))
-        return await self.store.get_room(who.room) or adhoc
+        await self.rooms.create(adhoc, AuditEntry(
+            actor=who.id, role=who.role.value, action="open-room", room=who.room,
+            program=who.program))
+        return await self.rooms.get(who.room) or adhoc
 
     async def _token_expired(self, sid: str) -> None:
         await self.sio.emit("expired", {}, to=sid)
@@ -229,14 +232,14 @@ class RealtimeServer:
 
     async def _expire(self, room_id: str) -> None:
         """Let go of people whose grace ran out, and tell the others."""
-        room = await self.store.get_room(room_id)
+        room = await self.rooms.get(room_id)
         now = time.time()
         if room is None or not any(m.grace_until and m.grace_until <= now
                                    for m in room.members.values()):
             return
-        audit = AuditEntry(actor="server", role="system", action="grace-expired", room=room_id)
-        room, change = await self.store.update_room(room_id, lambda r: rules.expire(r, now),
-                                                    audit)
+        audit = AuditEntry(actor="server", role="system", action="grace-expired", room=room_id,
+                           program=room.program)
+        room, change = await self.rooms.update(room_id, lambda r: rules.expire(r, now), audit)
         await self._deliver(room, change)
 
     # -- room events -----------------------------------------------------------------
@@ -255,7 +258,7 @@ class RealtimeServer:
         return {}
 
     async def _snapshot(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
-        room = await self.store.get_room(conn.identity.room)
+        room = await self.rooms.get(conn.identity.room)
         if room is None:
             raise Refused(Code.ROOM_NOT_FOUND)
         return {"room": snapshot(room, conn.identity.id)}
@@ -308,7 +311,7 @@ class RealtimeServer:
         """Pass one signal to one admitted member of the sender's room, in order."""
         who = conn.identity
         async with conn.lock:
-            room = await self.store.get_room(who.room)
+            room = await self.rooms.get(who.room)
             if room is None:
                 raise Refused(Code.ROOM_NOT_FOUND)
             sender = room.members.get(who.id)

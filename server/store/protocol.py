@@ -1,17 +1,22 @@
 """The Store contract: what the server needs of durable state, whatever the backend.
 
-Invariant: every state change and its audit row commit together, or neither does.
+State is a set of JSON documents addressed by ``(kind, id)`` (``("room", "r1")``,
+``("program", "p1")``, ...), each carrying its ``program`` for listing and a
+``version`` the store bumps on every write.
+
+Invariant: every state change and its audit rows commit together, or nothing does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from server.domain.audit import AuditEntry
-from server.domain.room import Room
 
 T = TypeVar("T")
+Key = tuple[str, str]
+Doc = dict[str, Any]
 
 
 class StoreUnavailable(Exception):
@@ -26,28 +31,34 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the backend answers."""
 
-    async def get_room(self, room_id: str) -> Room | None:
-        """The room as last committed.
+    async def read(self, key: Key) -> Doc | None:
+        """The document as last committed.
 
-        Note: treat the result as read-only; change rooms only through ``update_room``.
+        Note: treat the result as read-only; change documents only through ``transact``.
         """
 
-    async def put_room(self, room: Room, audit: AuditEntry) -> None:
-        """Create or replace a room (seeding, ad hoc creation)."""
+    async def list(self, kind: str, program: str) -> list[Doc]:
+        """Every document of ``kind`` belonging to ``program``."""
 
-    async def create_room(self, room: Room, audit: AuditEntry) -> bool:
-        """Create a room unless one with that id exists; ``True`` when created."""
+    async def transact(self, keys: Sequence[Key],
+                       change: Callable[[dict[Key, Doc | None]], T],
+                       audit: AuditEntry | Sequence[AuditEntry]) -> T:
+        """Apply ``change`` to private copies of ``keys`` and commit them atomically.
 
-    async def update_room(self, room_id: str, change: Callable[[Room], T],
-                          audit: AuditEntry) -> tuple[Room, T]:
-        """Apply ``change`` to the stored room atomically and bump its version.
+        ``change`` receives ``{key: doc or None}``; it may edit documents in place
+        or put new ones under those keys. Every changed document gets its
+        ``version`` bumped and is written with the audit rows in one commit.
+        If ``change`` raises :class:`server.errors.Refused`, nothing is written
+        but the audit rows marked refused with its code, and the exception
+        propagates.
 
-        If ``change`` raises :class:`server.errors.Refused`, nothing changes, a
-        refused audit row is written, and the exception propagates.
-        Note: ``change`` must not await; it runs while the room's write is held.
+        Note: ``change`` must not await. A backend may run it more than once
+        (optimistic retries when another node wrote the same keys), so it must
+        be a pure function of its input documents.
         """
 
     async def record(self, audit: AuditEntry) -> None:
-        """Append one audit row on its own (refusals outside a room write)."""
+        """Append one audit row on its own (refusals outside any write)."""
 
-    async def audit_rows(self, room_id: str | None = None) -> list[AuditEntry]: ...
+    async def audit_rows(self, *, program: str | None = None,
+                         room: str | None = None) -> list[AuditEntry]: ...

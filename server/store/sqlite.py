@@ -2,35 +2,40 @@
 
 Why synchronous sqlite3 in the event loop: each write is one small transaction
 (tens of microseconds in WAL mode), and keeping it on the loop makes every
-``update_room`` atomic with respect to other coroutines without a lock or a
-thread hop. ``synchronous=NORMAL`` in WAL mode loses nothing on a process crash
+``transact`` atomic with respect to other coroutines without a lock or a thread
+hop. ``synchronous=NORMAL`` in WAL mode loses nothing on a process crash
 (SIGKILL); only a power loss can drop the last transactions.
 
-Rooms are cached after the first read: this process is the file's only writer.
+Documents are cached after the first read: this process is the file's only
+writer, and a committed document is never mutated (``transact`` works on
+copies and swaps them in).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from server.domain.audit import AuditEntry
-from server.domain.room import Room
-from server.errors import Code, Refused
-from server.store.protocol import StoreUnavailable
+from server.errors import Refused
+from server.store.protocol import Doc, Key, StoreUnavailable
 
 T = TypeVar("T")
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS rooms (
-    id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
     program TEXT NOT NULL,
     version INTEGER NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
 );
+CREATE INDEX IF NOT EXISTS docs_program ON docs(kind, program);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -39,17 +44,25 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     target TEXT NOT NULL,
     room TEXT NOT NULL,
+    program TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_room ON audit(room);
+CREATE INDEX IF NOT EXISTS audit_program ON audit(program);
 """
+
+AUDIT_COLUMNS = ("at", "actor", "role", "action", "target", "room", "program", "outcome")
+
+
+def as_list(audit: AuditEntry | Sequence[AuditEntry]) -> list[AuditEntry]:
+    return [audit] if isinstance(audit, AuditEntry) else list(audit)
 
 
 class SqliteStore:
     def __init__(self, path: str) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None
-        self._rooms: dict[str, Room] = {}
+        self._cache: dict[Key, Doc | None] = {}
 
     async def open(self) -> None:
         if self._path != ":memory:":
@@ -77,83 +90,68 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    def _load(self, room_id: str) -> Room | None:
-        room = self._rooms.get(room_id)
-        if room is None:
-            row = self.db.execute("SELECT data FROM rooms WHERE id = ?", (room_id,)).fetchone()
-            if row is None:
-                return None
-            room = Room.from_dict(json.loads(row[0]))
-            self._rooms[room_id] = room
-        return room
+    def _load(self, key: Key) -> Doc | None:
+        if key in self._cache:
+            return self._cache[key]
+        row = self.db.execute("SELECT data FROM docs WHERE kind = ? AND id = ?", key).fetchone()
+        doc = None if row is None else json.loads(row[0])
+        self._cache[key] = doc
+        return doc
 
-    def _audit(self, entry: AuditEntry) -> None:
-        self.db.execute(
-            "INSERT INTO audit (at, actor, role, action, target, room, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (entry.at, entry.actor, entry.role, entry.action, entry.target, entry.room,
-             entry.outcome),
-        )
+    def _audit(self, entries: list[AuditEntry]) -> None:
+        self.db.executemany(
+            f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [tuple(getattr(e, c) for c in AUDIT_COLUMNS) for e in entries])
 
-    def _write(self, room: Room, audit: AuditEntry) -> None:
+    async def read(self, key: Key) -> Doc | None:
+        return self._load(key)
+
+    async def list(self, kind: str, program: str) -> list[Doc]:
+        rows = self.db.execute("SELECT id FROM docs WHERE kind = ? AND program = ? ORDER BY id",
+                               (kind, program)).fetchall()
+        return [d for (doc_id,) in rows if (d := self._load((kind, doc_id))) is not None]
+
+    async def transact(self, keys: Sequence[Key], change: Callable[[dict[Key, Doc | None]], T],
+                       audit: AuditEntry | Sequence[AuditEntry]) -> T:
+        entries = as_list(audit)
+        before = {key: self._load(key) for key in keys}
+        docs = copy.deepcopy(before)
+        try:
+            result = change(docs)
+        except Refused as refusal:
+            self._audit([e.refused(refusal.code.value) for e in entries])
+            raise
+        changed = {k: d for k, d in docs.items() if d is not None and d != before.get(k)}
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(
-                "INSERT INTO rooms (id, program, version, data) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET version = excluded.version, data = excluded.data",
-                (room.id, room.program, room.version, json.dumps(room.to_dict())),
-            )
-            self._audit(audit)
+            for (kind, doc_id), doc in changed.items():
+                doc["version"] = int((before.get((kind, doc_id)) or {}).get("version", 0)) + 1
+                db.execute(
+                    "INSERT INTO docs (kind, id, program, version, data) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(kind, id) DO UPDATE SET program = excluded.program,"
+                    " version = excluded.version, data = excluded.data",
+                    (kind, doc_id, str(doc.get("program", "")), doc["version"], json.dumps(doc)))
+            self._audit(entries)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-
-    async def get_room(self, room_id: str) -> Room | None:
-        # Published rooms are never mutated (update_room works on a copy and
-        # swaps it in), so handing out the cached object is a consistent snapshot.
-        return self._load(room_id)
-
-    async def put_room(self, room: Room, audit: AuditEntry) -> None:
-        own = Room.from_dict(room.to_dict())
-        self._write(own, audit)
-        self._rooms[room.id] = own
-
-    async def create_room(self, room: Room, audit: AuditEntry) -> bool:
-        if self._load(room.id) is not None:
-            return False
-        await self.put_room(room, audit)
-        return True
-
-    async def update_room(self, room_id: str, change: Callable[[Room], T],
-                          audit: AuditEntry) -> tuple[Room, T]:
-        current = self._load(room_id)
-        if current is None:
-            refusal = Refused(Code.ROOM_NOT_FOUND)
-            self._audit(audit.refused(refusal.code.value))
-            raise refusal
-        # Work on a copy so that a refusal half-way leaves the cached room intact.
-        room = Room.from_dict(current.to_dict())
-        try:
-            result = change(room)
-        except Refused as refusal:
-            self._audit(audit.refused(refusal.code.value))
-            raise
-        room.version = current.version + 1
-        self._write(room, audit)
-        self._rooms[room_id] = room
-        return room, result
+        self._cache.update(changed)
+        return result
 
     async def record(self, audit: AuditEntry) -> None:
-        self._audit(audit)
+        self._audit([audit])
 
-    async def audit_rows(self, room_id: str | None = None) -> list[AuditEntry]:
-        sql = "SELECT at, actor, role, action, target, room, outcome FROM audit"
-        args: tuple[str, ...] = ()
-        if room_id is not None:
-            sql += " WHERE room = ?"
-            args = (room_id,)
+    async def audit_rows(self, *, program: str | None = None,
+                         room: str | None = None) -> list[AuditEntry]:
+        sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE 1 = 1"
+        args: list[str] = []
+        if program is not None:
+            sql += " AND program = ?"
+            args.append(program)
+        if room is not None:
+            sql += " AND room = ?"
+            args.append(room)
         rows = self.db.execute(sql + " ORDER BY seq", args).fetchall()
-        return [AuditEntry(actor=a, role=r, action=ac, target=t, room=rm, outcome=o, at=at)
-                for at, a, r, ac, t, rm, o in rows]
+        return [AuditEntry(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]

@@ -1,0 +1,1 @@
+"""Server-side WebRTC peers built on aiortc: the scriptable Python participant."""

@@ -1,0 +1,78 @@
+"""Typed access to room documents: rules run on :class:`Room`, the store keeps JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from server.domain.audit import AuditEntry
+from server.domain.room import Room
+from server.errors import Code, Refused
+from server.store.protocol import Doc, Key, Store
+
+T = TypeVar("T")
+KIND = "room"
+
+
+def key(room_id: str) -> Key:
+    return (KIND, room_id)
+
+
+class Rooms:
+    """Rooms over a :class:`Store`.
+
+    Decoded rooms are cached per version, so relaying a signal (which reads the
+    room twice per message) costs no JSON decoding.
+    Note: a returned room is a snapshot; never mutate it, go through ``update``.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._decoded: dict[str, Room] = {}
+
+    def _decode(self, doc: Doc) -> Room:
+        cached = self._decoded.get(doc["id"])
+        if cached is not None and cached.version == doc["version"]:
+            return cached
+        room = Room.from_dict(doc)
+        self._decoded[room.id] = room
+        return room
+
+    async def get(self, room_id: str) -> Room | None:
+        doc = await self.store.read(key(room_id))
+        return None if doc is None else self._decode(doc)
+
+    async def list(self, program: str) -> list[Room]:
+        return [self._decode(d) for d in await self.store.list(KIND, program)]
+
+    async def put(self, room: Room, audit: AuditEntry) -> Room:
+        """Create or replace a room (seeding, scheduling)."""
+        def write(docs: dict[Key, Doc | None]) -> None:
+            docs[key(room.id)] = room.to_dict()
+        await self.store.transact([key(room.id)], write, audit)
+        return await self.get(room.id) or room
+
+    async def create(self, room: Room, audit: AuditEntry) -> bool:
+        """Create a room unless one with that id exists; ``True`` when created."""
+        def write(docs: dict[Key, Doc | None]) -> bool:
+            if docs[key(room.id)] is not None:
+                return False
+            docs[key(room.id)] = room.to_dict()
+            return True
+        return await self.store.transact([key(room.id)], write, audit)
+
+    async def update(self, room_id: str, rule: Callable[[Room], T],
+                     audit: AuditEntry) -> tuple[Room, T]:
+        """Run one domain rule on the room in one atomic write with its audit row."""
+        def write(docs: dict[Key, Doc | None]) -> T:
+            doc = docs[key(room_id)]
+            if doc is None:
+                raise Refused(Code.ROOM_NOT_FOUND)
+            room = Room.from_dict(doc)
+            result = rule(room)
+            docs[key(room_id)] = room.to_dict()
+            return result
+        result = await self.store.transact([key(room_id)], write, audit)
+        room = await self.get(room_id)
+        assert room is not None
+        return room, result
