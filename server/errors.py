@@ -30,6 +30,24 @@ class Code(StrEnum):
     NOT_ADMITTED = "E_NOT_ADMITTED"
     UNKNOWN_PARTICIPANT = "E_UNKNOWN_PARTICIPANT"
     INVALID_STATE = "E_INVALID_STATE"
+    # partner lifecycle and invites
+    CONSENT_REQUIRED = "E_CONSENT_REQUIRED"
+    APPROVAL_REQUIRED = "E_APPROVAL_REQUIRED"
+    PARTNER_PAUSED = "E_PARTNER_PAUSED"
+    CONSENT_WITHDRAWN = "E_CONSENT_WITHDRAWN"
+    PARTNER_REVOKED = "E_PARTNER_REVOKED"
+    TRANSITION_NOT_ALLOWED = "E_TRANSITION_NOT_ALLOWED"
+    CLIENT_AGREEMENT_REQUIRED = "E_CLIENT_AGREEMENT_REQUIRED"
+    COOLDOWN = "E_COOLDOWN"
+    NOTE_REQUIRED = "E_NOTE_REQUIRED"
+    INVITE_INVALID = "E_INVITE_INVALID"
+    INVITE_EXPIRED = "E_INVITE_EXPIRED"
+    INVITE_EXHAUSTED = "E_INVITE_EXHAUSTED"
+    INVITE_REVOKED = "E_INVITE_REVOKED"
+    QUOTA_TOO_HIGH = "E_QUOTA_TOO_HIGH"
+    PROGRAM_NOT_FOUND = "E_PROGRAM_NOT_FOUND"
+    PROGRAM_EXISTS = "E_PROGRAM_EXISTS"
+    NOT_FOUND = "E_NOT_FOUND"
     # signaling
     TARGET_NOT_ADMITTED = "E_TARGET_NOT_ADMITTED"
     BAD_SDP = "E_BAD_SDP"
@@ -59,6 +77,23 @@ MESSAGES: dict[Code, str] = {
     Code.NOT_ADMITTED: "Wait until the clinician admits you.",
     Code.UNKNOWN_PARTICIPANT: "That person is not in this session.",
     Code.INVALID_STATE: "That cannot be done in the session's current state.",
+    Code.CONSENT_REQUIRED: "Couples sessions need the partner's own consent first.",
+    Code.APPROVAL_REQUIRED: "Joining this session needs the clinician's approval or a trial invitation.",
+    Code.PARTNER_PAUSED: "Access to couples sessions is paused for now.",
+    Code.CONSENT_WITHDRAWN: "Consent was withdrawn; couples sessions are closed to this partner.",
+    Code.PARTNER_REVOKED: "The clinician has closed couples sessions to this partner.",
+    Code.TRANSITION_NOT_ALLOWED: "That step is not possible from the partner's current status.",
+    Code.CLIENT_AGREEMENT_REQUIRED: "The client has not agreed to invite their partner.",
+    Code.COOLDOWN: "The partner declined recently; no new invitation until the cool-down ends.",
+    Code.NOTE_REQUIRED: "A short note is required for this decision.",
+    Code.INVITE_INVALID: "This invitation link is not valid.",
+    Code.INVITE_EXPIRED: "This invitation link has expired.",
+    Code.INVITE_EXHAUSTED: "This invitation link has already been used.",
+    Code.INVITE_REVOKED: "This invitation link was withdrawn.",
+    Code.QUOTA_TOO_HIGH: "That is more trial sessions than the program allows.",
+    Code.PROGRAM_NOT_FOUND: "No such program.",
+    Code.PROGRAM_EXISTS: "A program with that id already exists.",
+    Code.NOT_FOUND: "Not found.",
     Code.TARGET_NOT_ADMITTED: "That person is not in the session room.",
     Code.BAD_SDP: "The session description is malformed.",
     Code.BAD_CANDIDATE: "The ICE candidate is malformed.",

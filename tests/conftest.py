@@ -16,6 +16,8 @@ from server.domain.identity import RoomKind
 from server.domain.room import Room
 from server.settings import Settings
 from server.store import Store
+from server.domain.program import Partner, Person, Program
+from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.tokens import mint
 from tests.peers import Peer
@@ -52,6 +54,18 @@ class Harness:
         await Rooms(self.store).put(Room(id=room_id, program=program, kind=RoomKind(kind)),
                                     AuditEntry(actor="test", role="system", action="seed-room",
                                                room=room_id, program=program))
+
+    async def create_program(self, program_id: str = "prog-1", partner_state: str = "approved",
+                             **settings: Any) -> Program:
+        """A program (client-1, clinician-1, partner-1); ``approved`` skips the lifecycle."""
+        program = Program(id=program_id, client=Person("client-1", "Client"),
+                          clinicians=[Person("clinician-1", "Clinician")],
+                          partner=Partner(id="partner-1", state=partner_state,
+                                          client_agreed=True, consent_version="test",
+                                          consented_at=1.0), **settings)
+        await Programs(self.store).put(program, AuditEntry(
+            actor="test", role="system", action="seed-program", program=program_id))
+        return program
 
     async def peer(self, role: str, *, connect: bool = True, join: bool = True,
                    **token_args: Any) -> Peer:
@@ -90,6 +104,7 @@ async def start_server(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Any
         server = await aiohttp_server(app, port=port)
         harness = Harness(url=str(server.make_url("")).rstrip("/"), settings=settings,
                           store=app[STORE])
+        await harness.create_program()
         await harness.create_room("room-couples", "couples")
         await harness.create_room("room-individual", "individual")
         harnesses.append(harness)

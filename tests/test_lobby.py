@@ -108,12 +108,13 @@ async def test_capacity_one_person_per_seat(alongside: Harness) -> None:
     second_clinician = await alongside.peer("clinician", sub="clin-2", room="room-individual",
                                             join=False)
     assert (await second_clinician.call("join", {}))["error"]["code"] == "E_ROOM_FULL"
-    # A partner has no seat in an individual room: refused at the handshake.
+    # A partner without approval has no seat in an individual room: refused at the handshake.
+    await alongside.create_program(partner_state="consented")
     partner = Peer(alongside.url, alongside.token("partner", room="room-individual"))
     alongside.peers.append(partner)
     with pytest.raises(Exception):
         await partner.connect()
-    assert partner.connect_error["code"] == "E_ROLE_NOT_IN_ROOM_KIND"
+    assert partner.connect_error["code"] == "E_APPROVAL_REQUIRED"
     assert clinician.sio.connected
 
 

@@ -70,6 +70,7 @@ class Identity:
     room: str
     expires_at: float
     room_kind: RoomKind | None = None
+    trial: str | None = None  # the invite whose trial pass this partner token carries
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Identity:
@@ -90,4 +91,5 @@ class Identity:
             room=_text(claims, "room", 128) or "",
             expires_at=float(exp),
             room_kind=RoomKind(kind) if kind else None,
+            trial=_text(claims, "trial", 64, required=False),
         )

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.domain.identity import Action, Identity, Role, RoomKind, require
-from server.errors import Code, Refused
+from server.errors import MESSAGES, Code, Refused
 
 SEATS: dict[RoomKind, tuple[Role, ...]] = {
     RoomKind.INDIVIDUAL: (Role.CLINICIAN, Role.CLIENT),
@@ -50,6 +50,7 @@ class Member:
     sid: str | None = None
     grace_until: float | None = None
     renegotiate: bool = True
+    trial: str | None = None  # a partner's trial pass (invite id) from their token
 
 
 @dataclass(slots=True)
@@ -65,6 +66,9 @@ class Room:
     version: int = 0
     members: dict[str, Member] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
+    # participant id -> stays [{"role", "in", "out"}]; a reconnect inside the grace
+    # period continues the same stay.
+    attendance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id or len(self.id) > 128 or not self.program:
@@ -86,8 +90,8 @@ class Room:
         }
         return cls(id=data["id"], program=data["program"], kind=RoomKind(data["kind"]),
                    session=data.get("session", {}), status=RoomStatus(data["status"]),
-                   locked=data["locked"], version=data["version"], members=members,
-                   removed=set(data["removed"]))
+                   locked=data["locked"], version=data.get("version", 0), members=members,
+                   removed=set(data["removed"]), attendance=data.get("attendance", {}))
 
     # -- queries -----------------------------------------------------------------------
     def admitted(self) -> list[Member]:
@@ -126,26 +130,54 @@ class Change:
     member: Member | None = None
 
 
-def check_entry(room: Room, who: Identity) -> None:
-    """The handshake's checks: may this identity connect to this room at all."""
+def _arrive(room: Room, member: Member, now: float) -> None:
+    """Open a stay, or continue the open one (a reconnect inside the grace period)."""
+    stays = room.attendance.setdefault(member.id, [])
+    if stays and stays[-1].get("dropped"):
+        stays[-1]["out"] = None
+        stays[-1].pop("dropped")
+    elif not stays or stays[-1]["out"] is not None:
+        stays.append({"role": member.role.value, "in": now, "out": None})
+
+
+def _depart(room: Room, member: Member, now: float, dropped: bool = False) -> None:
+    """Close the open stay; a drop closes it tentatively at the time of the drop."""
+    stays = room.attendance.get(member.id)
+    if not stays or (stays[-1]["out"] is not None and not stays[-1].get("dropped")):
+        return
+    if stays[-1].get("dropped") and not dropped:
+        stays[-1].pop("dropped")  # the grace ran out: the stay ended at the drop
+        return
+    stays[-1]["out"] = now
+    if dropped:
+        stays[-1]["dropped"] = True
+
+
+def check_entry(room: Room, who: Identity, partner_approved: bool = False) -> None:
+    """The handshake's checks: may this identity connect to this room at all.
+
+    An approved partner may also knock on an individual session, which the
+    clinician can turn into a couples session by admitting them.
+    """
     if room.program != who.program:
         raise Refused(Code.FORBIDDEN_ROOM)
     if room.status is RoomStatus.ENDED:
         raise Refused(Code.ROOM_ENDED)
     if who.id in room.removed:
         raise Refused(Code.REMOVED)
-    if who.role not in SEATS[room.kind]:
+    if who.role not in SEATS[room.kind] and not (who.role is Role.PARTNER and partner_approved):
         raise Refused(Code.ROLE_NOT_IN_ROOM_KIND)
 
 
-def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float) -> Change:
+def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float,
+         partner_approved: bool = False) -> Change:
     """Enter the room (clinician) or knock (everyone else).
 
     A person coming back within the grace period keeps their state; a second
     connection of the same person supersedes the first.
     """
     require(who.role, Action.JOIN)
-    check_entry(room, who)
+    check_entry(room, who, partner_approved)
     change = expire(room, now)
     member = room.members.get(who.id)
     if member is None:
@@ -166,13 +198,15 @@ def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float) -> 
     member.presence = Presence.ONLINE
     member.grace_until = None
     member.renegotiate = renegotiate
+    member.trial = who.trial
     if member.state is MemberState.ADMITTED:
         change.presence.append((member.id, "joined"))
+        _arrive(room, member, now)
     change.member = member
     return change
 
 
-def leave(room: Room, who_id: str, sid: str, strict: bool = True) -> Change:
+def leave(room: Room, who_id: str, sid: str, now: float, strict: bool = True) -> Change:
     """Leave on purpose: the seat is freed at once.
 
     Only the person's current connection can leave for them: a superseded tab
@@ -188,6 +222,7 @@ def leave(room: Room, who_id: str, sid: str, strict: bool = True) -> Change:
     change = Change()
     if member.state is MemberState.ADMITTED:
         change.presence.append((member.id, "left"))
+        _depart(room, member, now)
     return change
 
 
@@ -205,6 +240,7 @@ def drop(room: Room, who_id: str, sid: str, now: float, grace: float) -> Change:
     change = Change()
     if member.state is MemberState.ADMITTED:
         change.presence.append((member.id, "reconnecting"))
+        _depart(room, member, now, dropped=True)
     return change
 
 
@@ -216,6 +252,7 @@ def expire(room: Room, now: float) -> Change:
             del room.members[member.id]
             if member.state is MemberState.ADMITTED:
                 change.presence.append((member.id, "left"))
+                _depart(room, member, now)
     return change
 
 
@@ -232,12 +269,17 @@ def _control(room: Room, actor: Identity, action: Action) -> None:
         raise Refused(Code.ROOM_ENDED)
 
 
-def admit(room: Room, actor: Identity, target: str) -> Change:
+def admit(room: Room, actor: Identity, target: str, now: float) -> Change:
+    """Let someone in. Admitting a partner into an individual session makes it a
+    couples session: the clinician chose to, mid-session."""
     _control(room, actor, Action.ADMIT)
     member = _target(room, target)
     if member.state is not MemberState.LOBBY:
         raise Refused(Code.INVALID_STATE, "That person is not waiting in the lobby.")
+    if member.role not in SEATS[room.kind]:
+        room.kind = RoomKind.COUPLES
     member.state = MemberState.ADMITTED
+    _arrive(room, member, now)
     change = Change(presence=[(member.id, "joined")])
     if member.sid:
         change.notices.append(Notice(member.sid, "admitted", {}))
@@ -257,19 +299,34 @@ def deny(room: Room, actor: Identity, target: str, reason: str | None) -> Change
     return change
 
 
-def remove(room: Room, actor: Identity, target: str, reason: str | None) -> Change:
+def remove(room: Room, actor: Identity, target: str, reason: str | None, now: float) -> Change:
     _control(room, actor, Action.REMOVE)
     member = _target(room, target)
     if member.role is Role.CLINICIAN:
         raise Refused(Code.INVALID_STATE, "The clinician cannot be removed.")
-    del room.members[target]
     room.removed.add(target)
+    text = reason or "The clinician has ended your part in this session."
+    return _send_out(room, member, text, Code.REMOVED, now)
+
+
+def evict(room: Room, participant: str, code: Code, now: float) -> Change:
+    """Move someone out at once because their access ended (pause, withdrawal,
+    revocation). Unlike :func:`remove` it bars nothing: access rules decide."""
+    member = room.members.get(participant)
+    if member is None:
+        return Change()
+    return _send_out(room, member, MESSAGES[code], code, now)
+
+
+def _send_out(room: Room, member: Member, reason: str, code: Code, now: float) -> Change:
+    del room.members[member.id]
     change = Change()
     if member.state is MemberState.ADMITTED:
         change.presence.append((member.id, "left"))
+        _depart(room, member, now)
     if member.sid:
-        text = reason or "The clinician has ended your part in this session."
-        change.notices.append(Notice(member.sid, "removed", {"reason": text}, close=True))
+        change.notices.append(Notice(member.sid, "removed", {"reason": reason,
+                                                              "code": code.value}, close=True))
     return change
 
 
@@ -280,6 +337,7 @@ def send_back(room: Room, actor: Identity, target: str, now: float) -> Change:
         raise Refused(Code.INVALID_STATE, "That person is not in the session room.")
     member.state = MemberState.LOBBY
     member.since = now
+    _depart(room, member, now)
     change = Change(presence=[(member.id, "left")])
     if member.sid:
         change.notices.append(Notice(member.sid, "sent-back", {}))
@@ -292,11 +350,13 @@ def lock(room: Room, actor: Identity, locked: bool) -> Change:
     return Change()
 
 
-def end(room: Room, actor: Identity) -> Change:
+def end(room: Room, actor: Identity, now: float) -> Change:
     """End the session: everyone leaves and the room closes for good."""
     _control(room, actor, Action.END)
     change = Change()
     for member in room.members.values():
+        if member.state is MemberState.ADMITTED:
+            _depart(room, member, now)
         if member.sid:
             # The clinician who ended it keeps the socket long enough to get the ack.
             change.notices.append(Notice(member.sid, "ended", {}, close=member.id != actor.id))

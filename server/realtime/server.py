@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import socketio
 from pydantic import ValidationError
 
+from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
@@ -35,6 +36,7 @@ from server.realtime.connections import Connection, Connections
 from server.realtime.ratelimit import TokenBucket
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
+from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.tokens import TokenVerifier
 
@@ -53,6 +55,7 @@ class RealtimeServer:
         self.settings = settings
         self.store = store
         self.rooms = Rooms(store)
+        self.programs = Programs(store)
         self.verifier = TokenVerifier(settings)
         self.connections = Connections()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -175,7 +178,7 @@ class RealtimeServer:
             if wanted is not None and wanted != who.room:
                 raise Refused(Code.FORBIDDEN_ROOM)
             room = await self._room_for(who)
-            rules.check_entry(room, who)
+            rules.check_entry(room, who, await self._partner_approved(who, room))
         except Refused as refusal:
             log_event("connect.refused", code=refusal.code.value)
             if who is not None:  # unverified callers cost no store write
@@ -208,6 +211,35 @@ class RealtimeServer:
             program=who.program))
         return await self.rooms.get(who.room) or adhoc
 
+    async def _partner_approved(self, who: Identity, room: Room) -> bool:
+        """For a partner: refuse unless their lifecycle lets them knock here now;
+        ``True`` when they are approved (they may knock on an individual session)."""
+        if who.role is not Role.PARTNER:
+            return False
+        program = await self.programs.get(room.program)
+        lifecycle.may_enter(program, who.id, room.kind, room.id, who.trial)
+        assert program is not None
+        return lifecycle.State(program.partner.state) in (lifecycle.S.APPROVED,
+                                                          lifecycle.S.ACTIVE)
+
+    async def evict(self, program_id: str, participant: str, code: Code) -> int:
+        """Move a participant out of every live room of a program at once.
+
+        Used when a partner's access ends (pause, withdrawal, revocation, invite
+        revoked); returns how many rooms they were moved out of.
+        """
+        moved = 0
+        for room in await self.rooms.list(program_id):
+            if participant not in room.members:
+                continue
+            audit = AuditEntry(actor="server", role="system", action="evict",
+                               target=participant, room=room.id, program=program_id)
+            updated, change = await self.rooms.update(
+                room.id, lambda r: rules.evict(r, participant, code, time.time()), audit)
+            await self._deliver(updated, change)
+            moved += 1
+        return moved
+
     async def _token_expired(self, sid: str) -> None:
         await self.sio.emit("expired", {}, to=sid)
         await self.sio.disconnect(sid)
@@ -220,7 +252,7 @@ class RealtimeServer:
         try:
             if reason == CLIENT_LEFT:
                 await self._change(conn, "leave",
-                                   lambda r: rules.leave(r, who.id, sid, strict=False))
+                                   lambda r: rules.leave(r, who.id, sid, time.time(), strict=False))
                 return
             grace = self.settings.grace_seconds
             await self._change(conn, "drop",
@@ -245,15 +277,20 @@ class RealtimeServer:
     # -- room events -----------------------------------------------------------------
     async def _join(self, conn: Connection, p: schemas.Join) -> dict[str, Any]:
         who = conn.identity
+        current = await self.rooms.get(who.room)
+        if current is None:
+            raise Refused(Code.ROOM_NOT_FOUND)
+        approved = await self._partner_approved(who, current)
         room, change = await self._change(
-            conn, "join", lambda r: rules.join(r, who, conn.sid, p.renegotiate, time.time()))
+            conn, "join",
+            lambda r: rules.join(r, who, conn.sid, p.renegotiate, time.time(), approved))
         conn.joined = True
         view = snapshot(room, who.id)
         return {"you": view["you"], "room": view, "iceServers": self._ice(who)}
 
     async def _leave(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
         who = conn.identity
-        await self._change(conn, "leave", lambda r: rules.leave(r, who.id, conn.sid))
+        await self._change(conn, "leave", lambda r: rules.leave(r, who.id, conn.sid, time.time()))
         conn.joined = False
         return {}
 
@@ -273,8 +310,29 @@ class RealtimeServer:
 
     async def _admit(self, conn: Connection, p: schemas.Target) -> dict[str, Any]:
         who = conn.identity
-        return await self._control(conn, "admit", lambda r: rules.admit(r, who, p.participant),
-                                   p.participant)
+        current = await self.rooms.get(who.room)
+        waiting = current.members.get(p.participant) if current else None
+        if waiting is None or waiting.role is not Role.PARTNER:
+            return await self._control(
+                conn, "admit", lambda r: rules.admit(r, who, p.participant, time.time()),
+                p.participant)
+        # A partner's consent is re-checked in the same write that admits them,
+        # so a withdrawal racing the admission cannot slip through.
+        def admit_partner(program: Any, room: Room) -> Change:
+            member = room.members.get(p.participant)
+            trial = member.trial if member else None
+            lifecycle.may_enter(program, p.participant, room.kind, room.id, trial)
+            on_trial = program.partner.state not in ("approved", "active")
+            change = rules.admit(room, who, p.participant, time.time())
+            lifecycle.record_admission(program, time.time(), trial=on_trial)
+            return change
+
+        audit = AuditEntry(actor=who.id, role=who.role.value, action="admit",
+                           target=p.participant, room=who.room, program=who.program)
+        _, room, change = await self.programs.update_with_room(who.program, who.room,
+                                                               admit_partner, audit)
+        await self._deliver(room, change, skip_sid=conn.sid)
+        return {"room": snapshot(room, who.id)}
 
     async def _deny(self, conn: Connection, p: schemas.TargetWithReason) -> dict[str, Any]:
         who = conn.identity
@@ -284,7 +342,7 @@ class RealtimeServer:
     async def _remove(self, conn: Connection, p: schemas.TargetWithReason) -> dict[str, Any]:
         who = conn.identity
         return await self._control(
-            conn, "remove", lambda r: rules.remove(r, who, p.participant, p.reason),
+            conn, "remove", lambda r: rules.remove(r, who, p.participant, p.reason, time.time()),
             p.participant)
 
     async def _send_back(self, conn: Connection, p: schemas.Target) -> dict[str, Any]:
@@ -300,7 +358,7 @@ class RealtimeServer:
 
     async def _end(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
         who = conn.identity
-        await self._change(conn, "end", lambda r: rules.end(r, who))
+        await self._change(conn, "end", lambda r: rules.end(r, who, time.time()))
         conn.joined = False
         # The clinician's own socket stays open so the page can show "ended".
         return {}

@@ -1,0 +1,265 @@
+"""The partner's lifecycle: an explicit state machine with the actor allowed for each step.
+
+See docs/partner-lifecycle.md for the diagram. The rules that protect people:
+
+* consent is the partner's own: only the partner consents, declines, defers or withdraws;
+* the client's access never reads this module (individual sessions go on unchanged);
+* a partner enters a couples room only with a current consent and either an
+  approval or an unused trial on a valid invite (:func:`may_enter`);
+* pause, withdrawal and revocation close access at once (:func:`has_access`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from server.domain.identity import Role, RoomKind
+from server.domain.program import CheckIn, Invite, Partner, Program, Request, Transition
+from server.errors import Code, Refused
+
+SYSTEM = "system"
+SECRET_BYTES = 32  # 256 bits from the CSPRNG; at least 128 are required
+
+
+class State(StrEnum):
+    NOT_INVITED = "not_invited"
+    INVITED = "invited"
+    DEFERRED = "deferred"
+    DECLINED = "declined"
+    CONSENTED = "consented"  # to trial sessions
+    REQUESTED = "requested"  # couples sessions asked for, awaiting the clinician
+    APPROVED = "approved"
+    ACTIVE = "active"  # approved and has attended
+    PAUSED = "paused"  # by the client
+    WITHDRAWN = "withdrawn"  # consent withdrawn by the partner
+    REVOKED = "revoked"  # by the clinician
+
+
+S = State
+CONSENTING = frozenset({S.CONSENTED, S.REQUESTED, S.APPROVED, S.ACTIVE})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    actors: frozenset[str]
+    sources: frozenset[State]
+    target: State | None  # None: stays (agree) or goes back (resume)
+
+
+STEPS: dict[str, Step] = {
+    "agree": Step(frozenset({Role.CLIENT}), frozenset(State), None),
+    "invite": Step(frozenset({Role.CLINICIAN}),
+                   frozenset({S.NOT_INVITED, S.INVITED, S.DEFERRED, S.DECLINED, S.WITHDRAWN,
+                              S.REVOKED}), S.INVITED),
+    "consent": Step(frozenset({Role.PARTNER}),
+                    frozenset({S.INVITED, S.DEFERRED, S.DECLINED, S.WITHDRAWN}), S.CONSENTED),
+    "defer": Step(frozenset({Role.PARTNER}), frozenset({S.INVITED, S.DEFERRED}), S.DEFERRED),
+    "decline": Step(frozenset({Role.PARTNER}),
+                    frozenset({S.INVITED, S.DEFERRED, S.DECLINED}), S.DECLINED),
+    "request": Step(frozenset({Role.PARTNER, Role.CLIENT}), frozenset({S.CONSENTED}),
+                    S.REQUESTED),
+    "approve": Step(frozenset({Role.CLINICIAN}), frozenset({S.CONSENTED, S.REQUESTED}),
+                    S.APPROVED),
+    "decline-request": Step(frozenset({Role.CLINICIAN}), frozenset({S.REQUESTED}),
+                            S.CONSENTED),
+    "activate": Step(frozenset({SYSTEM}), frozenset({S.APPROVED}), S.ACTIVE),
+    "pause": Step(frozenset({Role.CLIENT}),
+                  frozenset({S.INVITED, S.DEFERRED, *CONSENTING}), S.PAUSED),
+    "resume": Step(frozenset({Role.CLIENT}), frozenset({S.PAUSED}), None),
+    "withdraw": Step(frozenset({Role.PARTNER}), frozenset({*CONSENTING, S.PAUSED}),
+                     S.WITHDRAWN),
+    "revoke": Step(frozenset({Role.CLINICIAN}),
+                   frozenset(State) - {S.NOT_INVITED, S.REVOKED}, S.REVOKED),
+}
+
+# Steps after which a partner who is in a live room must be moved out.
+CLOSING = frozenset({"pause", "withdraw", "revoke"})
+NOTE_STEPS = frozenset({"approve", "decline-request"})
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> tuple[str, str]:
+    """A fresh invite secret and its hash; only the hash is stored."""
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    return secret, hash_secret(secret)
+
+
+def _move(partner: Partner, state: State, by: str, now: float) -> None:
+    partner.state = state.value
+    partner.history.append(Transition(state.value, by, now))
+
+
+def apply(program: Program, step: str, actor: str, now: float, *, note: str = "",
+          share: bool = False, consent_version: str | None = None) -> State:
+    """Take one step for ``actor`` (a role or ``"system"``); refuse if not allowed.
+
+    :param share: for the partner's own steps, whether the client may learn of it.
+    """
+    rule = STEPS.get(step)
+    if rule is None:
+        raise Refused(Code.TRANSITION_NOT_ALLOWED, "Unknown step.")
+    if actor not in rule.actors:
+        raise Refused(Code.FORBIDDEN_ROLE)
+    partner = program.partner
+    current = State(partner.state)
+    if current not in rule.sources:
+        raise Refused(Code.TRANSITION_NOT_ALLOWED)
+    if step in NOTE_STEPS and not note.strip():
+        raise Refused(Code.NOTE_REQUIRED)
+    if step == "agree":
+        partner.client_agreed = True
+        partner.history.append(Transition("client-agreed", actor, now))
+        return current
+    if step == "invite":
+        if not partner.client_agreed:
+            raise Refused(Code.CLIENT_AGREEMENT_REQUIRED)
+        if current in (S.DECLINED, S.WITHDRAWN) and partner.cooldown_until \
+                and now < partner.cooldown_until:
+            raise Refused(Code.COOLDOWN)
+    if step == "consent":
+        if not consent_version:
+            raise Refused(Code.CONSENT_REQUIRED, "Consent names the document version read.")
+        partner.consent_version = consent_version
+        partner.consented_at = now
+    if step in ("decline", "withdraw"):
+        partner.cooldown_until = now + program.cooldown_days * 86400
+    if step in ("withdraw", "revoke"):
+        partner.consented_at = None
+    if step == "pause":
+        partner.paused_from = current.value
+    if step in ("approve", "decline-request"):
+        partner.approval_note = note.strip()
+        for request in partner.requests:
+            if request.status == "pending":
+                request.status = "approved" if step == "approve" else "declined"
+                request.decided_at = now
+                request.note = note.strip()
+    if step == "request":
+        partner.requests.append(Request(id=f"req-{len(partner.requests) + 1}", by=actor, at=now))
+    if actor == Role.PARTNER:
+        partner.shared_with_client = (rule.target.value if rule.target else None) if share \
+            else partner.shared_with_client
+    target = rule.target or State(partner.paused_from or S.CONSENTED)
+    if step == "resume":
+        partner.paused_from = None
+    _move(partner, target, actor, now)
+    return target
+
+
+# -- invites -------------------------------------------------------------------------------
+def create_invite(program: Program, *, invite_id: str, secret_hash: str, room: str, quota: int,
+                  ttl: float, by: str, now: float) -> Invite:
+    """Invite the partner to a trial session (moves them to ``invited``)."""
+    if not 1 <= quota <= program.max_trials:
+        raise Refused(Code.QUOTA_TOO_HIGH)
+    apply(program, "invite", Role.CLINICIAN, now)
+    invite = Invite(id=invite_id, secret_hash=secret_hash, room=room, quota=quota,
+                    expires_at=now + ttl, created_at=now, created_by=by)
+    program.invites[invite_id] = invite
+    return invite
+
+
+def find_invite(program: Program, secret: str) -> Invite:
+    """The live invite a secret opens, compared in constant time."""
+    wanted = hash_secret(secret)
+    for invite in program.invites.values():
+        if hmac.compare_digest(invite.secret_hash, wanted):
+            return invite
+    raise Refused(Code.INVITE_INVALID)
+
+
+def check_invite(invite: Invite, now: float) -> None:
+    if invite.revoked:
+        raise Refused(Code.INVITE_REVOKED)
+    if now >= invite.expires_at:
+        raise Refused(Code.INVITE_EXPIRED)
+    if invite.used >= invite.quota:
+        raise Refused(Code.INVITE_EXHAUSTED)
+
+
+def redeem(program: Program, invite: Invite, consent_version: str, now: float,
+           share: bool = False) -> str:
+    """Consent and take one trial use of the invite, atomically with the caller's write.
+
+    Returns the room the trial pass opens. Exactly one of two concurrent
+    redemptions of the last use wins, because the store commits this change
+    only if the program was not written in between.
+    """
+    check_invite(invite, now)
+    if State(program.partner.state) in (S.PAUSED, S.REVOKED):
+        raise Refused(Code.PARTNER_PAUSED if program.partner.state == S.PAUSED
+                      else Code.PARTNER_REVOKED)
+    if State(program.partner.state) not in CONSENTING:
+        apply(program, "consent", Role.PARTNER, now, consent_version=consent_version,
+              share=share)
+    invite.used += 1
+    invite.redeemed_rooms.append(invite.room)
+    return invite.room
+
+
+def revoke_invite(program: Program, invite_id: str) -> Invite:
+    invite = program.invites.get(invite_id)
+    if invite is None:
+        raise Refused(Code.NOT_FOUND)
+    invite.revoked = True
+    return invite
+
+
+# -- who may enter --------------------------------------------------------------------------
+def has_access(partner: Partner) -> bool:
+    return State(partner.state) in CONSENTING
+
+
+def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, room_id: str,
+              trial_invite: str | None) -> None:
+    """Refuse unless this partner may knock on this room now.
+
+    Approved partners may also knock on an individual session (the clinician
+    may then admit them and make it a couples session).
+    """
+    if program is None:
+        raise Refused(Code.CONSENT_REQUIRED)
+    partner = program.partner
+    if partner.id != partner_id:
+        raise Refused(Code.FORBIDDEN_ROOM)
+    state = State(partner.state)
+    if state is S.PAUSED:
+        raise Refused(Code.PARTNER_PAUSED)
+    if state is S.WITHDRAWN:
+        raise Refused(Code.CONSENT_WITHDRAWN)
+    if state is S.REVOKED:
+        raise Refused(Code.PARTNER_REVOKED)
+    if state in (S.APPROVED, S.ACTIVE):
+        return
+    if state not in CONSENTING:
+        raise Refused(Code.CONSENT_REQUIRED)
+    invite = program.invites.get(trial_invite or "")
+    if room_kind is RoomKind.COUPLES and invite is not None and not invite.revoked \
+            and room_id in invite.redeemed_rooms:
+        return
+    raise Refused(Code.APPROVAL_REQUIRED)
+
+
+def record_admission(program: Program, now: float, trial: bool) -> None:
+    """Count a trial attended, or make an approved partner active."""
+    if State(program.partner.state) is S.APPROVED:
+        apply(program, "activate", SYSTEM, now)
+    elif trial:
+        program.partner.trials_attended += 1
+
+
+def check_in(program: Program, by: str, readiness: int, note: str, now: float) -> CheckIn:
+    if by not in (Role.CLINICIAN, Role.PARTNER):
+        raise Refused(Code.FORBIDDEN_ROLE)
+    if not 1 <= readiness <= 5:
+        raise Refused(Code.SCHEMA, "Readiness is a number from 1 to 5.")
+    entry = CheckIn(at=now, by=by, readiness=readiness, note=note[:500])
+    program.partner.checkins.append(entry)
+    return entry

@@ -1,0 +1,123 @@
+"""An IOP program: the client, their clinicians, and the partner's record.
+
+The partner's record lives here, apart from the client's sessions: nothing
+about the client's individual sessions reads it (see ``partner.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_MAX_TRIALS = 2
+DEFAULT_COOLDOWN_DAYS = 30.0
+
+
+@dataclass(slots=True)
+class Person:
+    id: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.id or len(self.id) > 128 or not self.name or len(self.name) > 80:
+            raise ValueError("a person needs an id (<=128) and a display name (<=80)")
+
+
+@dataclass(slots=True)
+class Invite:
+    """A trial-session invitation link. Only the secret's hash is ever kept."""
+
+    id: str
+    secret_hash: str
+    room: str
+    quota: int
+    expires_at: float
+    created_at: float
+    created_by: str
+    used: int = 0
+    revoked: bool = False
+    redeemed_rooms: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CheckIn:
+    at: float
+    by: str  # role
+    readiness: int  # 1 (not ready) .. 5 (ready)
+    note: str = ""  # clinician's words: shown to clinicians only, never audited
+
+
+@dataclass(slots=True)
+class Request:
+    id: str
+    by: str  # role
+    at: float
+    status: str = "pending"  # pending | approved | declined
+    decided_at: float | None = None
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Transition:
+    state: str
+    by: str  # role
+    at: float
+
+
+@dataclass(slots=True)
+class Partner:
+    id: str
+    name: str = "Partner"
+    state: str = "not_invited"
+    client_agreed: bool = False
+    consent_version: str | None = None
+    consented_at: float | None = None
+    cooldown_until: float | None = None
+    paused_from: str | None = None
+    shared_with_client: str | None = None  # the last status the partner chose to share
+    approval_note: str = ""
+    trials_attended: int = 0
+    history: list[Transition] = field(default_factory=list)
+    checkins: list[CheckIn] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Program:
+    id: str
+    client: Person
+    clinicians: list[Person]
+    partner: Partner
+    max_trials: int = DEFAULT_MAX_TRIALS
+    cooldown_days: float = DEFAULT_COOLDOWN_DAYS
+    invites: dict[str, Invite] = field(default_factory=dict)
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.id or len(self.id) > 128:
+            raise ValueError("a program needs an id of at most 128 characters")
+        if not self.clinicians:
+            raise ValueError("a program needs at least one clinician")
+        if not 1 <= self.max_trials <= 5:
+            raise ValueError("max_trials must be between 1 and 5")
+
+    def is_clinician(self, person_id: str) -> bool:
+        return any(c.id == person_id for c in self.clinicians)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["program"] = self.id  # the store indexes documents by program
+        return data
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Program:
+        p = d["partner"]
+        partner = Partner(**{**p,
+                             "history": [Transition(**t) for t in p["history"]],
+                             "checkins": [CheckIn(**c) for c in p["checkins"]],
+                             "requests": [Request(**r) for r in p["requests"]]})
+        return cls(id=d["id"], client=Person(**d["client"]),
+                   clinicians=[Person(**c) for c in d["clinicians"]], partner=partner,
+                   max_trials=d["max_trials"], cooldown_days=d["cooldown_days"],
+                   invites={k: Invite(**v) for k, v in d["invites"].items()},
+                   version=d.get("version", 0))
