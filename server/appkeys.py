@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from server.content import Content
 from server.settings import Settings
 from server.store import Store
+from server.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from server.realtime.server import RealtimeServer
@@ -15,3 +17,5 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 REALTIME: web.AppKey[RealtimeServer] = web.AppKey("realtime")
+CONTENT = web.AppKey("content", Content)
+WEBHOOKS = web.AppKey("webhooks", Webhooks)

@@ -19,6 +19,7 @@ class Code(StrEnum):
     TOKEN_NOT_YET_VALID = "E_TOKEN_NOT_YET_VALID"
     FORBIDDEN_ROOM = "E_FORBIDDEN_ROOM"
     FORBIDDEN_ROLE = "E_FORBIDDEN_ROLE"
+    FORBIDDEN_PROGRAM = "E_FORBIDDEN_PROGRAM"
     # rooms and lobby
     ROOM_NOT_FOUND = "E_ROOM_NOT_FOUND"
     ROOM_FULL = "E_ROOM_FULL"
@@ -67,6 +68,7 @@ MESSAGES: dict[Code, str] = {
     Code.TOKEN_NOT_YET_VALID: "The access token is not valid yet.",
     Code.FORBIDDEN_ROOM: "This token does not grant access to that room.",
     Code.FORBIDDEN_ROLE: "Your role may not do that.",
+    Code.FORBIDDEN_PROGRAM: "This token does not grant access to that program.",
     Code.ROOM_NOT_FOUND: "This session does not exist.",
     Code.ROOM_FULL: "This session already has someone in that seat.",
     Code.ROOM_LOCKED: "The clinician has locked this session; no one new can join.",
@@ -119,6 +121,22 @@ class Refused(Exception):
 
     def as_error(self) -> dict[str, str]:
         return {"code": self.code.value, "message": self.message}
+
+
+# HTTP statuses for REST answers; socket.io answers carry the code alone.
+HTTP_STATUS: dict[Code, int] = {
+    Code.TOKEN_MISSING: 401, Code.TOKEN_INVALID: 401, Code.TOKEN_EXPIRED: 401,
+    Code.TOKEN_NOT_YET_VALID: 401, Code.FORBIDDEN_ROOM: 403, Code.FORBIDDEN_ROLE: 403,
+    Code.FORBIDDEN_PROGRAM: 403, Code.ROOM_NOT_FOUND: 404, Code.PROGRAM_NOT_FOUND: 404,
+    Code.NOT_FOUND: 404, Code.INVITE_INVALID: 404, Code.INVITE_EXPIRED: 410,
+    Code.INVITE_EXHAUSTED: 410, Code.INVITE_REVOKED: 410, Code.SCHEMA: 422,
+    Code.RATE_LIMITED: 429, Code.UNAVAILABLE: 503, Code.INTERNAL: 500,
+}
+
+
+def http_status(code: Code) -> int:
+    """The HTTP status of a refusal; state conflicts are 409."""
+    return HTTP_STATUS.get(code, 409)
 
 
 def failure(code: Code, message: str | None = None) -> dict[str, object]:

@@ -46,6 +46,14 @@ class Settings:
     ping_timeout: float = 10.0
     log_level: str = "INFO"
     frame_ancestors: tuple[str, ...] = ()
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_attempts: int = 6
+    webhook_backoff: float = 0.5
+    invite_ttl_hours: float = 72.0
+    partner_token_ttl: int = 4 * 3600
+    content_dir: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "web" / "content")
     web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "web")
 
     def __post_init__(self) -> None:
@@ -59,6 +67,8 @@ class Settings:
             raise ValueError("ALONGSIDE_ALLOWED_ORIGINS may not contain '*'")
         if not self.jwt_secret and not self.jwt_public_key:
             raise ValueError("set ALONGSIDE_JWT_SECRET or ALONGSIDE_JWT_PUBLIC_KEY")
+        if bool(self.webhook_url) != bool(self.webhook_secret):
+            raise ValueError("ALONGSIDE_WEBHOOK_URL and ALONGSIDE_WEBHOOK_SECRET go together")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise ValueError("ALONGSIDE_TURN_URLS and ALONGSIDE_TURN_SECRET go together")
 
@@ -93,5 +103,10 @@ class Settings:
             ping_timeout=float(e.get("ALONGSIDE_PING_TIMEOUT", "10")),
             log_level=e.get("ALONGSIDE_LOG_LEVEL", "INFO"),
             frame_ancestors=_csv(e.get("ALONGSIDE_FRAME_ANCESTORS", "")),
+            webhook_url=e.get("ALONGSIDE_WEBHOOK_URL", ""),
+            webhook_secret=e.get("ALONGSIDE_WEBHOOK_SECRET", ""),
+            invite_ttl_hours=float(e.get("ALONGSIDE_INVITE_TTL_HOURS", "72")),
+            **({"content_dir": Path(e["ALONGSIDE_CONTENT_DIR"])}
+               if e.get("ALONGSIDE_CONTENT_DIR") else {}),
             **({"web_dir": Path(e["ALONGSIDE_WEB_DIR"])} if e.get("ALONGSIDE_WEB_DIR") else {}),
         )

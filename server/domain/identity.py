@@ -18,6 +18,8 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     CLIENT = "client"
     PARTNER = "partner"
+    # The host platform's back end: REST only, never a seat in a room.
+    INTEGRATOR = "integrator"
 
 
 class RoomKind(StrEnum):
@@ -41,6 +43,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.CLINICIAN: frozenset(Action),
     Role.CLIENT: _MEMBER,
     Role.PARTNER: _MEMBER,
+    Role.INTEGRATOR: frozenset(),
 }
 
 
@@ -88,7 +91,8 @@ class Identity:
             name=_text(claims, "name", 80) or "",
             role=Role(role),
             program=_text(claims, "program", 128) or "",
-            room=_text(claims, "room", 128) or "",
+            # Integrators act on programs over REST and have no room.
+            room=_text(claims, "room", 128, required=role != Role.INTEGRATOR.value) or "",
             expires_at=float(exp),
             room_kind=RoomKind(kind) if kind else None,
             trial=_text(claims, "trial", 64, required=False),

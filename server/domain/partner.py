@@ -156,10 +156,15 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
 # -- invites -------------------------------------------------------------------------------
 def create_invite(program: Program, *, invite_id: str, secret_hash: str, room: str, quota: int,
                   ttl: float, by: str, now: float) -> Invite:
-    """Invite the partner to a trial session (moves them to ``invited``)."""
+    """Invite the partner to a trial session.
+
+    Moves them to ``invited``; a partner already on trial (consented or
+    requested) simply gets another link and keeps their state.
+    """
     if not 1 <= quota <= program.max_trials:
         raise Refused(Code.QUOTA_TOO_HIGH)
-    apply(program, "invite", Role.CLINICIAN, now)
+    if State(program.partner.state) not in (S.CONSENTED, S.REQUESTED):
+        apply(program, "invite", Role.CLINICIAN, now)
     invite = Invite(id=invite_id, secret_hash=secret_hash, room=room, quota=quota,
                     expires_at=now + ttl, created_at=now, created_by=by)
     program.invites[invite_id] = invite

@@ -127,6 +127,7 @@ class Change:
 
     notices: list[Notice] = field(default_factory=list)
     presence: list[tuple[str, str]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # session.started / session.ended
     member: Member | None = None
 
 
@@ -187,6 +188,9 @@ def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float,
         if room.locked and who.role is not Role.CLINICIAN:
             raise Refused(Code.ROOM_LOCKED)
         state = MemberState.ADMITTED if who.role is Role.CLINICIAN else MemberState.LOBBY
+        if who.role is Role.CLINICIAN and "started_at" not in room.session:
+            room.session["started_at"] = now
+            change.events.append("session.started")
         member = Member(id=who.id, name=who.name, role=who.role, state=state, since=now)
         room.members[who.id] = member
     else:
@@ -362,4 +366,6 @@ def end(room: Room, actor: Identity, now: float) -> Change:
             change.notices.append(Notice(member.sid, "ended", {}, close=member.id != actor.id))
     room.members.clear()
     room.status = RoomStatus.ENDED
+    room.session["ended_at"] = now
+    change.events.append("session.ended")
     return change

@@ -264,6 +264,19 @@ class Participant:
                 seen = len(self.events)
                 await changed.wait()
 
+    async def wait_until(self, condition: Callable[[], bool],
+                         timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until ``condition()`` holds; it is checked after every event we handle.
+
+        For example ``await p.wait_until(lambda: "client-1" in p.connections)``.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                changed = self._changed
+                if condition():
+                    return
+                await changed.wait()
+
     async def stream(self) -> AsyncIterator[tuple[str, Any]]:
         """Every room event from now on, as ``(event, payload)``, until :meth:`close`."""
         seen = len(self.events)
@@ -367,6 +380,7 @@ class Participant:
         finally:
             self._join_done.set()
         self._reconcile()
+        self._notify()
         return ack
 
     async def call(self, event: str, payload: Mapping[str, Any] | None = None,
@@ -389,13 +403,22 @@ class Participant:
         if ack.get("ok") and event in ("leave", "end"):
             self._joined = False
             self._drop_all()
+        self._notify()
         return ack
 
     async def close(self) -> None:
-        """Close every peer connection and the socket (the server sees us leave at once)."""
+        """Leave the room, close every peer connection and the socket.
+
+        Note: ``leave`` is sent first because python-engineio's client may close the websocket
+        before its goodbye packet is written; the server would then keep our seat for the
+        grace period as if the network had dropped.
+        """
         if self._closed:
             return
         self._closed = True
+        if self._joined and self._sio.connected:
+            with contextlib.suppress(Exception):
+                await self._emit("leave", {}, timeout=2)
         self._joined = False
         self._drop_all()
         with contextlib.suppress(Exception):
@@ -403,9 +426,11 @@ class Participant:
         await asyncio.gather(*(pc.close() for pc in self._retired), return_exceptions=True)
         for track in self._owned:
             track.stop()
-        for task in list(self._tasks):
+        # A callback may be what called close(): never cancel or wait for ourselves.
+        others = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in others:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
         self._notify()
 
     # -- socket events ------------------------------------------------------------------

@@ -39,6 +39,7 @@ from server.store import Store, StoreUnavailable
 from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.tokens import TokenVerifier
+from server.webhooks import Webhooks
 
 P = TypeVar("P", bound=schemas.Payload)
 Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
@@ -51,8 +52,9 @@ CLIENT_LEFT = "client disconnect"
 class RealtimeServer:
     """Owns the ``socketio.AsyncServer`` and this node's connections."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, webhooks: Webhooks) -> None:
         self.settings = settings
+        self.webhooks = webhooks
         self.store = store
         self.rooms = Rooms(store)
         self.programs = Programs(store)
@@ -158,6 +160,11 @@ class RealtimeServer:
         for participant, status in change.presence:
             for sid in audience:
                 await emit("presence", {"participant": participant, "status": status}, to=sid)
+            if status in ("joined", "left"):
+                self.webhooks.emit(f"participant.{status}", program=room.program, room=room.id,
+                                   participant=participant)
+        for event in change.events:
+            self.webhooks.emit(event, program=room.program, room=room.id)
         for member in room.members.values():
             if member.sid and member.sid != skip_sid:
                 await emit("room", snapshot(room, member.id), to=member.sid)

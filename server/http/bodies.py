@@ -1,0 +1,72 @@
+"""Request bodies of the REST API. Unknown fields are refused (``E_SCHEMA``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+Note = Annotated[str, Field(max_length=1000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+B = TypeVar("B", bound=Body)
+
+
+class PersonIn(Body):
+    id: Id
+    name: Name
+
+
+class NewProgram(Body):
+    id: Id
+    client: PersonIn
+    clinicians: Annotated[list[PersonIn], Field(min_length=1, max_length=10)]
+    partner: PersonIn | None = None
+    maxTrials: Annotated[int, Field(ge=1, le=5)] = 2
+    cooldownDays: Annotated[float, Field(ge=0, le=365)] = 30.0
+
+
+class NewSession(Body):
+    id: Id
+    kind: Literal["individual", "couples"]
+    startsAt: float | None = None
+
+
+class Step(Body):
+    step: Literal["agree", "request", "approve", "decline-request", "pause", "resume",
+                  "withdraw", "revoke", "decline", "defer"]
+    note: Note | None = None
+    share: bool = False
+
+
+class NewInvite(Body):
+    room: Id
+    quota: Annotated[int, Field(ge=1, le=5)] = 1
+    expiresInHours: Annotated[float, Field(gt=0, le=24 * 30)] | None = None
+
+
+class InviteSecret(Body):
+    secret: Annotated[str, Field(min_length=16, max_length=128)]
+
+
+class InviteResponse(Body):
+    secret: Annotated[str, Field(min_length=16, max_length=128)]
+    decision: Literal["consent", "not-now", "decline"]
+    documentVersion: Annotated[str, Field(max_length=64)] | None = None
+    share: bool = False
+    name: Name | None = None
+
+
+class SessionRef(Body):
+    room: Id
+
+
+class CheckIn(Body):
+    readiness: Annotated[int, Field(ge=1, le=5)]
+    note: Note | None = None

@@ -1,0 +1,128 @@
+"""The OpenAPI 3.1 document, built from the request models the routes validate with.
+
+Responses are described loosely but truthfully (a test checks live responses
+against this document with schemathesis).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server.errors import Code
+from server.http import bodies
+
+REF = "#/components/schemas/{model}"
+
+ERROR = {"type": "object", "required": ["ok", "error"], "properties": {
+    "ok": {"const": False},
+    "error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string", "enum": [c.value for c in Code]},
+        "message": {"type": "string"}}}}}
+OBJECT: dict[str, Any] = {"type": "object"}
+ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+PARTNER_STATES = ["not_invited", "invited", "deferred", "declined", "consented", "requested",
+                  "approved", "active", "paused", "withdrawn", "revoked"]
+SESSION = {"type": "object", "required": ["id", "kind", "status"], "properties": {
+    "id": {"type": "string"}, "kind": {"enum": ["individual", "couples"]},
+    "status": {"enum": ["open", "ended"]}, "scheduled": {"type": "boolean"},
+    "startsAt": {"type": ["number", "null"]}}}
+INVITE_CREATED = {"type": "object", "required": ["id", "url", "quota", "expiresAt"],
+                  "properties": {"id": {"type": "string"}, "url": {"type": "string"},
+                                 "room": {"type": "string"}, "quota": {"type": "integer"},
+                                 "expiresAt": {"type": "number"}}}
+
+
+def _op(summary: str, ok: int, response: dict[str, Any], model: type[bodies.Body] | None = None,
+        auth: bool = True, errors: tuple[int, ...] = (401, 403, 404, 409, 422),
+        content_type: str = "application/json") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {
+        str(ok): {"description": "OK", "content": {content_type: {"schema": response}}}}}
+    for status in errors:
+        op["responses"][str(status)] = {"description": "Refused with a documented code",
+                                        "content": {"application/json": {"schema": ERROR}}}
+    if model is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": REF.format(model=model.__name__)}}}}
+    op["security"] = [{"bearer": []}] if auth else []
+    return op
+
+
+PROGRAM = {"name": "program", "in": "path", "required": True, "schema": {"type": "string"}}
+INVITE = {"name": "invite", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def document() -> dict[str, Any]:
+    models = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
+              bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn]
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    partner = {"type": "object", "properties": {"state": {"enum": PARTNER_STATES}}}
+    p = "/api/programs/{program}"
+    paths: dict[str, Any] = {
+        "/api/programs": {"post": _op("Create a program (integrator)", 201, OBJECT,
+                                      bodies.NewProgram)},
+        p: {"parameters": [PROGRAM], "get": _op("A program, as the caller's role may see it",
+                                                200, OBJECT)},
+        p + "/sessions": {"parameters": [PROGRAM],
+                          "get": _op("The program's sessions", 200,
+                                     {"type": "array", "items": SESSION}),
+                          "post": _op("Schedule a session", 201, SESSION, bodies.NewSession)},
+        p + "/partner": {"parameters": [PROGRAM],
+                         "get": _op("The partner's status, filtered by role", 200, partner)},
+        p + "/partner/steps": {"parameters": [PROGRAM],
+                               "post": _op("Take a lifecycle step as the caller's role", 200,
+                                           partner, bodies.Step)},
+        p + "/partner/session-token": {"parameters": [PROGRAM], "post": _op(
+            "An approved partner's token for a couples session", 200, OBJECT,
+            bodies.SessionRef)},
+        p + "/invites": {"parameters": [PROGRAM],
+                         "get": _op("Trial invites (no secrets)", 200, ARRAY),
+                         "post": _op("Create a trial-session invite link (secret shown once)",
+                                     201, INVITE_CREATED, bodies.NewInvite)},
+        p + "/invites/{invite}": {"parameters": [PROGRAM, INVITE], "delete": _op(
+            "Revoke an invite; a partner in a room on it is moved out", 200, OBJECT)},
+        p + "/checkins": {"parameters": [PROGRAM],
+                          "get": _op("Readiness history (clinician)", 200, ARRAY),
+                          "post": _op("Record readiness (clinician or partner)", 201, OBJECT,
+                                      bodies.CheckIn)},
+        p + "/approvals": {"parameters": [PROGRAM],
+                           "get": _op("Pending requests with context", 200, ARRAY)},
+        p + "/attendance": {"parameters": [PROGRAM],
+                            "get": _op("Stays per session; minutes per week", 200, OBJECT)},
+        p + "/webhooks": {"parameters": [PROGRAM],
+                          "get": _op("Webhook deliveries (integrator)", 200, ARRAY)},
+        "/api/invites/preview": {"post": _op(
+            "What an invite link shows; consumes nothing", 200, OBJECT, bodies.InviteSecret,
+            auth=False, errors=(404, 410, 422, 429))},
+        "/api/invites/respond": {"post": _op(
+            "The partner's answer: consent (returns a token), not now, or decline", 200, OBJECT,
+            bodies.InviteResponse, auth=False, errors=(404, 409, 410, 422, 429))},
+        "/api/audit": {"get": {**_op("Audit rows as JSON Lines", 200, {"type": "string"},
+                                     content_type="application/x-ndjson"),
+                               "parameters": [
+                                   {"name": "program", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "room", "in": "query", "schema": {"type": "string"}}]}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Alongside API", "version": "0.1.0",
+                 "description": "Programs, sessions, the partner lifecycle, invites, "
+                                "check-ins, attendance and audit. Errors carry a code from "
+                                "docs/protocol.md."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+async def serve(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/openapi.json", serve)
