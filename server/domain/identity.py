@@ -55,7 +55,7 @@ def require(role: Role, action: Action) -> None:
 
 def _text(claims: dict[str, Any], key: str, limit: int, required: bool = True) -> str | None:
     value = claims.get(key)
-    if value is None and not required:
+    if value in (None, "") and not required:
         return None
     if not isinstance(value, str) or not value or len(value) > limit:
         raise Refused(Code.TOKEN_INVALID, f"The token's '{key}' claim is missing or malformed.")

@@ -361,6 +361,7 @@ def end(room: Room, actor: Identity, now: float) -> Change:
     for member in room.members.values():
         if member.state is MemberState.ADMITTED:
             _depart(room, member, now)
+            change.presence.append((member.id, "left"))
         if member.sid:
             # The clinician who ended it keeps the socket long enough to get the ack.
             change.notices.append(Notice(member.sid, "ended", {}, close=member.id != actor.id))
