@@ -19,9 +19,10 @@ from server.settings import Settings
 
 async def _serve(settings: Settings, seed_demo: bool) -> None:
     app = create_app(settings)
+    invite: list[str] = []
     if seed_demo:
         async def seed(app: web.Application) -> None:
-            await demo.seed(app[STORE])
+            invite.append(await demo.seed(app[STORE]))
         app.on_startup.append(seed)
     # No access log: even a path can say more than it should, and engineio's
     # query strings are noise. Our own events are logged content-free.
@@ -33,7 +34,7 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
     print(f"Alongside is serving on {settings.public_url}", flush=True)
     if seed_demo:
         print("Demo links (open each in its own tab):", flush=True)
-        for line in demo.links(settings):
+        for line in demo.links(settings, invite[0]):
             print(line, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     tok = sub.add_parser("token", help="print an access token for the demo program")
-    tok.add_argument("--role", required=True, choices=sorted(demo.PEOPLE))
+    tok.add_argument("--role", required=True, choices=[*sorted(demo.PEOPLE), "integrator"])
     tok.add_argument("--room", default=demo.COUPLES_ROOM)
     tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     args = parser.parse_args(argv)

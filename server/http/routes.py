@@ -26,6 +26,10 @@ async def room_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(request.app[SETTINGS].web_dir / "room.html")
 
 
+async def invite_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(request.app[SETTINGS].web_dir / "invite.html")
+
+
 async def index(request: web.Request) -> web.Response:
     return web.Response(
         text="Alongside is running. Open a session with the link you were given.\n",
@@ -38,5 +42,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/room", room_page)
+    app.router.add_get("/invite", invite_page)
     # follow_symlinks stays False (CVE-2024-23334); no directory listings.
     app.router.add_static("/static/", web_dir, follow_symlinks=False, show_index=False)

@@ -51,6 +51,8 @@ CREATE INDEX IF NOT EXISTS audit_room ON audit(room);
 CREATE INDEX IF NOT EXISTS audit_program ON audit(program);
 """
 
+SCHEMA_VERSION = 2
+
 AUDIT_COLUMNS = ("at", "actor", "role", "action", "target", "room", "program", "outcome")
 
 
@@ -70,7 +72,14 @@ class SqliteStore:
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+        if tables[0] and found != SCHEMA_VERSION:
+            db.close()
+            raise RuntimeError(f"{self._path} has schema {found}, this Alongside needs "
+                               f"{SCHEMA_VERSION}; move the file away to start afresh")
         db.executescript(SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db = db
 
     async def close(self) -> None:
