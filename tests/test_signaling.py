@@ -28,10 +28,15 @@ async def couple(h: Harness) -> tuple[Peer, Peer, Peer]:
 
 async def test_offer_answer_and_candidates_reach_only_their_addressee(alongside: Harness) -> None:
     clinician, client, partner = await couple(alongside)
+    client_epoch = client.join_ack["you"]["epoch"]
+    partner_epoch = partner.join_ack["you"]["epoch"]
+    assert client_epoch != partner_epoch
     assert (await client.call("offer", {"to": "partner-1", "sdp": SDP}))["ok"]
-    assert await partner.wait_for("offer") == {"from": "client-1", "sdp": SDP}
+    assert await partner.wait_for("offer") == {"from": "client-1", "epoch": client_epoch,
+                                               "sdp": SDP}
     assert (await partner.call("answer", {"to": "client-1", "sdp": SDP}))["ok"]
-    assert await client.wait_for("answer") == {"from": "partner-1", "sdp": SDP}
+    assert await client.wait_for("answer") == {"from": "partner-1", "epoch": partner_epoch,
+                                               "sdp": SDP}
     assert (await client.call("candidate", {"to": "partner-1", "candidate": CANDIDATE}))["ok"]
     got = await partner.wait_for("candidate")
     assert got["from"] == "client-1" and got["candidate"]["candidate"] == CANDIDATE["candidate"]

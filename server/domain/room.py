@@ -69,6 +69,9 @@ class Room:
     # participant id -> stays [{"role", "in", "out"}]; a reconnect inside the grace
     # period continues the same stay.
     attendance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Connection epochs come from one counter per room, so a person who leaves
+    # and comes back never repeats an epoch their peers have seen.
+    epochs: int = 0
 
     def __post_init__(self) -> None:
         if not self.id or len(self.id) > 128 or not self.program:
@@ -91,7 +94,8 @@ class Room:
         return cls(id=data["id"], program=data["program"], kind=RoomKind(data["kind"]),
                    session=data.get("session", {}), status=RoomStatus(data["status"]),
                    locked=data["locked"], version=data.get("version", 0), members=members,
-                   removed=set(data["removed"]), attendance=data.get("attendance", {}))
+                   removed=set(data["removed"]), attendance=data.get("attendance", {}),
+                   epochs=data.get("epochs", 0))
 
     # -- queries -----------------------------------------------------------------------
     def admitted(self) -> list[Member]:
@@ -196,8 +200,9 @@ def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float,
     else:
         if member.sid and member.sid != sid:
             change.notices.append(Notice(member.sid, "superseded", {}, close=True))
-        member.epoch += 1
         member.name = who.name
+    room.epochs += 1
+    member.epoch = room.epochs
     member.sid = sid
     member.presence = Presence.ONLINE
     member.grace_until = None

@@ -41,7 +41,8 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
     }
     if me is None:
         return view
-    view["you"] = {"id": me.id, "name": me.name, "role": me.role.value, "state": me.state.value}
+    view["you"] = {"id": me.id, "name": me.name, "role": me.role.value, "state": me.state.value,
+                   "epoch": me.epoch}
     if me.state is MemberState.ADMITTED:
         view["participants"] = [_peer(me, p) for p in room.admitted() if p.id != me.id]
     if me.role is Role.CLINICIAN:

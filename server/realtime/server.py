@@ -387,7 +387,8 @@ class RealtimeServer:
             if target is None or target.id == who.id or not target.sid \
                     or target.state is not MemberState.ADMITTED:
                 raise Refused(Code.TARGET_NOT_ADMITTED)
-            await self.sio.emit(event, {"from": who.id, **body}, to=target.sid)
+            await self.sio.emit(event, {"from": who.id, "epoch": sender.epoch, **body},
+                                to=target.sid)
         return {}
 
     async def _offer(self, conn: Connection, p: schemas.Description) -> dict[str, Any]:
