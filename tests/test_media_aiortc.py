@@ -20,13 +20,19 @@ Make = Callable[..., Awaitable[Participant]]
 
 @pytest.fixture
 async def participant(alongside: Harness) -> AsyncIterator[Make]:
-    """Connect a ``Participant`` to the test server; ``join`` also knocks or opens the room."""
+    """Connected ``Participant``s, closed after the test.
+
+    ``join`` also knocks (or opens the room, for a clinician); ``server`` defaults to
+    ``alongside``.
+    """
     made: list[Participant] = []
 
-    async def make(role: str, sub: str, join: bool = True) -> Participant:
+    async def make(role: str, sub: str, join: bool = True,
+                   server: Harness | None = None) -> Participant:
+        h = server or alongside
         p = Participant()
         made.append(p)
-        await p.connect(alongside.url, alongside.token(role, room=ROOM, sub=sub))
+        await p.connect(h.url, h.token(role, room=ROOM, sub=sub))
         if join:
             ack = await p.join()
             assert ack["ok"], ack
@@ -76,35 +82,39 @@ async def test_clinician_and_client_each_receive_video(participant: Make) -> Non
     # ... and nobody asked a STUN server: host candidates only, from an empty iceServers.
     for p in (clinician, client):
         (pc,) = p.connections.values()
-        assert pc.getConfiguration().iceServers == []
+        assert p.ice_servers == []
+        # aiortc keeps the configuration private; with None it would add Google's STUN server.
+        assert pc._RTCPeerConnection__configuration.iceServers == []  # type: ignore[attr-defined]
         sdp = pc.localDescription.sdp
         assert "typ host" in sdp and "typ srflx" not in sdp
 
 
-async def drop_link_then_rejoin(clinician: Participant, participant: Make, gone: str) -> None:
-    """After ``gone`` left mid-negotiation: the link is closed and a new client gets video."""
-    async with asyncio.timeout(5):
-        while gone in clinician.connections:
-            await clinician.wait_for("room")
-    newcomer = await participant("client", "client-2")
+async def newcomer_gets_video(clinician: Participant, participant: Make,
+                              server: Harness | None = None) -> None:
+    newcomer = await participant("client", "client-2", server=server)
     await admit(clinician, newcomer, "client-2")
     await assert_video_both_ways(clinician, "clin-1", newcomer, "client-2")
     assert list(clinician.connections) == ["client-2"]
 
 
 @pytest.mark.timeout(15)
-async def test_client_leaving_after_the_offer_leaves_the_clinician_working(
-        alongside: Harness, participant: Make) -> None:
-    clinician = await participant("clinician", "clin-1")
+async def test_network_drop_after_the_offer_leaves_the_clinician_working(
+        start_server: Any, participant: Make) -> None:
+    h: Harness = await start_server(grace_seconds=1)
+    clinician = await participant("clinician", "clin-1", server=h)
     # A bare socket.io client that cannot renegotiate: the clinician must offer to it.
-    quitter = await alongside.peer("client", join=False, room=ROOM, sub="client-1")
+    quitter = await h.peer("client", join=False, room=ROOM, sub="client-1")
     assert (await quitter.call("join", {"renegotiate": False}))["ok"]
     await clinician.call("admit", {"participant": "client-1"})
     offer = await quitter.wait_for("offer")
     assert offer["from"] == "clin-1" and offer["sdp"].startswith("v=0")
-    await quitter.close()  # never answers
+    await quitter.sio.eio.ws.close()  # gone without a goodbye, and without answering
 
-    await drop_link_then_rejoin(clinician, participant, "client-1")
+    await clinician.wait_for("presence", lambda e: e == {"participant": "client-1",
+                                                        "status": "reconnecting"})
+    assert "client-1" in clinician.connections  # kept while the seat is kept
+    await clinician.wait_until(lambda: "client-1" not in clinician.connections, timeout=5)
+    await newcomer_gets_video(clinician, participant, server=h)
 
 
 @pytest.mark.timeout(15)
@@ -112,13 +122,16 @@ async def test_client_closing_on_admission_leaves_the_clinician_working(
         participant: Make) -> None:
     clinician = await participant("clinician", "clin-1")
     quitter = await participant("client", "client-1")
-    # Close while the clinician is gathering and sending its offer.
-    quitter.on("admitted", lambda _: asyncio.ensure_future(quitter.close()))
+
+    async def close_at_once(_: Any) -> None:  # while the clinician makes its offer
+        await quitter.close()
+
+    quitter.on("admitted", close_at_once)
     await clinician.call("admit", {"participant": "client-1"})
     await clinician.wait_for("presence", lambda e: e == {"participant": "client-1",
                                                         "status": "left"})
-
-    await drop_link_then_rejoin(clinician, participant, "client-1")
+    await clinician.wait_until(lambda: not clinician.connections)
+    await newcomer_gets_video(clinician, participant)
 
 
 @pytest.mark.timeout(15)
@@ -139,13 +152,13 @@ async def test_clinician_leaving_after_its_offer_leaves_the_client_working(
         await pc.setLocalDescription(await pc.createOffer())
         sent = await first.call("offer", {"to": "client-1", "sdp": pc.localDescription.sdp})
         assert sent["ok"], sent
+        assert (await first.call("leave", {}))["ok"]
         await first.close()
     finally:
         await pc.close()
-    await client.wait_for("presence", lambda e: e["status"] == "left")
-    async with asyncio.timeout(5):
-        while "clin-1" in client.connections:
-            await client.wait_for("room")
+    await client.wait_for("presence", lambda e: e == {"participant": "clin-1",
+                                                     "status": "left"})
+    await client.wait_until(lambda: not client.connections)
 
     clinician = await participant("clinician", "clin-1")
     await assert_video_both_ways(clinician, "clin-1", client, "client-1")
@@ -161,8 +174,30 @@ async def test_a_second_join_replaces_the_connections(participant: Make) -> None
 
     ack = await client.join()  # a new epoch: both sides start over
     assert ack["ok"] and ack["you"]["state"] == "admitted", ack
-    await clinician.wait_for("room", lambda r: r["participants"][0]["epoch"] == 2)
-    assert clinician.connections["client-1"] is not before
+    await clinician.wait_until(lambda: clinician.connections.get("client-1") not in (None, before))
+    closed = asyncio.Event()  # the old connection is closed, not left running
+    before.on("connectionstatechange",
+              lambda: closed.set() if before.connectionState == "closed" else None)
+    if before.connectionState != "closed":
+        await asyncio.wait_for(closed.wait(), 2)
+    await assert_video_both_ways(clinician, "clin-1", client, "client-1")
+
+
+@pytest.mark.timeout(15)
+async def test_a_dropped_participant_reconnects_joins_again_and_gets_video(
+        participant: Make) -> None:
+    clinician = await participant("clinician", "clin-1")
+    client = await participant("client", "client-1")
+    await admit(clinician, client, "client-1")
+    await assert_video_both_ways(clinician, "clin-1", client, "client-1")
+    theirs, ours = clinician.connections["client-1"], client.connections["clin-1"]
+
+    await client._sio.eio.ws.close()  # the network goes; socket.io reconnects by itself
+    await clinician.wait_for("presence", lambda e: e == {"participant": "client-1",
+                                                        "status": "reconnecting"})
+    await client.wait_until(lambda: client.connections.get("clin-1") not in (None, ours))
+    await clinician.wait_until(lambda: clinician.connections.get("client-1") not in (None, theirs))
+    assert client.state == "admitted"  # back within the grace period: no new knock
     await assert_video_both_ways(clinician, "clin-1", client, "client-1")
 
 

@@ -168,7 +168,8 @@ class Participant:
     :param call_timeout: seconds to wait for each acknowledgement.
 
     Note: tracks you pass in are relayed to each peer and are never stopped by the
-    participant; the ones it makes itself are stopped by :meth:`close`.
+    participant; its own test sources and the ``media`` player's tracks are stopped by
+    :meth:`close`.
     """
 
     def __init__(self, tracks: list[MediaStreamTrack] | None = None, *,
@@ -187,7 +188,9 @@ class Participant:
         self.on_track = on_track
         #: Every ``RemoteTrack`` received, in order.
         self.remote_tracks: asyncio.Queue[RemoteTrack] = asyncio.Queue()
-        #: Every room event received, as ``(event, payload)`` in arrival order.
+        #: Every room event received, as ``(event, payload)`` in arrival order. The snapshots
+        #: in our own acks are kept as ``room`` entries too: the server does not send the
+        #: actor its own change as an event.
         self.events: list[tuple[str, Any]] = []
         #: The newest room snapshot (from an ack or a ``room`` event).
         self.room: dict[str, Any] | None = None
@@ -195,7 +198,9 @@ class Participant:
         self._owned = owned
         self._reconnection = reconnection
         self._call_timeout = call_timeout
-        self._sio = socketio.AsyncClient(reconnection=reconnection)
+        # handle_sigint=False: python-engineio's own SIGINT handler would cancel every task
+        # of the application and stop its loop.
+        self._sio = socketio.AsyncClient(reconnection=reconnection, handle_sigint=False)
         self._links: dict[str, _Link] = {}
         self._retired: set[RTCPeerConnection] = set()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -380,15 +385,18 @@ class Participant:
         finally:
             self._join_done.set()
         self._reconcile()
-        self._notify()
+        if self._joined:
+            self._record("room", ack.get("room"))
+        else:
+            self._notify()
         return ack
 
     async def call(self, event: str, payload: Mapping[str, Any] | None = None,
                    timeout: float | None = None) -> dict[str, Any]:  # noqa: ASYNC109
         """Send any other client event (``admit``, ``lock``, tool actions...) and return its ack.
 
-        A ``room`` in the ack is applied like a ``room`` event: the server does not send the
-        actor its own change as an event.
+        A ``room`` in the ack is applied and recorded like a ``room`` event: the server does
+        not send the actor its own change as an event.
 
         :raises ValueError: for ``offer``/``answer``/``candidate``, which the participant owns.
         :raises TimeoutError: no ack within ``timeout`` (default ``call_timeout``).
@@ -398,12 +406,14 @@ class Participant:
         if event == "join":
             return await self.join()
         ack = await self._emit(event, dict(payload or {}), timeout)
-        if ack.get("ok") and isinstance(ack.get("room"), dict):
-            self._apply_room(ack["room"])
         if ack.get("ok") and event in ("leave", "end"):
             self._joined = False
             self._drop_all()
-        self._notify()
+        if ack.get("ok") and isinstance(ack.get("room"), dict):
+            self._apply_room(ack["room"])
+            self._record("room", ack["room"])
+        else:
+            self._notify()
         return ack
 
     async def close(self) -> None:
