@@ -49,6 +49,8 @@ class Code(StrEnum):
     PROGRAM_NOT_FOUND = "E_PROGRAM_NOT_FOUND"
     PROGRAM_EXISTS = "E_PROGRAM_EXISTS"
     NOT_FOUND = "E_NOT_FOUND"
+    # media
+    PRECALL_BUSY = "E_PRECALL_BUSY"
     # signaling
     TARGET_NOT_ADMITTED = "E_TARGET_NOT_ADMITTED"
     BAD_SDP = "E_BAD_SDP"
@@ -96,6 +98,7 @@ MESSAGES: dict[Code, str] = {
     Code.PROGRAM_NOT_FOUND: "No such program.",
     Code.PROGRAM_EXISTS: "A program with that id already exists.",
     Code.NOT_FOUND: "Not found.",
+    Code.PRECALL_BUSY: "Too many connection tests are running right now; try again in a minute.",
     Code.TARGET_NOT_ADMITTED: "That person is not in the session room.",
     Code.BAD_SDP: "The session description is malformed.",
     Code.BAD_CANDIDATE: "The ICE candidate is malformed.",

@@ -51,6 +51,8 @@ class Settings:
     webhook_attempts: int = 6
     webhook_backoff: float = 0.5
     invite_ttl_hours: float = 72.0
+    precall_limit: int = 4
+    precall_seconds: float = 30.0
     partner_token_ttl: int = 4 * 3600
     content_dir: Path = field(
         default_factory=lambda: Path(__file__).resolve().parent.parent / "web" / "content")
@@ -106,6 +108,8 @@ class Settings:
             webhook_url=e.get("ALONGSIDE_WEBHOOK_URL", ""),
             webhook_secret=e.get("ALONGSIDE_WEBHOOK_SECRET", ""),
             invite_ttl_hours=float(e.get("ALONGSIDE_INVITE_TTL_HOURS", "72")),
+            precall_limit=int(e.get("ALONGSIDE_PRECALL_LIMIT", "4")),
+            precall_seconds=float(e.get("ALONGSIDE_PRECALL_SECONDS", "30")),
             **({"content_dir": Path(e["ALONGSIDE_CONTENT_DIR"])}
                if e.get("ALONGSIDE_CONTENT_DIR") else {}),
             **({"web_dir": Path(e["ALONGSIDE_WEB_DIR"])} if e.get("ALONGSIDE_WEB_DIR") else {}),

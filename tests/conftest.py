@@ -42,6 +42,7 @@ class Harness:
     settings: Settings
     store: Store
     peers: list[Peer] = field(default_factory=list)
+    app: Any = None
 
     def token(self, role: str, *, sub: str | None = None, name: str | None = None,
               room: str = "room-couples", program: str = "prog-1", ttl: int = 600,
@@ -103,7 +104,7 @@ async def start_server(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Any
         app = create_app(settings)
         server = await aiohttp_server(app, port=port)
         harness = Harness(url=str(server.make_url("")).rstrip("/"), settings=settings,
-                          store=app[STORE])
+                          store=app[STORE], app=app)
         await harness.create_program()
         await harness.create_room("room-couples", "couples")
         await harness.create_room("room-individual", "individual")

@@ -47,3 +47,16 @@ class Description(Payload):
 class Candidate(Payload):
     to: Id
     candidate: Any = None
+
+
+class PrecallOffer(Payload):
+    sdp: Any = None
+
+
+class Quality(Payload):
+    """A short getStats summary: rtt (ms), loss (0..1), jitter (ms), bitrate (kbit/s)."""
+
+    rtt: float
+    loss: float
+    jitter: float
+    bitrate: float = 0.0

@@ -25,12 +25,14 @@ from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
+from server.domain.quality import Sample, verdict
 from server.domain.room import Change, MemberState, Room
 from server.domain.signals import RTCIceCandidate, RTCSessionDescription
 from server.domain.turn import ice_servers
 from server.domain.view import snapshot
 from server.errors import Code, Refused, failure
 from server.logs import log_event
+from server.media.echo import EchoService
 from server.realtime import schemas
 from server.realtime.connections import Connection, Connections
 from server.realtime.ratelimit import TokenBucket
@@ -60,6 +62,7 @@ class RealtimeServer:
         self.programs = Programs(store)
         self.verifier = TokenVerifier(settings)
         self.connections = Connections()
+        self.echo = EchoService(settings.precall_limit, settings.precall_seconds)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -88,11 +91,17 @@ class RealtimeServer:
             "offer": (schemas.Description, self._offer, True),
             "answer": (schemas.Description, self._answer, True),
             "candidate": (schemas.Candidate, self._candidate, True),
+            # The pre-call test runs before joining: it needs a verified token only.
+            "precall": (schemas.PrecallOffer, self._precall, False),
+            "precall-stop": (schemas.Empty, self._precall_stop, False),
+            "precall-result": (schemas.Quality, self._precall_result, False),
+            "quality": (schemas.Quality, self._quality, True),
         }
         for name, (schema, handler, needs_join) in events.items():
             self.sio.on(name, self._guard(name, schema, handler, needs_join))
 
     async def shutdown(self) -> None:
+        await self.echo.close()
         await self.sio.shutdown()
         for task in list(self._tasks):
             task.cancel()
@@ -252,6 +261,7 @@ class RealtimeServer:
         await self.sio.disconnect(sid)
 
     async def _on_disconnect(self, sid: str, reason: str) -> None:
+        await self.echo.stop(sid)
         conn = self.connections.pop(sid)
         if conn is None or not conn.joined:
             return
@@ -403,3 +413,40 @@ class RealtimeServer:
         candidate = RTCIceCandidate.parse(p.candidate)
         body = {"candidate": candidate.to_json() if candidate else None}
         return await self._relay(conn, "candidate", p.to, body)
+
+    # -- media: pre-call test and connection quality ----------------------------------
+    async def _precall(self, conn: Connection, p: schemas.PrecallOffer) -> dict[str, Any]:
+        """Answer a browser's offer with an echo peer (same ICE servers as the rooms).
+
+        Note: send a complete offer (after ICE gathering): the echo peer does not
+        take trickled candidates.
+        """
+        offer = RTCSessionDescription("offer", p.sdp)
+        answer = await self.echo.answer(conn.sid, offer.sdp, self._ice(conn.identity))
+        return {"sdp": answer, "seconds": self.settings.precall_seconds}
+
+    async def _precall_stop(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        await self.echo.stop(conn.sid)
+        return {}
+
+    async def _precall_result(self, conn: Connection, p: schemas.Quality) -> dict[str, Any]:
+        return {"verdict": verdict(Sample(p.rtt, p.loss, p.jitter, p.bitrate))}
+
+    async def _quality(self, conn: Connection, p: schemas.Quality) -> dict[str, Any]:
+        """Classify one participant's link; the clinician sees everyone's.
+
+        A poor link gets ``audioOnly: true`` in its answer: the page offers to turn
+        the camera off, and the session goes on.
+        """
+        who = conn.identity
+        result = verdict(Sample(p.rtt, p.loss, p.jitter, p.bitrate))
+        room = await self.rooms.get(who.room)
+        me = room.members.get(who.id) if room else None
+        if room is None or me is None or me.state is not MemberState.ADMITTED:
+            raise Refused(Code.NOT_ADMITTED)
+        report = {"participant": who.id, "level": result["level"], "rtt": p.rtt,
+                  "loss": p.loss, "jitter": p.jitter, "bitrate": p.bitrate}
+        for member in room.admitted():
+            if member.role is Role.CLINICIAN and member.sid and member.id != who.id:
+                await self.sio.emit("quality", report, to=member.sid)
+        return {"verdict": result}
