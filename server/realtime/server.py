@@ -33,6 +33,7 @@ from server.domain.view import snapshot
 from server.errors import Code, Refused, failure
 from server.logs import log_event
 from server.media.echo import EchoService
+from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
 from server.realtime.connections import Connection, Connections
 from server.realtime.ratelimit import TokenBucket
@@ -63,6 +64,7 @@ class RealtimeServer:
         self.verifier = TokenVerifier(settings)
         self.connections = Connections()
         self.echo = EchoService(settings.precall_limit, settings.precall_seconds)
+        self.turn = TurnMonitor(settings.turn_urls)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -303,7 +305,8 @@ class RealtimeServer:
             lambda r: rules.join(r, who, conn.sid, p.renegotiate, time.time(), approved))
         conn.joined = True
         view = snapshot(room, who.id)
-        return {"you": view["you"], "room": view, "iceServers": self._ice(who)}
+        return {"you": view["you"], "room": view, "iceServers": self._ice(who),
+                "turn": await self.turn.status()}
 
     async def _leave(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
         who = conn.identity
@@ -318,7 +321,7 @@ class RealtimeServer:
         return {"room": snapshot(room, conn.identity.id)}
 
     async def _ice_servers(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
-        return {"iceServers": self._ice(conn.identity)}
+        return {"iceServers": self._ice(conn.identity), "turn": await self.turn.status()}
 
     async def _control(self, conn: Connection, action: str, rule: Callable[[Room], Change],
                        target: str = "") -> dict[str, Any]:
