@@ -13,14 +13,16 @@ import pytest
 from server.app import create_app
 from server.domain.audit import AuditEntry
 from server.domain.identity import RoomKind
+from server.domain.program import Partner, Person, Program
 from server.domain.room import Room
 from server.settings import Settings
 from server.store import Store
-from server.domain.program import Partner, Person, Program
 from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.tokens import mint
 from tests.peers import Peer
+
+pytest_plugins = ["tests.coturn"]
 
 SECRET = "test-secret-" + "x" * 32
 

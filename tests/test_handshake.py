@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+import socketio
 from aiohttp import ClientSession, WSServerHandshakeError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -28,7 +29,7 @@ def claims(**over: Any) -> dict[str, Any]:
 async def refused(h: Harness, auth: Any) -> str:
     peer = Peer(h.url, "")
     h.peers.append(peer)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.connect(auth=auth)
     assert not peer.sio.connected
     return str(peer.connect_error["code"])
@@ -84,7 +85,7 @@ async def test_token_in_query_string_is_ignored(alongside: Harness) -> None:
     token = alongside.token("clinician")
     peer = Peer(alongside.url + f"?token={token}", "")
     alongside.peers.append(peer)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.connect(auth={})
     assert peer.connect_error["code"] == "E_TOKEN_MISSING"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import socketio
 
 from tests.conftest import Harness
 from tests.peers import Peer
@@ -57,7 +58,7 @@ async def test_removed_person_cannot_rejoin(alongside: Harness) -> None:
     await _until_disconnected(client)
     again = Peer(alongside.url, alongside.token("client"))
     alongside.peers.append(again)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await again.connect()
     assert again.connect_error["code"] == "E_REMOVED"
 
@@ -95,7 +96,7 @@ async def test_end_sends_everyone_out_and_closes_the_room(alongside: Harness) ->
         await _until_disconnected(person)
     late = Peer(alongside.url, alongside.token("client"))
     alongside.peers.append(late)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await late.connect()
     assert late.connect_error["code"] == "E_ROOM_ENDED"
 
@@ -112,7 +113,7 @@ async def test_capacity_one_person_per_seat(alongside: Harness) -> None:
     await alongside.create_program(partner_state="consented")
     partner = Peer(alongside.url, alongside.token("partner", room="room-individual"))
     alongside.peers.append(partner)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await partner.connect()
     assert partner.connect_error["code"] == "E_APPROVAL_REQUIRED"
     assert clinician.sio.connected

@@ -7,9 +7,11 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import socketio
 from aiohttp import ClientSession
 
 from tests.conftest import Harness
@@ -33,7 +35,7 @@ async def connect(h: Harness, token: str) -> Peer:
 async def refused_at_handshake(h: Harness, token: str) -> str:
     peer = Peer(h.url, token)
     h.peers.append(peer)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.connect()
     return str(peer.connect_error["code"])
 
@@ -238,7 +240,7 @@ async def test_a_partner_acts_only_on_their_own_program(alongside: Harness, api:
     assert err["error"]["code"] == "E_FORBIDDEN_PROGRAM"
     peer = Peer(alongside.url, token)
     alongside.peers.append(peer)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.connect(auth={"token": token, "room": "room-couples"})
     assert peer.connect_error["code"] == "E_FORBIDDEN_ROOM"
     rows = await alongside.store.audit_rows(program="prog-1")
@@ -314,9 +316,9 @@ async def test_secret_is_in_no_log_and_no_store_file(alongside: Harness, api: Ap
     secret = secret_of((await api.invite(t["clinician"]))["url"])
     await api.respond(secret, "consent", expect=200)
     await api.respond(secret, "consent", expect=410)
-    db = alongside.settings.store.removeprefix("sqlite:///")
-    blob = b"".join(open(p, "rb").read() for p in (db, db + "-wal") if __import__("os")
-                    .path.exists(p))
+    db = Path(alongside.settings.store.removeprefix("sqlite:///"))
+    files = [f for f in (db, db.with_name(db.name + "-wal")) if f.exists()]
+    blob = b"".join(await asyncio.gather(*(asyncio.to_thread(f.read_bytes) for f in files)))
     assert secret.encode() not in blob
     assert secret not in "\n".join(r.getMessage() + str(getattr(r, "fields", ""))
                                    for r in caplog.records)

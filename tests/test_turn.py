@@ -11,11 +11,11 @@ import time
 from typing import Any
 
 import pytest
-from aioice import turn
+from aioice import stun, turn
 
 from server.media.participant import Participant
 from tests.conftest import Harness
-from tests.coturn import TURN_SECRET, Coturn, coturn  # noqa: F401 (fixture)
+from tests.coturn import TURN_SECRET, Coturn
 
 
 def credentials(username: str) -> str:
@@ -40,9 +40,10 @@ async def test_server_issued_credentials_allocate_and_expired_ones_are_refused(
     assert relay.get_extra_info("sockname") is not None  # a relayed address was allocated
     relay.close()
     expired = f"{int(time.time()) - 60}:clinician-1"
-    with pytest.raises(Exception):  # coturn answers 401 for an expired REST credential
+    # coturn answers 401 to an expired REST credential and to a wrong one.
+    with pytest.raises(stun.TransactionFailed):
         await allocate(coturn, expired, credentials(expired))
-    with pytest.raises(Exception):
+    with pytest.raises(stun.TransactionFailed):
         await allocate(coturn, server["username"], "not-the-credential")
 
 
