@@ -69,4 +69,9 @@ class Programs:
             result = rule(program, room)
             docs[pkey], docs[rkey] = program.to_dict(), room.to_dict()
             return program, room, result
-        return await self.store.transact([pkey, rkey], write, audit)
+        program, _, result = await self.store.transact([pkey, rkey], write, audit)
+        # Read the room back: the copy decoded inside the write still has the old
+        # version, and clients ignore a snapshot that is not newer than theirs.
+        committed = await rooms.Rooms(self.store).get(room_id)
+        assert committed is not None
+        return program, committed, result
