@@ -49,6 +49,15 @@ class Code(StrEnum):
     PROGRAM_NOT_FOUND = "E_PROGRAM_NOT_FOUND"
     PROGRAM_EXISTS = "E_PROGRAM_EXISTS"
     NOT_FOUND = "E_NOT_FOUND"
+    # tools
+    TOOL_UNKNOWN = "E_TOOL_UNKNOWN"
+    TOOL_NOT_RUNNING = "E_TOOL_NOT_RUNNING"
+    TOOL_RUNNING = "E_TOOL_RUNNING"
+    TOOL_ROOM_KIND = "E_TOOL_ROOM_KIND"
+    TOOL_ACTION = "E_TOOL_ACTION"
+    TOOL_FAILED = "E_TOOL_FAILED"
+    TOOL_TIMEOUT = "E_TOOL_TIMEOUT"
+    OTHER_SIDE_ROOM = "E_OTHER_SIDE_ROOM"
     # media
     PRECALL_BUSY = "E_PRECALL_BUSY"
     # signaling
@@ -98,6 +107,14 @@ MESSAGES: dict[Code, str] = {
     Code.PROGRAM_NOT_FOUND: "No such program.",
     Code.PROGRAM_EXISTS: "A program with that id already exists.",
     Code.NOT_FOUND: "Not found.",
+    Code.TOOL_UNKNOWN: "No such tool is installed.",
+    Code.TOOL_NOT_RUNNING: "That tool is not running in this session.",
+    Code.TOOL_RUNNING: "That tool is already running.",
+    Code.TOOL_ROOM_KIND: "That tool is not available in this kind of session.",
+    Code.TOOL_ACTION: "That tool has no such action.",
+    Code.TOOL_FAILED: "The tool stopped working; the session goes on without it.",
+    Code.TOOL_TIMEOUT: "The tool did not answer in time; the session goes on without it.",
+    Code.OTHER_SIDE_ROOM: "That person is in another room right now.",
     Code.PRECALL_BUSY: "Too many connection tests are running right now; try again in a minute.",
     Code.TARGET_NOT_ADMITTED: "That person is not in the session room.",
     Code.BAD_SDP: "The session description is malformed.",
@@ -110,16 +127,28 @@ MESSAGES: dict[Code, str] = {
 }
 
 
+class ToolCode(str):
+    """A code a tool plugin defines (``E_TOOL_…``), documented in its own docs.
+
+    It quacks like a :class:`Code` (``.value``) so refusals, acks and audit rows
+    carry it unchanged.
+    """
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
 class Refused(Exception):
     """A request refused for a documented reason.
 
-    :param code: the protocol code.
+    :param code: the protocol code (or a tool's own ``E_TOOL_…`` code).
     :param message: a plain sentence; defaults to the code's standard message.
     """
 
-    def __init__(self, code: Code, message: str | None = None) -> None:
+    def __init__(self, code: Code | ToolCode, message: str | None = None) -> None:
         self.code = code
-        self.message = message or MESSAGES[code]
+        self.message = message or MESSAGES[code]  # type: ignore[index]
         super().__init__(f"{code}: {self.message}")
 
     def as_error(self) -> dict[str, str]:
@@ -137,9 +166,9 @@ HTTP_STATUS: dict[Code, int] = {
 }
 
 
-def http_status(code: Code) -> int:
+def http_status(code: Code | ToolCode) -> int:
     """The HTTP status of a refusal; state conflicts are 409."""
-    return HTTP_STATUS.get(code, 409)
+    return HTTP_STATUS.get(code, 409)  # type: ignore[call-overload]
 
 
 def failure(code: Code, message: str | None = None) -> dict[str, object]:

@@ -51,6 +51,7 @@ class Member:
     grace_until: float | None = None
     renegotiate: bool = True
     trial: str | None = None  # a partner's trial pass (invite id) from their token
+    side: str = ""  # "" is the main room; tools may move people to named side rooms
 
 
 @dataclass(slots=True)
@@ -72,6 +73,10 @@ class Room:
     # Connection epochs come from one counter per room, so a person who leaves
     # and comes back never repeats an epoch their peers have seen.
     epochs: int = 0
+    # Running tools: name -> {"status": running|failed, "state": {...}, "error": code}
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The session record: what finished tools kept (filtered per role when read).
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.id or len(self.id) > 128 or not self.program:
@@ -95,7 +100,8 @@ class Room:
                    session=data.get("session", {}), status=RoomStatus(data["status"]),
                    locked=data["locked"], version=data.get("version", 0), members=members,
                    removed=set(data["removed"]), attendance=data.get("attendance", {}),
-                   epochs=data.get("epochs", 0))
+                   epochs=data.get("epochs", 0), tools=data.get("tools", {}),
+                   records=data.get("records", []))
 
     # -- queries -----------------------------------------------------------------------
     def admitted(self) -> list[Member]:
@@ -106,6 +112,9 @@ class Room:
 
     def connected_sids(self) -> list[str]:
         return [m.sid for m in self.members.values() if m.sid]
+
+    def same_side(self, a: Member, b: Member) -> bool:
+        return a.side == b.side
 
     def clinician_present(self) -> bool:
         return any(m.role is Role.CLINICIAN and m.presence is Presence.ONLINE

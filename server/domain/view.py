@@ -44,7 +44,14 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
     view["you"] = {"id": me.id, "name": me.name, "role": me.role.value, "state": me.state.value,
                    "epoch": me.epoch}
     if me.state is MemberState.ADMITTED:
-        view["participants"] = [_peer(me, p) for p in room.admitted() if p.id != me.id]
+        others = [p for p in room.admitted() if p.id != me.id]
+        view["participants"] = [_peer(me, p) for p in others if p.side == me.side]
+        view["side"] = me.side
+        # People in another side room: who they are with, never what they say.
+        view["away"] = [
+            {"id": p.id, "name": p.name, "role": p.role.value,
+             "with": [q.name for q in others if q.side == p.side and q.id != p.id]}
+            for p in others if p.side != me.side]
     if me.role is Role.CLINICIAN:
         view["lobby"] = [
             {"id": p.id, "name": p.name, "role": p.role.value, "since": p.since,

@@ -60,3 +60,21 @@ class Quality(Payload):
     loss: float
     jitter: float
     bitrate: float = 0.0
+
+
+ToolId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ToolName(Payload):
+    tool: ToolId
+
+
+class ToolStart(Payload):
+    tool: ToolId
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolAct(Payload):
+    tool: ToolId
+    action: Annotated[str, Field(min_length=1, max_length=64)]
+    payload: dict[str, Any] = Field(default_factory=dict)

@@ -37,6 +37,7 @@ from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
 from server.realtime.connections import Connection, Connections
 from server.realtime.ratelimit import TokenBucket
+from server.realtime.tool_events import ToolEvents
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
 from server.store.programs import Programs
@@ -99,10 +100,13 @@ class RealtimeServer:
             "precall-result": (schemas.Quality, self._precall_result, False),
             "quality": (schemas.Quality, self._quality, True),
         }
+        self.tool_events = ToolEvents(self)
+        events.update(self.tool_events.handlers())
         for name, (schema, handler, needs_join) in events.items():
             self.sio.on(name, self._guard(name, schema, handler, needs_join))
 
     async def shutdown(self) -> None:
+        self.tool_events.close()
         await self.echo.close()
         await self.sio.shutdown()
         for task in list(self._tasks):
@@ -400,6 +404,8 @@ class RealtimeServer:
             if target is None or target.id == who.id or not target.sid \
                     or target.state is not MemberState.ADMITTED:
                 raise Refused(Code.TARGET_NOT_ADMITTED)
+            if not room.same_side(sender, target):  # side rooms scope media too
+                raise Refused(Code.OTHER_SIDE_ROOM)
             await self.sio.emit(event, {"from": who.id, "epoch": sender.epoch, **body},
                                 to=target.sid)
         return {}

@@ -1,0 +1,1 @@
+"""In-session tools as plugins: the API they implement and the runner that isolates them."""
