@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page
 
@@ -20,6 +21,10 @@ REMOTE_VIDEO_PLAYING = """() => [...document.querySelectorAll("video:not([data-l
     .some((v) => v.videoWidth > 0 && !v.paused && !v.ended && v.readyState >= 2
         && v.srcObject && v.srcObject.getVideoTracks().some((t) => t.readyState === "live"))"""
 NO_REMOTE_VIDEO = """() => document.querySelectorAll("video:not([data-local])").length === 0"""
+CAMERA_OFF = """() => {
+    const v = document.querySelector("video[data-local]");
+    return !v.srcObject && v.closest("figure").hidden;
+}"""
 LOCAL_VIDEO_PLAYING = """() => {
     const v = document.querySelector("video[data-local]");
     return v && v.videoWidth > 0 && !v.paused;
@@ -206,6 +211,28 @@ async def test_second_tab_takes_over_from_the_first(alongside: Harness, browser:
     assert not log.problems(), str(log)
 
 
+async def test_network_drop_says_reconnecting_and_recovers(
+    start_server: Any, browser: Browser
+) -> None:
+    alongside = await start_server(ping_interval=1.0, ping_timeout=1.0)
+    log = PageLog()
+    clinician, client, _ = await in_session(alongside, browser, log)
+
+    await client.context.set_offline(True)
+    banner = client.locator("[data-banner]")
+    await banner.get_by_text("Reconnecting…").wait_for()
+    # The clinician sees a note on Sam's tile, not a vanished Sam.
+    await clinician.locator("figure[data-peer]").get_by_text("Reconnecting…").wait_for()
+
+    await client.context.set_offline(False)
+    await banner.wait_for(state="hidden")
+    await until(client, REMOTE_VIDEO_PLAYING, log, "the clinician's video after the drop")
+    await until(clinician, REMOTE_VIDEO_PLAYING, log, "Sam's video after the drop")
+    await clinician.locator("figure[data-peer] .tile-note").wait_for(state="hidden")
+    # Requests made while offline fail, as they should; nothing else may.
+    assert not [p for p in log.problems() if "ERR_INTERNET_DISCONNECTED" not in p], str(log)
+
+
 async def test_end_session_tells_everyone(alongside: Harness, browser: Browser) -> None:
     log = PageLog()
     clinician, client, _ = await in_session(alongside, browser, log)
@@ -216,4 +243,25 @@ async def test_end_session_tells_everyone(alongside: Harness, browser: Browser) 
     await until(client, NO_REMOTE_VIDEO, log, "no video after the end")
     await until(clinician, NO_REMOTE_VIDEO, log, "no video after the end")
     assert await client.get_by_role("button", name="Join", exact=True).is_hidden()
+    # Nobody is left wondering whether their camera is still on.
+    for page in (client, clinician):
+        await until(page, CAMERA_OFF, log, "camera off after the end")
     assert not log.problems(), str(log)
+
+
+async def test_end_missed_while_offline_is_still_reported_as_the_end(
+    start_server: Any, browser: Browser
+) -> None:
+    alongside = await start_server(ping_interval=1.0, ping_timeout=1.0)
+    log = PageLog()
+    clinician, client, _ = await in_session(alongside, browser, log)
+
+    await client.context.set_offline(True)
+    await client.locator("[data-banner]").get_by_text("Reconnecting…").wait_for()
+    await clinician.get_by_role("button", name="End session").click()
+    await see(clinician, "This session has ended.", log)
+    await client.context.set_offline(False)
+    await see(client, "This session has ended.", log)
+    await client.locator("[data-banner]").wait_for(state="hidden")
+    assert await client.get_by_role("button", name="Join", exact=True).is_hidden()
+    await until(client, CAMERA_OFF, log, "camera off after the end")

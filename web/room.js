@@ -1,0 +1,564 @@
+// The session page: camera preview, Join, the clinician's lobby, and one video per peer.
+// The access token arrives in the URL fragment (#<jwt>) and is taken out of the URL at once.
+// It is kept in this tab's sessionStorage only so that a reload (the usual cure for a frozen
+// video) does not lock the person out; nothing the server says about others is stored.
+
+import { AlongsideRoom } from "./sdk/alongside.js";
+import { mountProgramPanel } from "./program.js";
+
+const ROLE_LABEL = { clinician: "Clinician", client: "Client", partner: "Partner" };
+const TOKEN_KEY = "alongside.token";
+
+const PROBLEMS = {
+  E_TOKEN_MISSING: "This page needs the link you were sent. Please open that link again.",
+  E_TOKEN_INVALID: "This link isn't working. Please ask for a new one.",
+  E_TOKEN_EXPIRED: "This link has expired. Please ask for a new one.",
+  E_TOKEN_NOT_YET_VALID: "This link isn't active yet. Please try again closer to the session time.",
+  E_ROOM_NOT_FOUND: "This session isn't open yet. Please try again in a little while.",
+  E_ROOM_ENDED: "This session has ended.",
+  E_REMOVED: "Your place in this session was closed by the clinician.",
+  E_ROOM_LOCKED: "The room isn't taking new arrivals just now. Please try again in a little while.",
+  E_ROOM_FULL: "Someone else is already in this session with this role.",
+  E_TIMEOUT: "The session took too long to answer. Please try again.",
+  E_DISCONNECTED: "The connection to the session was lost. Please try again.",
+};
+
+/** Refusals that another try with the same link cannot fix. */
+const FINAL = new Set([
+  "E_ROOM_ENDED", "E_REMOVED", "E_TOKEN_MISSING", "E_TOKEN_INVALID", "E_TOKEN_EXPIRED",
+  "E_FORBIDDEN_ROOM", "E_ROLE_NOT_IN_ROOM_KIND",
+]);
+
+const el = (selector) => document.querySelector(selector);
+const ui = {
+  who: el("[data-who]"),
+  banner: el("[data-banner]"),
+  message: el("[data-message]"),
+  detail: el("[data-detail]"),
+  tiles: el("[data-tiles]"),
+  localVideo: el("video[data-local]"),
+  localTile: el(".tile-local"),
+  cameraNote: el("[data-camera-note]"),
+  lobby: el("[data-lobby]"),
+  lobbyEmpty: el("[data-lobby-empty]"),
+  lobbyList: el("[data-lobby-list]"),
+  host: el("[data-host-controls]"),
+  lockState: el("[data-lock-state]"),
+  lock: el("[data-lock]"),
+  end: el("[data-end]"),
+  join: el("[data-join]"),
+  leave: el("[data-leave]"),
+};
+
+/** "ready" | "joining" | "waiting" | "in" | "left" | "over" */
+let phase = "ready";
+/** Set when the clinician moves this person back to the waiting room, for gentler wording. */
+let sentBack = false;
+/** @type {MediaStream | null} */
+let camera = null;
+/** @type {import("./sdk/alongside.js").Snapshot | null} */
+let snapshot = null;
+/** @type {Map<string, {figure: HTMLElement, video: HTMLVideoElement, label: HTMLElement, note: HTMLElement, actions: HTMLElement, sound: HTMLButtonElement}>} */
+const tiles = new Map();
+/** @type {Map<string, HTMLLIElement>} */
+const lobbyItems = new Map();
+
+const token = takeToken();
+const claims = token ? readClaims(token) : null;
+const room = token ? new AlongsideRoom({ token, origin: location.origin }) : null;
+
+start();
+
+function start() {
+  if (!room) {
+    say("This page needs the link you were sent. Please open that link again.");
+    return;
+  }
+  showWho(claims?.name, claims?.role);
+  if (claims?.role === "clinician") {
+    say("When you're ready, select Join to open the session.");
+  } else {
+    say("When you're ready, select Join. The clinician will let you in.");
+  }
+  ui.join.disabled = false;
+  ui.join.addEventListener("click", onJoin);
+  ui.leave.addEventListener("click", onLeave);
+  ui.lock.addEventListener("click", () => act(ui.lock, () => room.lock(!snapshot?.locked)));
+  ui.end.addEventListener("click", () => act(ui.end, () => room.end()));
+  listen(room);
+  startCamera();
+}
+
+// --- token ------------------------------------------------------------------------------
+
+function takeToken() {
+  const fragment = location.hash.replace(/^#/, "");
+  if (!fragment) return remembered() ?? "";
+  history.replaceState(null, "", location.pathname);
+  let token = fragment.startsWith("token=") ? fragment.slice("token=".length) : fragment;
+  try {
+    token = decodeURIComponent(token);
+  } catch {
+    // keep it as it came
+  }
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // storage may be off; a reload then needs the link again
+  }
+  return token;
+}
+
+function remembered() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function forgetToken() {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // nothing stored
+  }
+}
+
+/** Reads the JWT's claims to greet the person before joining; the server does the checking. */
+function readClaims(jwt) {
+  try {
+    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return claims && typeof claims === "object" ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+// --- camera -----------------------------------------------------------------------------
+
+async function startCamera() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    cameraNote("This browser can't share a camera here. You can still join and see and hear the others.");
+    return;
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    if (phase === "over" || phase === "left") {
+      for (const track of stream.getTracks()) track.stop();
+      return;
+    }
+    camera = stream;
+    ui.localVideo.srcObject = stream;
+    ui.localTile.hidden = false;
+    ui.cameraNote.hidden = true;
+    room.setLocalStream(stream);
+  } catch {
+    cameraNote(
+      "Your camera and microphone aren't available to this page. You can still join; " +
+        "the others won't see or hear you until you allow them in your browser settings and reload.",
+    );
+  }
+}
+
+/** Turns the camera and microphone off: nobody should wonder whether they are still on. */
+function stopCamera() {
+  room?.setLocalStream(null);
+  for (const track of camera?.getTracks() ?? []) track.stop();
+  camera = null;
+  ui.localVideo.srcObject = null;
+  ui.localTile.hidden = true;
+}
+
+function cameraNote(text) {
+  ui.cameraNote.textContent = text;
+  ui.cameraNote.hidden = false;
+}
+
+// --- actions ----------------------------------------------------------------------------
+
+async function onJoin() {
+  phase = "joining";
+  ui.join.disabled = true;
+  say("Connecting…");
+  if (!camera && ui.cameraNote.hidden) startCamera();
+  try {
+    await room.connect();
+  } catch (err) {
+    problem(err.code, err.message);
+    return;
+  }
+  const answer = await room.join();
+  if (!answer.ok) {
+    problem(answer.error.code, answer.error.message);
+    return;
+  }
+  // The SDK emits `room` with the snapshot; render() takes it from there.
+}
+
+async function onLeave() {
+  ui.leave.disabled = true;
+  await room.leave();
+  ui.leave.disabled = false;
+  phase = "left";
+  clearRoom();
+  stopCamera();
+  say("You've left the session.", "Your camera and microphone are off. You can join again whenever you're ready.");
+  showJoin(true);
+}
+
+/**
+ * Runs a clinician action with its button disabled; says so plainly if it was refused.
+ *
+ * @param {HTMLButtonElement} button
+ * @param {() => Promise<{ok: boolean, error?: {code: string, message: string}}>} action
+ */
+async function act(button, action) {
+  button.disabled = true;
+  const answer = await action();
+  if (button.isConnected) button.disabled = false;
+  if (!answer.ok && phase !== "over") {
+    say(snapshotMessage(), answer.error.message);
+  }
+}
+
+// --- SDK events -------------------------------------------------------------------------
+
+/** @param {AlongsideRoom} r */
+function listen(r) {
+  r.addEventListener("room", (e) => render(e.detail));
+  r.addEventListener("track", (e) => attach(e.detail.peerId, e.detail.stream));
+  r.addEventListener("peerleft", (e) => removeTile(e.detail.peerId));
+  r.addEventListener("presence", (e) => {
+    const { participant, status } = e.detail;
+    const tile = tiles.get(participant);
+    if (tile && status === "reconnecting") setNote(tile, "Reconnecting…");
+    if (tile && status === "joined") setNote(tile, "");
+  });
+  r.addEventListener("admitted", () => banner(""));
+  r.addEventListener("denied", (e) => {
+    phase = "ready";
+    clearRoom();
+    say(
+      e.detail.reason || "The clinician can't let you in right now.",
+      "You can select Join to knock again whenever you're ready.",
+    );
+    showJoin(true);
+  });
+  r.addEventListener("sentback", () => {
+    sentBack = true;
+    for (const id of [...tiles.keys()]) removeTile(id);
+    say(
+      "You're back in the waiting room for now.",
+      "The clinician will let you in again when they're ready. You can keep this page open.",
+    );
+  });
+  r.addEventListener("removed", (e) => {
+    over(
+      e.detail.reason || "The clinician has ended your part in this session.",
+      "If this seems wrong, please contact your care team.",
+    );
+  });
+  r.addEventListener("ended", () => {
+    over(
+      "This session has ended.",
+      snapshot?.you?.role === "clinician" ? "You can close this page." : "Thank you for being here. You can close this page.",
+    );
+  });
+  r.addEventListener("superseded", () => {
+    over("This session is now open in another tab or window.", "This page has stepped aside; you can close it.");
+  });
+  r.addEventListener("reconnecting", () => banner("Reconnecting…"));
+  r.addEventListener("reconnected", () => banner(""));
+  r.addEventListener("error", (e) => {
+    banner("");
+    if (phase === "over") return;
+    problem(e.detail.code, e.detail.message);
+  });
+}
+
+// --- rendering --------------------------------------------------------------------------
+
+/** @param {import("./sdk/alongside.js").Snapshot} snap */
+function render(snap) {
+  // Only while joining or joined: a late snapshot must not undo "denied" or "left".
+  if (!["joining", "waiting", "in"].includes(phase) || !snap.you) return;
+  snapshot = snap;
+  if (snap.status === "ended") {
+    over("This session has ended.", "You can close this page.");
+    return;
+  }
+  phase = snap.you?.state === "admitted" ? "in" : "waiting";
+  if (phase === "in") sentBack = false;
+  showWho(snap.you?.name, snap.you?.role);
+  say(snapshotMessage(), snapshotDetail());
+  showJoin(false);
+  // The partner's lifecycle panel (REST): mounted on the first snapshot of a join, then refreshed.
+  mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave() });
+
+  const isClinician = snap.you?.role === "clinician";
+  const others = phase === "in" ? snap.participants ?? [] : [];
+  const seen = new Set();
+  for (const person of others) {
+    seen.add(person.id);
+    updateTile(person, isClinician);
+  }
+  for (const id of [...tiles.keys()]) if (!seen.has(id)) removeTile(id);
+
+  ui.lobby.hidden = !(isClinician && phase === "in");
+  ui.host.hidden = ui.lobby.hidden;
+  if (isClinician) renderLobby(snap.lobby ?? []);
+  ui.lock.textContent = snap.locked ? "Unlock" : "Lock";
+  ui.lockState.textContent = snap.locked
+    ? "The room is locked: no one new can knock."
+    : "The room is open: people can knock to come in.";
+}
+
+function snapshotMessage() {
+  if (!snapshot) return ui.message.textContent;
+  if (phase === "waiting") {
+    return sentBack ? "You're back in the waiting room for now." : "You're in the waiting room.";
+  }
+  if (snapshot.you?.role === "clinician" && (snapshot.participants ?? []).length === 0) {
+    return "The session is open.";
+  }
+  return "You're in the session.";
+}
+
+function snapshotDetail() {
+  if (phase === "waiting") {
+    return snapshot.clinicianPresent
+      ? "The clinician will let you in when they're ready. You can keep this page open."
+      : "The clinician hasn't arrived yet. You can keep this page open; they'll let you in when they're ready.";
+  }
+  if (snapshot.you?.role === "clinician" && (snapshot.participants ?? []).length === 0) {
+    return "People who knock will appear in the waiting room below.";
+  }
+  return "";
+}
+
+/**
+ * @param {import("./sdk/alongside.js").Participant} person
+ * @param {boolean} isClinician
+ */
+function updateTile(person, isClinician) {
+  let tile = tiles.get(person.id);
+  if (!tile) tile = makeTile(person.id);
+  const role = ROLE_LABEL[person.role] ?? person.role;
+  tile.label.textContent = "";
+  tile.label.append(person.name, " ");
+  const roleSpan = document.createElement("span");
+  roleSpan.className = "role";
+  roleSpan.textContent = role;
+  tile.label.append(roleSpan);
+  tile.video.setAttribute("aria-label", `${person.name}, ${role}`);
+  setNote(tile, person.presence === "reconnecting" ? "Reconnecting…" : "");
+  tile.actions.hidden = !isClinician;
+  if (isClinician && tile.actions.childElementCount === 0) {
+    tile.actions.append(
+      personButton("Send back", person, () => room.sendBack(person.id)),
+      personButton("Remove", person, () => room.remove(person.id), "danger"),
+    );
+  } else if (isClinician) {
+    for (const button of tile.actions.querySelectorAll("button")) renameButton(button, person.name);
+  }
+}
+
+function makeTile(peerId) {
+  const figure = document.createElement("figure");
+  figure.className = "tile";
+  figure.dataset.peer = peerId;
+  const video = document.createElement("video");
+  video.autoplay = true;
+  video.playsInline = true;
+  const label = document.createElement("figcaption");
+  const note = document.createElement("p");
+  note.className = "tile-note";
+  note.hidden = true;
+  const sound = document.createElement("button");
+  sound.type = "button";
+  sound.className = "sound";
+  sound.textContent = "Turn on sound";
+  sound.hidden = true;
+  sound.addEventListener("click", () => {
+    video.muted = false;
+    sound.hidden = true;
+    video.play().catch(() => {});
+  });
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  actions.hidden = true;
+  figure.append(video, label, note, sound, actions);
+  ui.tiles.append(figure);
+  const tile = { figure, video, label, note, actions, sound };
+  tiles.set(peerId, tile);
+  return tile;
+}
+
+function setNote(tile, text) {
+  tile.note.textContent = text;
+  tile.note.hidden = !text;
+}
+
+/** @param {string} peerId @param {MediaStream} stream */
+function attach(peerId, stream) {
+  const tile = tiles.get(peerId) ?? makeTile(peerId);
+  if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
+  tile.video.play().catch((err) => {
+    if (err?.name !== "NotAllowedError") return;
+    // The browser will not play sound before the person interacts; play muted and offer sound.
+    tile.video.muted = true;
+    tile.sound.hidden = false;
+    tile.video.play().catch(() => {});
+  });
+}
+
+function removeTile(peerId) {
+  const tile = tiles.get(peerId);
+  if (!tile) return;
+  keepFocusNear(tile.figure, ui.tiles);
+  tile.video.srcObject = null;
+  tile.figure.remove();
+  tiles.delete(peerId);
+}
+
+function renderLobby(waiting) {
+  const seen = new Set();
+  for (const person of waiting) {
+    seen.add(person.id);
+    let item = lobbyItems.get(person.id);
+    if (!item) {
+      item = document.createElement("li");
+      item.className = "person";
+      const text = document.createElement("p");
+      text.className = "person-text";
+      const actions = document.createElement("div");
+      actions.className = "actions";
+      actions.append(
+        personButton("Admit", person, () => room.admit(person.id), "primary"),
+        personButton("Deny", person, () => room.deny(person.id)),
+      );
+      item.append(text, actions);
+      ui.lobbyList.append(item);
+      lobbyItems.set(person.id, item);
+    }
+    const text = item.querySelector(".person-text");
+    text.textContent = "";
+    const name = document.createElement("strong");
+    name.textContent = person.name;
+    const role = document.createElement("span");
+    role.className = "role";
+    role.textContent = ROLE_LABEL[person.role] ?? person.role;
+    const since = document.createElement("span");
+    since.className = "since";
+    since.textContent = `waiting since ${clock(person.since)}`;
+    if (person.presence === "reconnecting") since.textContent += " · reconnecting…";
+    text.append(name, " ", role, " ", since);
+    for (const button of item.querySelectorAll("button")) renameButton(button, person.name);
+  }
+  for (const [id, item] of lobbyItems) {
+    if (seen.has(id)) continue;
+    keepFocusNear(item, ui.lobby);
+    item.remove();
+    lobbyItems.delete(id);
+  }
+  ui.lobbyEmpty.hidden = waiting.length > 0;
+}
+
+/**
+ * A button that reads "Admit" but is named "Admit Alex" for screen readers and tests.
+ *
+ * @param {string} verb
+ * @param {{id: string, name: string}} person
+ * @param {() => Promise<any>} action
+ * @param {string} [className]
+ */
+function personButton(verb, person, action, className) {
+  const button = document.createElement("button");
+  button.type = "button";
+  if (className) button.className = className;
+  button.dataset.verb = verb;
+  renameButton(button, person.name);
+  button.addEventListener("click", () => act(button, action));
+  return button;
+}
+
+function renameButton(button, name) {
+  const hidden = document.createElement("span");
+  hidden.className = "visually-hidden";
+  hidden.textContent = ` ${name}`;
+  button.replaceChildren(button.dataset.verb, hidden);
+}
+
+/** If focus is inside `leaving`, move it to `fallback` so keyboard users aren't dropped. */
+function keepFocusNear(leaving, fallback) {
+  if (!leaving.contains(document.activeElement)) return;
+  const target = fallback.querySelector("h2") ?? fallback;
+  target.setAttribute("tabindex", "-1");
+  target.focus();
+}
+
+function clearRoom() {
+  snapshot = null;
+  for (const id of [...tiles.keys()]) removeTile(id);
+  for (const item of lobbyItems.values()) item.remove();
+  lobbyItems.clear();
+  ui.lobby.hidden = true;
+  ui.host.hidden = true;
+  banner("");
+}
+
+function over(message, detail) {
+  phase = "over";
+  forgetToken();
+  clearRoom();
+  stopCamera();
+  say(message, detail);
+  showJoin(false);
+  ui.leave.hidden = true;
+}
+
+function problem(code, message) {
+  banner("");
+  const text = PROBLEMS[code] ?? message ?? "Something went wrong. Please try again.";
+  if (FINAL.has(code)) {
+    over(text, "You can close this page.");
+    return;
+  }
+  phase = "ready";
+  say(text);
+  showJoin(true);
+}
+
+// --- small helpers ----------------------------------------------------------------------
+
+function showJoin(canJoin) {
+  ui.join.hidden = !canJoin;
+  ui.join.disabled = !canJoin;
+  ui.leave.hidden = canJoin || phase === "over";
+}
+
+function showWho(name, role) {
+  if (!name && !role) return;
+  const label = ROLE_LABEL[role] ?? role ?? "";
+  ui.who.textContent = name && label ? `${name} · ${label}` : name || label;
+}
+
+function say(message, detail = "") {
+  document.body.dataset.phase = phase;
+  if (ui.message.textContent !== message) ui.message.textContent = message;
+  if (ui.detail.textContent !== detail) ui.detail.textContent = detail;
+  ui.detail.hidden = !detail;
+}
+
+function banner(text) {
+  ui.banner.textContent = text;
+  ui.banner.hidden = !text;
+}
+
+function clock(seconds) {
+  if (typeof seconds !== "number") return "just now";
+  return new Date(seconds * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
