@@ -9,6 +9,7 @@ Invariant: every state change and its audit rows commit together, or nothing doe
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -37,7 +38,7 @@ class Store(Protocol):
         Note: treat the result as read-only; change documents only through ``transact``.
         """
 
-    async def list(self, kind: str, program: str) -> list[Doc]:
+    async def list(self, kind: str, program: str) -> builtins.list[Doc]:
         """Every document of ``kind`` belonging to ``program``."""
 
     async def transact(self, keys: Sequence[Key],
@@ -54,11 +55,15 @@ class Store(Protocol):
 
         Note: ``change`` must not await. A backend may run it more than once
         (optimistic retries when another node wrote the same keys), so it must
-        be a pure function of its input documents.
+        be a pure function of its input documents. It may write only under
+        ``keys`` (a backend cannot protect a key it did not read).
+        Note: :class:`StoreUnavailable` from ``transact`` can mean "maybe
+        committed" when the backend vanished mid-commit and did not come back
+        within the retries; callers answer ``E_UNAVAILABLE`` and clients resync.
         """
 
     async def record(self, audit: AuditEntry) -> None:
         """Append one audit row on its own (refusals outside any write)."""
 
     async def audit_rows(self, *, program: str | None = None,
-                         room: str | None = None) -> list[AuditEntry]: ...
+                         room: str | None = None) -> builtins.list[AuditEntry]: ...

@@ -29,8 +29,8 @@ import dataclasses
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Final, Generic, TypeVar, cast
 
 import redis.asyncio as aioredis
@@ -105,6 +105,21 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and str(exc).startswith(UNAVAILABLE_REPLIES)
 
 
+@contextmanager
+def unavailable_on_outage() -> Iterator[None]:
+    """Turn redis-py's "cannot serve now" errors into :class:`StoreUnavailable`.
+
+    Note: the message names the error type only; redis-py's own messages can carry
+    the host and port.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        raise
+
+
 def audit_fields(entry: AuditEntry) -> dict[Any, Any]:
     return {name: getattr(entry, name) for name in AUDIT_FIELDS}
 
@@ -155,9 +170,6 @@ class KeyLocks:
                     del self._users[name]
                     del self._locks[name]
 
-    def __len__(self) -> int:
-        return len(self._locks)
-
 
 class RedisStore:
     """The :class:`~server.store.protocol.Store` contract on one Redis (or a primary).
@@ -207,23 +219,15 @@ class RedisStore:
         return self._redis
 
     async def ping(self) -> None:
-        try:
+        with unavailable_on_outage():
             await self.redis.ping()
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-            raise
 
     # -- reads -------------------------------------------------------------------
     async def read(self, key: Key) -> Doc | None:
         """The document as last committed (a fresh copy: this store keeps no cache)."""
         name = doc_key(key)
-        try:
+        with unavailable_on_outage():
             raw = await self.redis.get(name)
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-            raise
         return None if raw is None else cast(Doc, json.loads(raw))
 
     async def list(self, kind: str, program: str) -> builtins.list[Doc]:
@@ -232,13 +236,9 @@ class RedisStore:
         Note: the index and the documents are read in two steps, so a document
         written in between shows in its newer committed version.
         """
-        try:
+        with unavailable_on_outage():
             ids = sorted(cast(set[str], await self.redis.smembers(index_key(kind, program))))
             raws = await self.redis.mget([doc_key((kind, i)) for i in ids]) if ids else []
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-            raise
         docs = [json.loads(raw) for raw in raws if raw is not None]
         return [d for d in docs if str(d.get("program", "")) == program]
 
@@ -251,7 +251,7 @@ class RedisStore:
         """
         rows: builtins.list[AuditEntry] = []
         start = "-"
-        try:
+        with unavailable_on_outage():
             while True:
                 page = cast(builtins.list[tuple[str, dict[str, str]]], await self.redis.xrange(
                     AUDIT_STREAM, min=start, max="+", count=AUDIT_PAGE))
@@ -263,10 +263,6 @@ class RedisStore:
                 if len(page) < AUDIT_PAGE:
                     return rows
                 start = "(" + page[-1][0]
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-            raise
 
     # -- writes ------------------------------------------------------------------
     async def record(self, audit: AuditEntry) -> None:
@@ -310,7 +306,7 @@ class RedisStore:
         names = {key: doc_key(key) for key in keys}
         marker = f"{PREFIX}:commit:{uuid.uuid4().hex}"
         outcomes: list[_Outcome[T]] = []
-        try:
+        with unavailable_on_outage():
             async with self._locks.hold(names.values()):
                 for attempt in range(MAX_ATTEMPTS):
                     if attempt:
@@ -318,21 +314,17 @@ class RedisStore:
                             0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
                     try:
                         async with self.redis.pipeline(transaction=True) as pipe:
-                            committed = await self._round(pipe, keys, names, change, entries,
-                                                          marker, outcomes)
+                            committed = await self._round(pipe, names, change, entries, marker,
+                                                          outcomes)
                     except WatchError:
                         continue
                     if committed.refusal is not None:
                         raise committed.refusal
                     return committed.result  # type: ignore[return-value]
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-            raise
         raise StoreUnavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on "
                                f"{sorted(names.values())}")
 
-    async def _round(self, pipe: Pipeline, keys: Sequence[Key], names: dict[Key, str],
+    async def _round(self, pipe: Pipeline, names: dict[Key, str],
                      change: Callable[[dict[Key, Doc | None]], T],
                      entries: builtins.list[AuditEntry], marker: str,
                      outcomes: builtins.list[_Outcome[T]]) -> _Outcome[T]:
@@ -353,9 +345,9 @@ class RedisStore:
             outcome = _Outcome(result=change(docs))
         except Refused as refusal:
             outcome = _Outcome(refusal=refusal)
-        extra = set(docs) - set(names)
-        if extra:
-            raise ValueError(f"change put documents it did not declare: {sorted(extra)}")
+        if outcome.refusal is None and set(docs) - set(names):
+            raise ValueError(f"change put documents under keys it did not declare: "
+                             f"{sorted(set(docs) - set(names))}")
         pipe.multi()
         if outcome.refusal is None:
             for key, doc in docs.items():

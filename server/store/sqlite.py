@@ -13,6 +13,7 @@ copies and swaps them in).
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 import sqlite3
@@ -115,7 +116,7 @@ class SqliteStore:
     async def read(self, key: Key) -> Doc | None:
         return self._load(key)
 
-    async def list(self, kind: str, program: str) -> list[Doc]:
+    async def list(self, kind: str, program: str) -> builtins.list[Doc]:
         rows = self.db.execute("SELECT id FROM docs WHERE kind = ? AND program = ? ORDER BY id",
                                (kind, program)).fetchall()
         return [d for (doc_id,) in rows if (d := self._load((kind, doc_id))) is not None]
@@ -130,6 +131,8 @@ class SqliteStore:
         except Refused as refusal:
             self._audit([e.refused(refusal.code.value) for e in entries])
             raise
+        if set(docs) - set(keys):
+            raise ValueError("transact writes only the keys it was given")
         changed = {k: d for k, d in docs.items() if d is not None and d != before.get(k)}
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -153,7 +156,7 @@ class SqliteStore:
         self._audit([audit])
 
     async def audit_rows(self, *, program: str | None = None,
-                         room: str | None = None) -> list[AuditEntry]:
+                         room: str | None = None) -> builtins.list[AuditEntry]:
         sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE 1 = 1"
         args: list[str] = []
         if program is not None:
