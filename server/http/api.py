@@ -433,6 +433,25 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
     return web.Response(text=text, content_type="application/x-ndjson")
 
 
+async def session_record(request: web.Request) -> web.Response:
+    """What finished tools kept for one session, as the caller's role may read it."""
+    who, program = await for_program(request, "read-record",
+                                     (Role.CLINICIAN, Role.CLIENT, Role.PARTNER))
+    room = await Rooms(request.app[STORE]).get(request.match_info["session"])
+    if room is None or room.program != program.id:
+        raise Refused(Code.NOT_FOUND)
+    if who.role is Role.PARTNER and room.kind is RoomKind.INDIVIDUAL:
+        raise await refuse(request, who, "read-record", program.id, Code.FORBIDDEN_ROLE)
+    tools = request.app[REALTIME].tool_events.tools
+    entries = []
+    for entry in room.records:
+        tool = tools.get(entry["tool"])
+        if tool is not None:
+            entries.append({"tool": entry["tool"], "at": entry["at"],
+                            "record": tool.record(entry["state"], who.role.value)})
+    return web.json_response({"session": room.id, "entries": entries})
+
+
 async def list_webhooks(request: web.Request) -> web.Response:
     who, program = await for_program(request, "read-webhooks", (Role.INTEGRATOR,))
     return web.json_response(await request.app[STORE].list("webhook", program.id))
@@ -455,6 +474,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/programs/{program}/approvals", approvals)
     r.add_get("/api/programs/{program}/attendance", attendance)
     r.add_get("/api/programs/{program}/webhooks", list_webhooks)
+    r.add_get("/api/programs/{program}/sessions/{session}/record", session_record)
     r.add_post("/api/programs/{program}/partner/session-token", partner_session_token)
     r.add_post("/api/invites/preview", preview_invite)
     r.add_post("/api/invites/respond", respond_to_invite)

@@ -72,6 +72,13 @@ def document() -> dict[str, Any]:
                           "get": _op("The program's sessions", 200,
                                      {"type": "array", "items": SESSION}),
                           "post": _op("Schedule a session", 201, SESSION, bodies.NewSession)},
+        p + "/sessions/{session}/record": {
+            "parameters": [PROGRAM, {"name": "session", "in": "path", "required": True,
+                                     "schema": {"type": "string"}}],
+            "get": _op("The session record (finished tools), filtered by role", 200,
+                       {"type": "object", "required": ["session", "entries"], "properties": {
+                           "session": {"type": "string"},
+                           "entries": {"type": "array", "items": {"type": "object"}}}})},
         p + "/partner": {"parameters": [PROGRAM],
                          "get": _op("The partner's status, filtered by role", 200, partner)},
         p + "/partner/steps": {"parameters": [PROGRAM],
