@@ -38,10 +38,14 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         await app[WEBHOOKS].stop()
         await app[STORE].close()
 
+    async def start_realtime(app: web.Application) -> None:
+        await app[REALTIME].start()
+
     async def stop_realtime(app: web.Application) -> None:
         # python-socketio: shutdown() must run before the web server stops.
         await app[REALTIME].shutdown()
 
     app.cleanup_ctx.append(store_lifecycle)
+    app.on_startup.append(start_realtime)
     app.on_shutdown.append(stop_realtime)
     return app

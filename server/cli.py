@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server import demo
 from server.app import create_app
-from server.appkeys import STORE
+from server.appkeys import REALTIME, STORE
 from server.logs import configure, log_event
 from server.settings import Settings
 
@@ -42,6 +42,7 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log_event("server.stopping", status="draining")
+    await app[REALTIME].drain(settings.drain_seconds)
     await runner.cleanup()
 
 

@@ -51,6 +51,9 @@ class Settings:
     webhook_attempts: int = 6
     webhook_backoff: float = 0.5
     invite_ttl_hours: float = 72.0
+    node_id: str = ""
+    sweep_seconds: float = 2.0
+    drain_seconds: float = 10.0
     precall_limit: int = 4
     precall_seconds: float = 30.0
     partner_token_ttl: int = 4 * 3600
@@ -73,6 +76,11 @@ class Settings:
             raise ValueError("ALONGSIDE_WEBHOOK_URL and ALONGSIDE_WEBHOOK_SECRET go together")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise ValueError("ALONGSIDE_TURN_URLS and ALONGSIDE_TURN_SECRET go together")
+
+    @property
+    def cluster(self) -> bool:
+        """Several app processes share one Redis (the store's)."""
+        return self.store.startswith(("redis://", "rediss://"))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -109,6 +117,9 @@ class Settings:
             webhook_secret=e.get("ALONGSIDE_WEBHOOK_SECRET", ""),
             invite_ttl_hours=float(e.get("ALONGSIDE_INVITE_TTL_HOURS", "72")),
             precall_limit=int(e.get("ALONGSIDE_PRECALL_LIMIT", "4")),
+            node_id=e.get("ALONGSIDE_NODE_ID", ""),
+            drain_seconds=float(e.get("ALONGSIDE_DRAIN_SECONDS", "10")),
+            sweep_seconds=float(e.get("ALONGSIDE_SWEEP_SECONDS", "2")),
             precall_seconds=float(e.get("ALONGSIDE_PRECALL_SECONDS", "30")),
             **({"content_dir": Path(e["ALONGSIDE_CONTENT_DIR"])}
                if e.get("ALONGSIDE_CONTENT_DIR") else {}),

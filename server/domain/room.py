@@ -52,6 +52,7 @@ class Member:
     renegotiate: bool = True
     trial: str | None = None  # a partner's trial pass (invite id) from their token
     side: str = ""  # "" is the main room; tools may move people to named side rooms
+    node: str = ""  # the app process holding their socket (cluster bookkeeping)
 
 
 @dataclass(slots=True)
@@ -184,7 +185,7 @@ def check_entry(room: Room, who: Identity, partner_approved: bool = False) -> No
 
 
 def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float,
-         partner_approved: bool = False) -> Change:
+         partner_approved: bool = False, node: str = "") -> Change:
     """Enter the room (clinician) or knock (everyone else).
 
     A person coming back within the grace period keeps their state; a second
@@ -213,6 +214,7 @@ def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float,
     room.epochs += 1
     member.epoch = room.epochs
     member.sid = sid
+    member.node = node
     member.presence = Presence.ONLINE
     member.grace_until = None
     member.renegotiate = renegotiate

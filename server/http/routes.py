@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import SETTINGS, STORE
+from server.appkeys import REALTIME, SETTINGS, STORE
 from server.store import StoreUnavailable
 
 
@@ -14,7 +14,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: the store answers, so joins and admissions can be recorded."""
+    """Ready: the store answers, so joins and admissions can be recorded; not while draining."""
+    if request.app[REALTIME].draining:
+        return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
     try:
         await request.app[STORE].ping()
     except StoreUnavailable:

@@ -41,5 +41,8 @@ class Connections:
             conn.expiry.cancel()
         return conn
 
+    def values(self) -> list[Connection]:
+        return list(self._by_sid.values())
+
     def __len__(self) -> int:
         return len(self._by_sid)

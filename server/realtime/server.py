@@ -16,11 +16,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import socketio
 from pydantic import ValidationError
 
+from server.cluster import ClusterManager, NodeHeartbeat
 from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
@@ -67,8 +69,16 @@ class RealtimeServer:
         self.echo = EchoService(settings.precall_limit, settings.precall_seconds)
         self.turn = TurnMonitor(settings.turn_urls)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.manager = ClusterManager(settings.store) if settings.cluster else None
+        self.heartbeat = NodeHeartbeat(settings.store, settings.node_id or None) \
+            if settings.cluster else None
+        self.node_id = self.heartbeat.node_id if self.heartbeat else (settings.node_id or "solo")
+        self.local_rooms: set[str] = set()
+        self.draining = False
+        self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
+            client_manager=self.manager,
             transports=["websocket"],
             cors_allowed_origins=list(settings.allowed_origins),
             max_http_buffer_size=settings.max_message_bytes,
@@ -105,7 +115,31 @@ class RealtimeServer:
         for name, (schema, handler, needs_join) in events.items():
             self.sio.on(name, self._guard(name, schema, handler, needs_join))
 
+    async def start(self) -> None:
+        if self.heartbeat is not None:
+            await self.heartbeat.start()
+        self._sweeper = asyncio.ensure_future(self._sweep_forever())
+
+    async def drain(self, deadline: float) -> None:
+        """Leave gracefully (SIGTERM): stop taking people, close every socket as a drop.
+
+        Each person keeps their seat for the grace period and reconnects through
+        the load balancer to another node, without being admitted again.
+        """
+        self.draining = True
+        sids = [c.sid for c in self.connections.values()]
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(self.sio.disconnect(sid) for sid in sids),
+                               return_exceptions=True), deadline)
+        except TimeoutError:
+            log_event("server.drain_timeout", logging.WARNING, count=len(self.connections))
+
     async def shutdown(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         self.tool_events.close()
         await self.echo.close()
         await self.sio.shutdown()
@@ -219,6 +253,7 @@ class RealtimeServer:
         conn.expiry = asyncio.get_running_loop().call_later(
             delay, lambda: self._spawn(self._token_expired(sid)))
         self.connections.add(conn)
+        self.local_rooms.add(who.room)
 
     async def _room_for(self, who: Identity) -> Room:
         room = await self.rooms.get(who.room)
@@ -285,6 +320,52 @@ class RealtimeServer:
         except (Refused, StoreUnavailable) as exc:
             log_event("disconnect.unrecorded", logging.WARNING, error=type(exc).__name__)
 
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_seconds)
+            try:
+                await self.sweep()
+            except StoreUnavailable:
+                pass  # the store is away: nothing can be recorded; try again later
+            except Exception as exc:  # keep sweeping whatever one room did
+                log_event("sweep.failed", logging.ERROR, error=type(exc).__name__)
+
+    async def sweep(self) -> None:
+        """Repair what timers on a lost node or a store outage could not record.
+
+        For each room this node has served: a member whose socket was on this
+        node but is gone, or on a node whose heartbeat stopped, is a ghost; they
+        are marked as dropped (their seat kept for the grace period). Then
+        expired seats are let go, and tool clocks that no node holds are re-armed.
+        """
+        now = time.time()
+        for room_id in list(self.local_rooms):
+            room = await self.rooms.get(room_id)
+            if room is None or not room.members:
+                self.local_rooms.discard(room_id)
+                continue
+            nodes = {m.node for m in room.members.values() if m.sid}
+            alive = await self.heartbeat.alive(nodes) if self.heartbeat else nodes
+            local = {c.sid for c in self.connections.values()}
+            ghosts = [m for m in room.members.values() if m.sid and (
+                (m.node == self.node_id and m.sid not in local) or m.node not in alive)]
+            for ghost in ghosts:
+                audit = AuditEntry(actor="server", role="system", action="ghost-dropped",
+                                   target=ghost.id, room=room_id, program=room.program)
+                updated, change = await self.rooms.update(
+                    room_id, partial(self._drop_ghost, ghost.id, ghost.sid or "", now), audit)
+                await self._deliver(updated, change)
+            await self._expire(room_id)
+            room = await self.rooms.get(room_id)
+            if room is not None:
+                self.tool_events.rearm(room)
+
+    def _drop_ghost(self, member_id: str, sid: str, now: float, room: Room) -> Change:
+        # Checked again inside the write: the socket may have joined meanwhile.
+        if any(c.sid == sid for c in self.connections.values()):
+            return Change()
+        return rules.drop(room, member_id, sid, now, self.settings.grace_seconds)
+
     async def _expire(self, room_id: str) -> None:
         """Let go of people whose grace ran out, and tell the others."""
         room = await self.rooms.get(room_id)
@@ -306,7 +387,8 @@ class RealtimeServer:
         approved = await self._partner_approved(who, current)
         room, change = await self._change(
             conn, "join",
-            lambda r: rules.join(r, who, conn.sid, p.renegotiate, time.time(), approved))
+            lambda r: rules.join(r, who, conn.sid, p.renegotiate, time.time(), approved,
+                                 self.node_id))
         conn.joined = True
         view = snapshot(room, who.id)
         return {"you": view["you"], "room": view, "iceServers": self._ice(who),

@@ -204,6 +204,14 @@ class ToolEvents:
                     await emit("mute", {"muted": bool(effect["muted"])}, to=sid)
 
     # -- the clock -------------------------------------------------------------------
+    def rearm(self, room: Room) -> None:
+        """Arm clocks of running tools that no timer on this node holds (after a
+        restart, or when the node that held them died)."""
+        for name in room.tools:
+            tool = self.tools.get(name)
+            if tool is not None and (room.id, name) not in self._wakes:
+                self._schedule(room, tool)
+
     def _schedule(self, room: Room, tool: Tool) -> None:
         key = (room.id, tool.name)
         if (old := self._wakes.pop(key, None)) is not None:

@@ -1,0 +1,127 @@
+"""Running as several app processes on one Redis: delivery between nodes, and node liveness.
+
+python-socketio's stock ``AsyncRedisManager`` handles every emit locally *and*
+publishes it, so every node decodes every message, and a publish that fails
+twice is dropped. Alongside addresses almost every message to one socket id, so
+:class:`ClusterManager` delivers to sockets of this node directly and publishes
+only what is for another node, through a bounded, *waiting* connection pool,
+retrying with backoff. What still cannot be published is counted and logged;
+clients notice the version gap at the next snapshot and ask for a full one.
+
+:class:`NodeHeartbeat` keeps ``alongside:node:<id>`` alive in Redis, so a node
+can tell that a peer node died and let go of its sockets' seats (after the
+grace period, like any drop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import redis.asyncio as aioredis
+import socketio
+from socketio.async_manager import AsyncManager
+
+from server.logs import log_event
+
+HEARTBEAT_TTL = 10
+HEARTBEAT_EVERY = 3
+PUBLISH_ATTEMPTS = 4
+
+
+def pool(url: str, size: int = 20) -> aioredis.BlockingConnectionPool:
+    """A pool that makes callers wait for a connection instead of failing past ``size``."""
+    return aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=size, timeout=5, socket_timeout=5, socket_connect_timeout=3,
+        socket_keepalive=True, health_check_interval=15)
+
+
+class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """Direct delivery for local sockets; Redis pub/sub only for other nodes' sockets.
+
+    Note: only emits addressed to one socket id (or a room with a callback) can
+    skip Redis; an emit to a room is published as the stock manager does.
+    """
+
+    def __init__(self, url: str, channel: str = "alongside") -> None:
+        super().__init__(url, channel=channel)
+        self.published = 0
+        self.local = 0
+        self.dropped = 0
+
+    def _redis_connect(self) -> None:
+        self.redis = aioredis.Redis(connection_pool=pool(self.redis_url))
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
+    async def emit(self, event: str, data: Any, namespace: str | None = None,
+                   room: str | None = None, skip_sid: Any = None, callback: Any = None,
+                   to: str | None = None, **kwargs: Any) -> Any:
+        target = to or room
+        ns = namespace or "/"
+        if target is not None and callback is None and self.is_connected(target, ns):
+            self.local += 1
+            return await AsyncManager.emit(self, event, data, namespace=ns, room=target,
+                                           skip_sid=skip_sid)
+        return await super().emit(event, data, namespace=namespace, room=room,
+                                  skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+
+    async def _publish(self, data: Any) -> Any:
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                result = await self.redis.publish(self.channel, self.json.dumps(data))
+                self.published += 1
+                return result
+            except Exception as exc:  # redis-py raises many kinds; all mean "not now"
+                self.connected = False
+                if attempt == PUBLISH_ATTEMPTS - 1:
+                    self.dropped += 1
+                    log_event("cluster.publish_dropped", logging.ERROR,
+                              error=type(exc).__name__, count=self.dropped)
+                    return None
+                await asyncio.sleep(0.05 * 2 ** attempt)
+        return None
+
+
+class NodeHeartbeat:
+    """This node's liveness key, and a check of other nodes' keys."""
+
+    def __init__(self, url: str, node_id: str | None = None) -> None:
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self.redis = aioredis.Redis(connection_pool=pool(url, size=4))
+        self._task: asyncio.Task[None] | None = None
+
+    def key(self, node: str) -> str:
+        return f"alongside:node:{node}"
+
+    async def start(self) -> None:
+        self._task = asyncio.ensure_future(self._beat())
+
+    async def _beat(self) -> None:
+        while True:
+            try:
+                await self.redis.set(self.key(self.node_id), "1", ex=HEARTBEAT_TTL)
+            except Exception as exc:  # Redis away: keep beating when it returns
+                log_event("cluster.heartbeat_failed", logging.WARNING, error=type(exc).__name__)
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    async def alive(self, nodes: set[str]) -> set[str]:
+        """The subset of ``nodes`` whose heartbeat is current (this node always is)."""
+        others = sorted(nodes - {self.node_id, ""})
+        if not others:
+            return nodes
+        values = await self.redis.mget([self.key(n) for n in others])
+        return {self.node_id, ""} & nodes | {n for n, v in zip(others, values, strict=True) if v}
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        try:
+            await self.redis.delete(self.key(self.node_id))
+        except Exception:  # best effort: the key expires anyway
+            pass
+        await self.redis.aclose()
