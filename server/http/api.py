@@ -10,6 +10,7 @@ caller is known.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -452,6 +453,19 @@ async def session_record(request: web.Request) -> web.Response:
     return web.json_response({"session": room.id, "entries": entries})
 
 
+async def checkin_trend(request: web.Request) -> web.Response:
+    """Session check-ins (mood, readiness) over the program, per participant: clinicians only."""
+    who, program = await for_program(request, "read-checkin-trend", (Role.CLINICIAN,))
+    tool = request.app[REALTIME].tool_events.tools.get("checkin")
+    trend = getattr(sys.modules.get(type(tool).__module__), "trend", None) if tool else None
+    if trend is None:
+        raise Refused(Code.TOOL_UNKNOWN)
+    records = [{**r, "session": room.id}
+               for room in await Rooms(request.app[STORE]).list(program.id)
+               for r in room.records]
+    return web.json_response({"participants": trend(records)})
+
+
 async def list_webhooks(request: web.Request) -> web.Response:
     who, program = await for_program(request, "read-webhooks", (Role.INTEGRATOR,))
     return web.json_response(await request.app[STORE].list("webhook", program.id))
@@ -475,6 +489,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/programs/{program}/attendance", attendance)
     r.add_get("/api/programs/{program}/webhooks", list_webhooks)
     r.add_get("/api/programs/{program}/sessions/{session}/record", session_record)
+    r.add_get("/api/programs/{program}/checkin-trend", checkin_trend)
     r.add_post("/api/programs/{program}/partner/session-token", partner_session_token)
     r.add_post("/api/invites/preview", preview_invite)
     r.add_post("/api/invites/respond", respond_to_invite)

@@ -97,6 +97,10 @@ def document() -> dict[str, Any]:
                           "get": _op("Readiness history (clinician)", 200, ARRAY),
                           "post": _op("Record readiness (clinician or partner)", 201, OBJECT,
                                       bodies.CheckIn)},
+        p + "/checkin-trend": {"parameters": [PROGRAM], "get": _op(
+            "Session check-ins per participant over the program (clinician)", 200,
+            {"type": "object", "required": ["participants"],
+             "properties": {"participants": ARRAY}})},
         p + "/approvals": {"parameters": [PROGRAM],
                            "get": _op("Pending requests with context", 200, ARRAY)},
         p + "/attendance": {"parameters": [PROGRAM],

@@ -117,7 +117,7 @@ class ToolEvents:
             except Refused as refusal:
                 await self.server.store.record(audit.refused(refusal.code.value))
                 raise
-            ctx = run.context(room, time.time())
+            ctx = run.context(room, time.time(), actor)
             try:
                 if start:
                     state = await self.runner.call(tool.name,

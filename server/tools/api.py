@@ -50,6 +50,7 @@ class ToolContext:
     roster: tuple[Participant, ...]
     now: float
     room_kind: str
+    actor: Participant | None = None  # who caused this call (None for the clock)
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def by_role(self, role: str) -> list[Participant]:

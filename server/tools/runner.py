@@ -88,8 +88,8 @@ class Runner:
         """Nothing to join: stuck daemon threads end with the process."""
 
 
-def context(room: Room, now: float) -> ToolContext:
-    return ToolContext(roster=roster(room), now=now, room_kind=room.kind.value)
+def context(room: Room, now: float, actor: Participant | None = None) -> ToolContext:
+    return ToolContext(roster=roster(room), now=now, room_kind=room.kind.value, actor=actor)
 
 
 def views(tools: dict[str, Tool], room: Room) -> dict[str, list[dict[str, Any]]]:
