@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -42,6 +43,7 @@ class ToolEvents:
         self.tools = discover() if tools is None else tools
         self.runner = run.Runner(timeout=timeout)
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._sent: dict[tuple[str, str, str], str] = {}  # last view sent per socket
 
     def handlers(self) -> dict[str, tuple[type[schemas.Payload],
                                           Callable[[Connection, Any], Awaitable[dict[str, Any]]],
@@ -64,7 +66,9 @@ class ToolEvents:
         me = run.participant(room, conn.identity.id)
         available = [
             {"name": t.name, "title": t.title,
-             "actions": sorted(a for a, roles in t.actions.items() if me.role in roles)}
+             "actions": sorted(a for a, roles in t.actions.items() if me.role in roles),
+             # What a launcher can offer before starting (e.g. the exercise library).
+             "catalog": getattr(t, "catalog", None) if me.role == "clinician" else None}
             for t in self.tools.values() if room.kind.value in t.room_kinds]
         mine = run.views(self.tools, room).get(me.id, [])
         return {"available": available, "running": mine}
@@ -135,6 +139,9 @@ class ToolEvents:
             except run.ToolFailed as failed:
                 await self._fail(conn, tool, failed.code)
                 raise Refused(failed.code) from None
+            if stop:  # a tool that ends must not leave anyone muted
+                ctx.effects.extend({"kind": "mute", "to": p.id, "muted": False}
+                                   for p in ctx.roster if p.role != "clinician")
             try:
                 updated, change = await self.server.rooms.update(
                     who.room, self._commit(room.version, tool, state, ctx.effects, stop), audit)
@@ -192,8 +199,19 @@ class ToolEvents:
         emit = self.server.sio.emit
         sids = {m.id: m.sid for m in room.admitted() if m.sid}
         for member_id, seen in per_member.items():
-            if member_id in sids:
-                await emit("tool", {"tools": seen}, to=sids[member_id])
+            if member_id not in sids:
+                continue
+            # Only when this person's view changed: an identical event would still
+            # tell them that someone else is, say, writing a private answer.
+            key = (room.id, member_id, sids[member_id])
+            digest = json.dumps(seen, sort_keys=True, default=str)
+            if self._sent.get(key) == digest:
+                continue
+            self._sent[key] = digest
+            await emit("tool", {"tools": seen}, to=sids[member_id])
+        live = set(sids.values())
+        for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
+            del self._sent[stale]
         for effect in effects:
             targets = [sids[effect["to"]]] if effect.get("to") in sids else (
                 list(sids.values()) if effect.get("to") is None else [])
