@@ -5,6 +5,7 @@
 
 import { AlongsideRoom } from "./sdk/alongside.js";
 import { mountProgramPanel } from "./program.js";
+import { mountMedia } from "./precall.js";
 
 const ROLE_LABEL = { clinician: "Clinician", client: "Client", partner: "Partner" };
 const TOKEN_KEY = "alongside.token";
@@ -63,9 +64,13 @@ const tiles = new Map();
 /** @type {Map<string, HTMLLIElement>} */
 const lobbyItems = new Map();
 
+// `?relay` sends media through the TURN server only (support and tests); it carries no secret.
+const relayOnly = new URLSearchParams(location.search).has("relay");
 const token = takeToken();
 const claims = token ? readClaims(token) : null;
-const room = token ? new AlongsideRoom({ token, origin: location.origin }) : null;
+const room = token
+  ? new AlongsideRoom({ token, origin: location.origin, iceTransportPolicy: relayOnly ? "relay" : undefined })
+  : null;
 
 start();
 
@@ -86,6 +91,7 @@ function start() {
   ui.lock.addEventListener("click", () => act(ui.lock, () => room.lock(!snapshot?.locked)));
   ui.end.addEventListener("click", () => act(ui.end, () => room.end()));
   listen(room);
+  mountMedia({ room, camera: () => camera });
   startCamera();
 }
 

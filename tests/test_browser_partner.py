@@ -1,0 +1,325 @@
+"""The partner's way in, in real Chromium against a real server: the invite page, the program
+panel on the session page, and real WebRTC media between the pages.
+
+Set ``ALONGSIDE_SCREENSHOTS=<dir>`` to keep phone-sized screenshots of the pages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+from playwright.async_api import Browser, BrowserContext, Locator, Page
+
+from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.conftest import Harness
+from tests.lifecycle import PROGRAM, Api, secret_of
+
+WAIT_MS = 15_000
+# A remote video showing live frames (a closed link's stream has only ended tracks).
+REMOTE_VIDEO_PLAYING = """() => [...document.querySelectorAll("video:not([data-local])")]
+    .some((v) => v.videoWidth > 0 && !v.paused && !v.ended && v.readyState >= 2
+        && v.srcObject && v.srcObject.getVideoTracks().some((t) => t.readyState === "live"))"""
+SAID = """() => [...document.querySelectorAll("[data-message], [data-detail], [data-banner]")]
+    .map((e) => e.textContent).filter(Boolean).join(" / ")"""
+JOIN_READY = """() => {
+    const b = document.querySelector("[data-join]");
+    return b && !b.hidden && !b.disabled;
+}"""
+
+
+@pytest.fixture
+async def api(alongside: Harness) -> AsyncIterator[Api]:
+    async with ClientSession() as http:
+        yield Api(alongside, http)
+
+
+async def until(page: Page, script: str, log: PageLog, what: str, ms: float = WAIT_MS) -> None:
+    try:
+        await page.wait_for_function(script, timeout=ms)
+    except Exception as exc:
+        said = await page.evaluate(SAID)
+        raise AssertionError(f"{what}: not within {ms / 1000:.0f} s; the page says "
+                             f"{said!r}\n{log}") from exc
+
+
+async def shown(where: Page | Locator, text: str, log: PageLog, ms: float = WAIT_MS) -> None:
+    try:
+        await where.get_by_text(text).first.wait_for(timeout=ms)
+    except Exception as exc:
+        raise AssertionError(f"{text!r} not shown\n{log}") from exc
+
+
+async def ready(where: Locator, log: PageLog, what: str, ms: float = WAIT_MS) -> Locator:
+    try:
+        await where.wait_for(timeout=ms)
+    except Exception as exc:
+        raise AssertionError(f"{what}: not within {ms / 1000:.0f} s\n{log}") from exc
+    return where
+
+
+async def screenshot(page: Page, name: str) -> None:
+    folder = os.environ.get("ALONGSIDE_SCREENSHOTS")
+    if folder:
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+async def new_page(context: BrowserContext, log: PageLog, label: str) -> Page:
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    log.watch(page, label)
+    return page
+
+
+async def session_page(h: Harness, browser: Browser, token: str, log: PageLog,
+                       label: str) -> Page:
+    page = await new_page(await person(browser, h.url), log, label)
+    await page.goto(f"{h.url}/room#{token}")
+    return page
+
+
+async def join(page: Page) -> None:
+    await page.get_by_role("button", name="Join", exact=True).click()
+
+
+def clinician_token(h: Harness, room: str) -> str:
+    return h.token("clinician", sub="dr-1", name="Dr. Rivera", program=PROGRAM, room=room)
+
+
+async def open_session(h: Harness, browser: Browser, room: str, log: PageLog) -> Page:
+    """Dr. Rivera's page with the session open."""
+    page = await session_page(h, browser, clinician_token(h, room), log, f"clinician-{room}")
+    await join(page)
+    await shown(page, "The session is open.", log)
+    return page
+
+
+async def test_invite_consent_trial_approval_and_a_later_session(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    started = time.monotonic()
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+
+    # Dr. Rivera opens the couples session and makes an invite link from the panel.
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    await clinician.context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                              origin=alongside.url)
+    panel = clinician.locator("[data-program]")
+    await panel.get_by_label("Trial sessions this link opens").select_option("1")
+    await panel.get_by_role("button", name="Create invite link").click()
+    link = await ready(panel.get_by_label("Invite link"), log, "the invite link")
+    url = await link.input_value()
+    assert url.startswith(f"{alongside.url}/invite#"), url
+    await panel.get_by_role("button", name="Copy link").click()
+    await shown(panel, "Link copied.", log)
+    assert await clinician.evaluate("navigator.clipboard.readText()") == url
+    await shown(panel, "Send this link to the partner privately", log)
+    await ready(panel.get_by_role("button", name="Revoke"), log, "the new link in the list")
+    await screenshot(clinician, "partner-1-clinician-invite-link")
+
+    # The partner opens the link, reads, and consents.
+    partner = await new_page(await person(browser, alongside.url), log, "partner")
+    await partner.goto(url)
+    await shown(partner, "About couples sessions", log)
+    await shown(partner, "Dr. Rivera", log)
+    await shown(partner, "Taking part is voluntary. You can stop at any time", log)
+    await partner.get_by_label("What should we call you?").fill("Alex")
+    share = partner.get_by_label("Let Sam know my answer")
+    assert not await share.is_checked()
+    await partner.get_by_role("button", name="I consent").click()
+
+    # The room page takes over: camera preview, Join, the waiting room, then the admission.
+    await shown(partner, "Alex · Partner", log)
+    await until(partner, "() => location.pathname === '/room' && location.hash === ''", log,
+                "the token left the room page's URL")
+    await join(partner)
+    await shown(partner, "You're in the waiting room.", log)
+    await clinician.get_by_role("button", name="Admit Alex").click()
+    await until(clinician, REMOTE_VIDEO_PLAYING, log, "Alex's video on the clinician's page")
+    await until(partner, REMOTE_VIDEO_PLAYING, log, "the clinician's video on Alex's page")
+
+    # After the trial: a self check-in, then the partner asks to continue.
+    mine = partner.locator("[data-program]")
+    await mine.get_by_label("How ready do you feel?").select_option("4")
+    await mine.get_by_role("button", name="Send").click()
+    await shown(mine, "Thank you. Only the clinician sees this.", log)
+    await mine.get_by_role("button", name="I'd like to continue").click()
+    await shown(mine, "You've asked to keep joining couples sessions.", log)
+    await screenshot(partner, "partner-2-partner-asked")
+
+    # The request reaches the clinician's approval queue (the panel refreshes by itself).
+    approve = await ready(panel.get_by_role("button", name="Approve…"), log, "the request")
+    await shown(panel, "Last check-in: 4 of 5", log)
+    await approve.click()
+    await shown(panel, "Please write a short note first.", log)
+    await panel.get_by_label("Note").fill("The trial went well; both want to continue.")
+    await screenshot(clinician, "partner-3-clinician-approval")
+    await approve.click()
+    await shown(panel, "Approved, with your note.", log)
+
+    # The partner is offered the other couples session and goes there.
+    go = await ready(mine.get_by_role("button", name="Join p-c2"), log, "Join p-c2 offered")
+    clinician2 = await open_session(alongside, browser, "p-c2", log)
+    await go.click()
+    await until(partner, JOIN_READY, log, "the room page for p-c2")
+    assert await partner.evaluate("location.hash") == ""
+    await join(partner)
+    await shown(partner, "You're in the waiting room.", log)
+    await clinician2.get_by_role("button", name="Admit Alex").click()
+    await until(clinician2, REMOTE_VIDEO_PLAYING, log, "Alex's video in p-c2")
+    await until(partner, REMOTE_VIDEO_PLAYING, log, "the clinician's video in p-c2 for Alex")
+    await shown(clinician2.locator("[data-program]"), "Taking part in couples sessions.", log)
+
+    # Every step is in the audit log, content-free.
+    text = await api.call("GET", f"/api/audit?program={PROGRAM}", t["clinician"], expect=200)
+    rows = [json.loads(line) for line in text.splitlines()]
+    done = {r["action"] for r in rows if r["outcome"] == "ok"}
+    for action in ("partner-agree", "create-invite", "invite-consent", "checkin", "admit",
+                   "partner-request", "partner-approve"):
+        assert action in done, (action, sorted(done))
+    assert secret_of(url) not in text and "went well" not in text
+    assert not log.csp_violations(), str(log)
+    assert not log.problems(), str(log)
+    assert time.monotonic() - started < 50
+
+
+async def test_decline_leaves_the_lobby_empty_and_the_client_session_goes_on(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    log = PageLog()
+
+    # Sam's individual session is under way; Sam agrees, from the panel, to invite their partner.
+    individual = await open_session(alongside, browser, "p-ind", log)
+    client = await session_page(
+        alongside, browser,
+        alongside.token("client", sub="cl-1", name="Sam", program=PROGRAM, room="p-ind"),
+        log, "client")
+    await join(client)
+    await individual.get_by_role("button", name="Admit Sam").click()
+    await until(individual, REMOTE_VIDEO_PLAYING, log, "Sam's video")
+    await until(client, REMOTE_VIDEO_PLAYING, log, "the clinician's video on Sam's page")
+    sams = client.locator("[data-program]")
+    await sams.get_by_role("button", name="Agree to invite my partner").click()
+    await shown(sams, "You've agreed that your clinician may invite your partner.", log)
+    await screenshot(client, "partner-4-client-panel")
+
+    couples = await open_session(alongside, browser, "p-c1", log)
+    url = (await api.invite(t["clinician"], room="p-c1"))["url"]
+
+    partner = await new_page(await person(browser, alongside.url), log, "partner")
+    await partner.goto(url)
+    await shown(partner, "About couples sessions", log)
+    await partner.get_by_role("button", name="Decline").click()
+    await shown(partner, "Thank you for letting us know.", log)
+    await shown(partner, "Other kinds of support", log)
+    await shown(partner, "Family support groups", log)
+    await shown(partner, "Ask the program's front desk for this week's schedule.", log)
+    assert await partner.get_by_role("button", name="I consent").is_hidden()
+    await screenshot(partner, "partner-5-declined")
+
+    # No one knocks on the couples session; Sam learns nothing that wasn't shared.
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "declined"
+    await shown(sams, "Nothing has been shared with you.", log)
+    await shown(couples, "No one is waiting.", log)
+    assert await couples.locator("[data-lobby-list] li").count() == 0
+    # ... and the individual session goes on, video and all.
+    await until(individual, REMOTE_VIDEO_PLAYING, log, "Sam's video after the decline")
+    await until(client, REMOTE_VIDEO_PLAYING, log, "the clinician's video after the decline")
+    assert await client.get_by_text("You're in the session.").is_visible()
+    assert not log.csp_violations(), str(log)
+    assert not log.problems(), str(log)
+
+
+async def test_invite_page_forgets_the_secret_and_stays_on_its_origin(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    context = await person(browser, alongside.url)
+    page = await new_page(context, log, "invite")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+
+    url = (await api.invite(t["clinician"], room="p-c1"))["url"]
+    secret = secret_of(url)
+    response = await page.goto(url)
+    assert response is not None and response.ok
+    csp = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp, csp
+    await shown(page, "About couples sessions", log)
+    assert await page.evaluate("location.hash") == ""
+    assert secret not in page.url and secret not in await page.evaluate("location.href")
+    assert await page.evaluate("localStorage.length + sessionStorage.length") == 0
+    await screenshot(page, "partner-0-invite")
+
+    # Not now consumes nothing and asks nothing more.
+    await page.get_by_role("button", name="Not now").click()
+    await shown(page, "Nothing more is needed from you.", log)
+    await shown(page, "Family support groups", log)
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "deferred" and view["invites"][0]["used"] == 0
+
+    # A revoked link and a broken one are said so plainly, with the support options.
+    invite = view["invites"][0]["id"]
+    await api.call("DELETE", f"/api/programs/{PROGRAM}/invites/{invite}", t["clinician"],
+                   expect=200)
+    await page.goto("about:blank")  # a fresh load (a fragment alone would not reload)
+    await page.goto(url)
+    await shown(page, "This invitation link has been withdrawn", log)
+    await shown(page, "Family support groups", log)
+    assert await page.get_by_role("button", name="I consent").is_hidden()
+    # Opened again in the same tab, a link changes only the fragment; the page reads it anyway.
+    await page.goto(f"{alongside.url}/invite#{'x' * 43}")
+    await shown(page, "This invitation link isn't working.", log)
+    await shown(page, "Family support groups", log)
+    await screenshot(page, "partner-6-broken-link")
+    assert await page.evaluate("location.hash") == ""
+
+    origin = alongside.url + "/"
+    requests = [u for u in requests if u != "about:blank"]
+    assert requests and all(u.startswith(origin) for u in requests), requests
+    assert not any(secret in u for u in requests), "the secret went into a URL"
+    assert not log.csp_violations(), str(log)
+    assert not log.errors, str(log)
+    assert re.search(r"HTTP 404 .*/api/invites/preview", str(log))  # the broken link only
+
+
+async def test_partner_stops_taking_part_after_a_calm_confirmation(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    secret = secret_of((await api.invite(t["clinician"], room="p-c1"))["url"])
+    token = (await api.respond(secret, "consent", expect=200, name="Alex"))["token"]
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    partner = await session_page(alongside, browser, token, log, "partner")
+    await join(partner)
+    await clinician.get_by_role("button", name="Admit Alex").click()
+    await shown(partner, "You're in the session.", log)
+    mine = partner.locator("[data-program]")
+
+    # One calm line to confirm; going back changes nothing.
+    await mine.get_by_role("button", name="Stop taking part").click()
+    await shown(mine, "This ends your part in couples sessions now, including this one.", log)
+    await mine.get_by_role("button", name="Cancel").click()
+    await mine.get_by_role("button", name="Stop taking part").click()
+    await screenshot(partner, "partner-7-stop-confirm")
+    await mine.get_by_role("button", name="Yes, stop taking part").click()
+
+    await shown(mine, "You've stopped taking part in couples sessions.", log)
+    await until(partner, "() => document.querySelectorAll('video:not([data-local])').length === 0",
+                log, "the partner out of the room")
+    await shown(clinician, "The session is open.", log)
+    await shown(clinician.locator("[data-program]"), "Withdrew their consent.", log)
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "withdrawn"
+    assert not log.csp_violations(), str(log)
