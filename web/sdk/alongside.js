@@ -30,6 +30,11 @@
  * | `reconnecting` | `{reason}` | the connection dropped; socket.io is reconnecting |
  * | `reconnected` | `{}` | back online; the SDK re-joins by itself if you had joined |
  * | `error` | `{code, message}` | something failed that no method call can report |
+ * | `turn` | `{status}` | the TURN server's state from `join` / `ice-servers`: `none`, `ok` or `down` |
+ * | `quality` | `{participant, level, rtt, loss, jitter, bitrate}` | (clinician) a participant's link |
+ * | `mute` | `{muted}` | a tool asks this page to mute or unmute the microphone |
+ *
+ * Connection quality and the pre-call test are in `quality.js` (see `docs/media.md`).
  *
  * Note: the SDK writes nothing to `localStorage`, `sessionStorage` or cookies. What the server
  * says about other people lives only in memory and is gone with the page.
@@ -99,6 +104,14 @@ export class AlongsideRoom extends EventTarget {
   #io;
   #renegotiate;
   #log;
+  /** @type {RTCIceTransportPolicy | undefined} */
+  #iceTransportPolicy;
+  /** `none` | `ok` | `down` | `unknown` (before join): see the `turn` event. */
+  #turn = "unknown";
+  /** Sends the local stream's audio only (see {@link AlongsideRoom#setAudioOnly}). */
+  #audioOnly = false;
+  /** @type {MediaStream | null} */
+  #audioOnlyStream = null;
   /** @type {import("../vendor/socket.io.esm.min.js").Socket | null} */
   #socket = null;
   /** @type {Promise<void> | null} */
@@ -131,8 +144,10 @@ export class AlongsideRoom extends EventTarget {
    * @param {(message: string, error?: unknown) => void} [options.log] Where problems that no
    *   caller can act on are reported; defaults to `console.warn`.
    * @param {typeof defaultIo} [options.io] The socket.io client factory (for tests).
+   * @param {RTCIceTransportPolicy} [options.iceTransportPolicy] `"relay"` sends media only
+   *   through the TURN server (to check TURN, or to hide addresses); default `"all"`.
    */
-  constructor({ token, getToken, origin, renegotiate, log, io } = {}) {
+  constructor({ token, getToken, origin, renegotiate, log, io, iceTransportPolicy } = {}) {
     super();
     if (typeof getToken === "function") this.#getToken = getToken;
     else if (typeof token === "string" && token) this.#getToken = () => token;
@@ -141,6 +156,29 @@ export class AlongsideRoom extends EventTarget {
     this.#renegotiate = renegotiate;
     this.#log = log ?? ((message, error) => console.warn(`[alongside] ${message}`, error ?? ""));
     this.#io = io ?? defaultIo;
+    if (iceTransportPolicy === "relay" || iceTransportPolicy === "all") {
+      this.#iceTransportPolicy = iceTransportPolicy;
+    }
+  }
+
+  /** @returns {RTCIceTransportPolicy} */
+  get iceTransportPolicy() {
+    return this.#iceTransportPolicy ?? "all";
+  }
+
+  /** @returns {string} The TURN status from the last `join` or `ice-servers` answer. */
+  get turn() {
+    return this.#turn;
+  }
+
+  /** @returns {Map<string, RTCPeerConnection>} The live link with each peer, by peer id (read `getStats()` here). */
+  get peerConnections() {
+    return new Map([...this.#links].map(([id, link]) => [id, link.pc]));
+  }
+
+  /** @returns {boolean} Whether only audio is being sent (see {@link AlongsideRoom#setAudioOnly}). */
+  get audioOnly() {
+    return this.#audioOnly;
   }
 
   /** @returns {Snapshot | null} The latest snapshot, filtered for you by the server. */
@@ -213,6 +251,7 @@ export class AlongsideRoom extends EventTarget {
       return answer;
     }
     this.#iceServers = Array.isArray(answer.iceServers) ? answer.iceServers : [];
+    this.#noteTurn(answer.turn);
     this.#joined = true;
     this.#applyRoom(answer.room, { force: true });
     return answer;
@@ -299,7 +338,55 @@ export class AlongsideRoom extends EventTarget {
    */
   setLocalStream(stream) {
     this.#localStream = stream;
-    for (const link of this.#links.values()) link.setLocalStream(stream);
+    this.#audioOnlyStream = null;
+    this.#sendLocal();
+  }
+
+  /**
+   * Sends only the microphone (`true`) or the whole local stream again (`false`), to every peer
+   * now and later. The camera is not stopped (the preview stays); video senders send nothing, so
+   * a weak link carries audio alone. No renegotiation is needed either way.
+   *
+   * @param {boolean} on
+   */
+  setAudioOnly(on) {
+    this.#audioOnly = Boolean(on);
+    this.#sendLocal();
+  }
+
+  /**
+   * Sends any other client event (`precall`, `quality`, tool events, ...) and resolves with its
+   * answer. Signaling is the SDK's own: `offer`, `answer` and `candidate` are refused here.
+   *
+   * @param {string} event
+   * @param {object} [payload]
+   * @returns {Promise<Answer>}
+   */
+  request(event, payload = {}) {
+    if (["offer", "answer", "candidate"].includes(event)) {
+      return Promise.resolve(refused("E_UNKNOWN_EVENT", `${event} is sent by the SDK itself.`));
+    }
+    return this.#ask(event, payload);
+  }
+
+  /** What the links send: the local stream, or its audio only. */
+  #sending() {
+    const stream = this.#localStream;
+    if (!stream || !this.#audioOnly) return stream;
+    this.#audioOnlyStream ??= new MediaStream(stream.getAudioTracks());
+    return this.#audioOnlyStream;
+  }
+
+  #sendLocal() {
+    const sending = this.#sending();
+    for (const link of this.#links.values()) link.setLocalStream(sending);
+  }
+
+  /** @param {unknown} status */
+  #noteTurn(status) {
+    if (typeof status !== "string" || status === this.#turn) return;
+    this.#turn = status;
+    this.#emit("turn", { status });
   }
 
   // --- socket wiring -----------------------------------------------------------------------
@@ -340,6 +427,8 @@ export class AlongsideRoom extends EventTarget {
     socket.on("removed", (detail) => this.#finish("removed", { reason: detail?.reason ?? "" }));
     socket.on("ended", () => this.#finish("ended", {}));
     socket.on("superseded", () => this.#finish("superseded", {}));
+    socket.on("quality", (detail) => this.#emit("quality", detail ?? {}));
+    socket.on("mute", (detail) => this.#emit("mute", { muted: Boolean(detail?.muted) }));
     socket.on("expired", () => {
       this.#tokenExpired = true;
       this.#emit("expired", {});
@@ -479,7 +568,7 @@ export class AlongsideRoom extends EventTarget {
       polite: Boolean(peer.polite),
       initiator: Boolean(peer.initiator),
       iceServers: this.#iceServers,
-      localStream: this.#localStream,
+      localStream: this.#sending(),
       send: (event, payload) => this.#relay(event, { to: peer.id, ...payload }),
       onTrack: (from, track) => {
         if (this.#links.get(from.id) === from) {
@@ -489,6 +578,10 @@ export class AlongsideRoom extends EventTarget {
       onFailed: (from) => this.#restartIce(from),
       log: this.#log,
     });
+    if (this.#iceTransportPolicy) {
+      // Before the first offer or answer, so the first gathering already follows it.
+      link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceTransportPolicy: this.#iceTransportPolicy });
+    }
     this.#links.set(peer.id, link);
     const held = this.#held.get(peer.id) ?? [];
     this.#held.delete(peer.id);
@@ -557,6 +650,7 @@ export class AlongsideRoom extends EventTarget {
     const answer = await this.#ask("ice-servers");
     if (this.#links.get(link.id) !== link) return;
     if (answer.ok && Array.isArray(answer.iceServers)) this.#iceServers = answer.iceServers;
+    if (answer.ok) this.#noteTurn(answer.turn);
     link.restartIce(this.#iceServers);
   }
 
