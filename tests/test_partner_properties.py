@@ -72,7 +72,7 @@ STARTS = ["fresh", "agreed", "invited", "on-trial-in-lobby", "approved"]
 # a strict xfail): ``apply`` checks the cool-down only in ``declined``/``withdrawn``, so a
 # clinician's ``revoke`` followed by ``invite`` re-invites a partner who just declined.
 # While it stands the model follows the domain here; set False once the domain is fixed.
-KNOWN_BUG_REVOKE_ENDS_COOLDOWN = True
+KNOWN_BUG_REVOKE_ENDS_COOLDOWN = False  # fixed: the cool-down holds in every state
 
 
 class _Fixed:
@@ -184,6 +184,9 @@ class PartnerLifecycle(RuleBasedStateMachine):
                 return Code.COOLDOWN
         if step == "consent" and not version:
             return Code.CONSENT_REQUIRED
+        if step == "withdraw" and S(partner.state) is S.PAUSED and \
+                S(partner.paused_from or S.PAUSED) not in lc.CONSENTING:
+            return Code.TRANSITION_NOT_ALLOWED
         return None
 
     def _after_partner_step(self, step: str) -> None:
@@ -550,7 +553,14 @@ class PartnerLifecycle(RuleBasedStateMachine):
     def check_each_step_by_its_role(self) -> None:
         previous = S.NOT_INVITED.value
         last_at = float("-inf")
+        before_pause = previous
         for entry in self.program.partner.history:
+            if entry.state == "resumed":  # the client restores what was paused
+                assert entry.by == Role.CLIENT and entry.at >= last_at
+                last_at, previous = entry.at, before_pause
+                continue
+            if entry.state == S.PAUSED.value:
+                before_pause = previous
             allowed = expected_author(previous, entry.state)
             assert entry.by in allowed, \
                 f"{previous} -> {entry.state} by {entry.by!r}; only {sorted(allowed)} may"

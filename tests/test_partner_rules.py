@@ -355,9 +355,6 @@ def test_partner_may_still_consent_during_the_cooldown(state: S) -> None:
     assert program.partner.consented_at == T0 + DAY
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "domain bug: apply() checks the cool-down only in declined/withdrawn, so a revoke "
-    "followed by an invite re-invites a partner who just declined"))
 @pytest.mark.parametrize("state", [S.DECLINED, S.WITHDRAWN])
 def test_revoke_does_not_end_cooldown(state: S) -> None:
     # hypothesis's shrunk case: agree, invite, decline, revoke, invite (same second)

@@ -67,8 +67,10 @@ STEPS: dict[str, Step] = {
     "decline-request": Step(frozenset({Role.CLINICIAN}), frozenset({S.REQUESTED}),
                             S.CONSENTED),
     "activate": Step(frozenset({SYSTEM}), frozenset({S.APPROVED}), S.ACTIVE),
-    "pause": Step(frozenset({Role.CLIENT}),
-                  frozenset({S.INVITED, S.DEFERRED, *CONSENTING}), S.PAUSED),
+    # The client may pause from any state: a refusal would tell them what the
+    # partner chose (declined, withdrew) when the partner chose not to share it.
+    "pause": Step(frozenset({Role.CLIENT}), frozenset(State) - {S.PAUSED, S.REVOKED},
+                  S.PAUSED),
     "resume": Step(frozenset({Role.CLIENT}), frozenset({S.PAUSED}), None),
     "withdraw": Step(frozenset({Role.PARTNER}), frozenset({*CONSENTING, S.PAUSED}),
                      S.WITHDRAWN),
@@ -120,14 +122,19 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
     if step == "invite":
         if not partner.client_agreed:
             raise Refused(Code.CLIENT_AGREEMENT_REQUIRED)
-        if current in (S.DECLINED, S.WITHDRAWN) and partner.cooldown_until \
-                and now < partner.cooldown_until:
+        # In every state: a revoke (or pause) in between must not end a cool-down.
+        if partner.cooldown_until and now < partner.cooldown_until:
             raise Refused(Code.COOLDOWN)
+    if step == "withdraw" and current is S.PAUSED and \
+            State(partner.paused_from or S.PAUSED) not in CONSENTING:
+        # Pausing a revoked or declined partner must not open a path back to consent.
+        raise Refused(Code.TRANSITION_NOT_ALLOWED)
     if step == "consent":
         if not consent_version:
             raise Refused(Code.CONSENT_REQUIRED, "Consent names the document version read.")
         partner.consent_version = consent_version
         partner.consented_at = now
+        partner.cooldown_until = None  # the partner asked: the cool-down is theirs to end
     if step in ("decline", "withdraw"):
         partner.cooldown_until = now + program.cooldown_days * 86400
     if step in ("withdraw", "revoke"):
@@ -148,7 +155,12 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
             else partner.shared_with_client
     target = rule.target or State(partner.paused_from or S.CONSENTED)
     if step == "resume":
+        # The state comes back as it was; the history says the client resumed,
+        # not that the client made the partner's choice.
         partner.paused_from = None
+        partner.state = target.value
+        partner.history.append(Transition("resumed", actor, now))
+        return target
     _move(partner, target, actor, now)
     return target
 
