@@ -250,7 +250,7 @@ async function showSupport(list) {
   let items = Array.isArray(list) ? list : null;
   if (!items) {
     try {
-      const response = await fetch("/static/content/support.json", { credentials: "omit" });
+      const response = await fetch("/api/support", { credentials: "omit" });
       items = response.ok ? await response.json() : [];
     } catch {
       items = [];

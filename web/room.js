@@ -262,6 +262,17 @@ function listen(r) {
     );
   });
   r.addEventListener("removed", (e) => {
+    // An access change that was the person's own choice (or their partner's pause)
+    // is worded as such, not as something that went wrong.
+    const gentle = {
+      E_CONSENT_WITHDRAWN: ["You've stopped taking part in couples sessions.",
+        "Thank you for the time you gave. You can close this page."],
+      E_PARTNER_PAUSED: ["Couples sessions are paused for now.",
+        "Nothing is needed from you. You can close this page."],
+      E_INVITE_REVOKED: ["This invitation has been withdrawn.",
+        "If you'd like to talk about it, the program's care team can help."],
+    }[e.detail.code];
+    if (gentle) return over(...gentle);
     over(
       e.detail.reason || "The clinician has ended your part in this session.",
       "If this seems wrong, please contact your care team.",

@@ -289,6 +289,11 @@ async def _program_of_invite(request: web.Request, secret: str) -> Program:
     return program
 
 
+async def support(request: web.Request) -> web.Response:
+    """The other kinds of support the deployment offers: public, no token, no person."""
+    return web.json_response(request.app[CONTENT].support)
+
+
 async def preview_invite(request: web.Request) -> web.Response:
     """What the invite page shows before any decision; consumes nothing."""
     b = await body(request, bodies.InviteSecret)
@@ -491,6 +496,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/programs/{program}/sessions/{session}/record", session_record)
     r.add_get("/api/programs/{program}/checkin-trend", checkin_trend)
     r.add_post("/api/programs/{program}/partner/session-token", partner_session_token)
+    r.add_get("/api/support", support)
     r.add_post("/api/invites/preview", preview_invite)
     r.add_post("/api/invites/respond", respond_to_invite)
     r.add_get("/api/audit", export_audit)

@@ -107,6 +107,8 @@ def document() -> dict[str, Any]:
                             "get": _op("Stays per session; minutes per week", 200, OBJECT)},
         p + "/webhooks": {"parameters": [PROGRAM],
                           "get": _op("Webhook deliveries (integrator)", 200, ARRAY)},
+        "/api/support": {"get": _op("Other support the deployment offers (public)", 200, ARRAY,
+                                    auth=False, errors=())},
         "/api/invites/preview": {"post": _op(
             "What an invite link shows; consumes nothing", 200, OBJECT, bodies.InviteSecret,
             auth=False, errors=(404, 410, 422, 429))},

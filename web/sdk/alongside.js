@@ -23,7 +23,7 @@
  * | `peerleft` | `{peerId}` | a peer is no longer in the room (its link is closed) |
  * | `denied` | `{reason}` | the clinician did not admit you; you may `join()` again |
  * | `sentback` | `{}` | you are back in the lobby; links are closed |
- * | `removed` | `{reason}` | you were removed; the connection is closed |
+ * | `removed` | `{reason, code}` | you were moved out (`E_REMOVED`, or an access change such as `E_CONSENT_WITHDRAWN`); the connection is closed |
  * | `ended` | `{}` | the session ended; the connection is closed |
  * | `superseded` | `{}` | you joined from elsewhere; this connection is closed |
  * | `expired` | `{}` | the token expired; the SDK reconnects, asking `getToken` again |
@@ -424,7 +424,8 @@ export class AlongsideRoom extends EventTarget {
       this.#closeLinks();
       this.#emit("sentback", {});
     });
-    socket.on("removed", (detail) => this.#finish("removed", { reason: detail?.reason ?? "" }));
+    socket.on("removed", (detail) => this.#finish("removed", {
+      reason: detail?.reason ?? "", code: detail?.code ?? "E_REMOVED" }));
     socket.on("ended", () => this.#finish("ended", {}));
     socket.on("superseded", () => this.#finish("superseded", {}));
     socket.on("quality", (detail) => this.#emit("quality", detail ?? {}));
