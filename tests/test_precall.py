@@ -90,6 +90,12 @@ async def test_tests_are_capped_and_time_limited(start_server: Any) -> None:
     await pc2.close()
 
 
+async def test_ice_servers_are_given_before_joining_for_the_test(alongside: Harness) -> None:
+    person = await alongside.peer("client", join=False)
+    ack = await person.call("ice-servers", {})
+    assert ack["ok"] and ack["iceServers"] == [] and ack["turn"] == "none"
+
+
 async def test_malformed_offers_are_refused(alongside: Harness) -> None:
     person = await alongside.peer("client", join=False)
     for sdp in (None, 7, "hello", "v=0\r\nnot really sdp\r\n"):

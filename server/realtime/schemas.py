@@ -60,6 +60,7 @@ class Quality(Payload):
     loss: float
     jitter: float
     bitrate: float = 0.0
+    audioOnly: StrictBool = False  # the person chose audio only (told to the clinician)
 
 
 ToolId = Annotated[str, Field(min_length=1, max_length=64)]

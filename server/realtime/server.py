@@ -94,7 +94,7 @@ class RealtimeServer:
             "join": (schemas.Join, self._join, False),
             "leave": (schemas.Empty, self._leave, True),
             "snapshot": (schemas.Empty, self._snapshot, True),
-            "ice-servers": (schemas.Empty, self._ice_servers, True),
+            "ice-servers": (schemas.Empty, self._ice_servers, False),  # the pre-call test too
             "admit": (schemas.Target, self._admit, True),
             "deny": (schemas.TargetWithReason, self._deny, True),
             "remove": (schemas.TargetWithReason, self._remove, True),
@@ -513,7 +513,9 @@ class RealtimeServer:
         take trickled candidates.
         """
         offer = RTCSessionDescription("offer", p.sdp)
-        answer = await self.echo.answer(conn.sid, offer.sdp, self._ice(conn.identity))
+        # aiortc waits for a TURN allocation before answering: skip a TURN known to be down.
+        ice = [] if await self.turn.status() == "down" else self._ice(conn.identity)
+        answer = await self.echo.answer(conn.sid, offer.sdp, ice)
         return {"sdp": answer, "seconds": self.settings.precall_seconds}
 
     async def _precall_stop(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
@@ -536,7 +538,8 @@ class RealtimeServer:
         if room is None or me is None or me.state is not MemberState.ADMITTED:
             raise Refused(Code.NOT_ADMITTED)
         report = {"participant": who.id, "level": result["level"], "rtt": p.rtt,
-                  "loss": p.loss, "jitter": p.jitter, "bitrate": p.bitrate}
+                  "loss": p.loss, "jitter": p.jitter, "bitrate": p.bitrate,
+                  "audioOnly": p.audioOnly}
         for member in room.admitted():
             if member.role is Role.CLINICIAN and member.sid and member.id != who.id:
                 await self.sio.emit("quality", report, to=member.sid)
