@@ -42,6 +42,7 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log_event("server.stopping", status="draining")
+    await site.stop()  # stop listening first: reconnects go to the other nodes
     await app[REALTIME].drain(settings.drain_seconds)
     await runner.cleanup()
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -50,6 +52,30 @@ class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.published = 0
         self.local = 0
         self.dropped = 0
+        # Called after the listener subscribes again following a failure: messages
+        # published meanwhile are gone, so the server resends full snapshots.
+        self.on_resubscribe: Callable[[], Awaitable[None]] | None = None
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """The stock listener, but its backoff stops at 2 s (not 60 s): when Redis is
+        back, cross-node delivery must be back within seconds."""
+        delay, subscribed, failed = 0.25, False, False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    subscribed, delay = True, 0.25
+                    if failed and self.on_resubscribe is not None:
+                        failed = False
+                        asyncio.ensure_future(self.on_resubscribe())
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:  # any redis-py error: resubscribe after a pause
+                log_event("cluster.listen_retry", logging.WARNING, error=type(exc).__name__)
+                subscribed, failed = False, True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     def _redis_connect(self) -> None:
         self.redis = aioredis.Redis(connection_pool=pool(self.redis_url))
@@ -94,6 +120,7 @@ class NodeHeartbeat:
         self.node_id = node_id or uuid.uuid4().hex[:12]
         self.redis = aioredis.Redis(connection_pool=pool(url, size=4))
         self._task: asyncio.Task[None] | None = None
+        self.healthy_since: float | None = None  # our own beats succeed since then
 
     def key(self, node: str) -> str:
         return f"alongside:node:{node}"
@@ -105,16 +132,29 @@ class NodeHeartbeat:
         while True:
             try:
                 await self.redis.set(self.key(self.node_id), "1", ex=HEARTBEAT_TTL)
+                if self.healthy_since is None:
+                    self.healthy_since = time.monotonic()
             except Exception as exc:  # Redis away: keep beating when it returns
+                self.healthy_since = None
                 log_event("cluster.heartbeat_failed", logging.WARNING, error=type(exc).__name__)
             await asyncio.sleep(HEARTBEAT_EVERY)
 
     async def alive(self, nodes: set[str]) -> set[str]:
-        """The subset of ``nodes`` whose heartbeat is current (this node always is)."""
+        """The subset of ``nodes`` whose heartbeat is current (this node always is).
+
+        Note: after a Redis outage every key has expired; until our own beats have
+        succeeded for a full TTL, others' missing keys prove nothing, so all count
+        as alive.
+        """
         others = sorted(nodes - {self.node_id, ""})
-        if not others:
+        settled = self.healthy_since is not None and \
+            time.monotonic() - self.healthy_since > HEARTBEAT_TTL + HEARTBEAT_EVERY
+        if not others or not settled:
             return nodes
-        values = await self.redis.mget([self.key(n) for n in others])
+        try:
+            values = await self.redis.mget([self.key(n) for n in others])
+        except Exception:  # cannot tell: assume alive rather than drop people
+            return nodes
         return {self.node_id, ""} & nodes | {n for n, v in zip(others, values, strict=True) if v}
 
     async def stop(self) -> None:

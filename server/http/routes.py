@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from server.appkeys import REALTIME, SETTINGS, STORE
 from server.store import StoreUnavailable
+
+READY_DEADLINE = 1.0  # seconds
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,8 +22,10 @@ async def readyz(request: web.Request) -> web.Response:
     if request.app[REALTIME].draining:
         return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
     try:
-        await request.app[STORE].ping()
-    except StoreUnavailable:
+        # A health check must answer quickly even when the store hangs (packets
+        # dropped rather than refused), not after the client's retries.
+        await asyncio.wait_for(request.app[STORE].ping(), READY_DEADLINE)
+    except (StoreUnavailable, TimeoutError):
         return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
     return web.json_response({"ok": True})
 

@@ -118,19 +118,39 @@ class RealtimeServer:
     async def start(self) -> None:
         if self.heartbeat is not None:
             await self.heartbeat.start()
+        if self.manager is not None:
+            self.manager.on_resubscribe = self.resync
         self._sweeper = asyncio.ensure_future(self._sweep_forever())
 
-    async def drain(self, deadline: float) -> None:
-        """Leave gracefully (SIGTERM): stop taking people, close every socket as a drop.
+    async def resync(self) -> None:
+        """Send every local participant a fresh snapshot (after messages may have been lost)."""
+        for room_id in list(self.local_rooms):
+            try:
+                room = await self.rooms.get(room_id)
+            except StoreUnavailable:
+                return
+            if room is not None:
+                await self._deliver(room, Change())
 
-        Each person keeps their seat for the grace period and reconnects through
-        the load balancer to another node, without being admitted again.
+    async def drain(self, deadline: float) -> None:
+        """Leave gracefully (SIGTERM): drop every socket *without* a goodbye.
+
+        A socket.io disconnect packet would tell clients not to reconnect; closing
+        the transport makes them reconnect, through the load balancer, to another
+        node, where they keep their seat (recorded here as a drop) and are not
+        admitted again. The caller stops listening first, so they cannot come back
+        here.
         """
         self.draining = True
-        sids = [c.sid for c in self.connections.values()]
+        sockets = []
+        for conn in self.connections.values():
+            eio_sid = self.sio.manager.eio_sid_from_sid(conn.sid, "/")
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is not None:
+                sockets.append(socket)
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(self.sio.disconnect(sid) for sid in sids),
+                asyncio.gather(*(s.close(wait=False, abort=True) for s in sockets),
                                return_exceptions=True), deadline)
         except TimeoutError:
             log_event("server.drain_timeout", logging.WARNING, count=len(self.connections))
