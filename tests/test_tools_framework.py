@@ -143,3 +143,15 @@ async def test_timers_fire_and_state_survives_a_restart(served: Any) -> None:
     assert tally["view"]["count"] == 1 and tally["view"]["notes"] == {"cl": "kept"}
     await asyncio.sleep(0)
     await again.close()
+
+
+async def test_a_failed_tool_can_be_cleared_and_clocks_come_from_the_server(served: Any) -> None:
+    room = Room(served().url)
+    clinician, client = await room.couple()
+    await clinician.call("tool:start", {"tool": "tally"})
+    await client.call("tool:act", {"tool": "tally", "action": "boom"})
+    cleared = await clinician.call("tool:stop", {"tool": "tally"})
+    assert cleared["ok"] and cleared["tools"] == [] and cleared["now"] > 0
+    listed = await clinician.call("tools", {})
+    assert listed["running"] == [] and abs(listed["now"] - __import__("time").time()) < 5
+    await room.close()

@@ -11,6 +11,7 @@
 // `<body data-phase>`. Nothing is stored.
 
 import { QualityMonitor, runPrecallTest } from "./sdk/quality.js";
+import { mutedByChoice } from "./devices.js";
 
 const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
 /** Phases (room.js's `body[data-phase]`) in which the test is offered. */
@@ -22,6 +23,7 @@ const el = (selector) => document.querySelector(selector);
  * @param {object} options
  * @param {import("./sdk/alongside.js").AlongsideRoom} options.room
  * @param {() => MediaStream | null} options.camera the page's camera and microphone, if on
+ * @returns {{monitor: QualityMonitor}}
  */
 export function mountMedia({ room, camera }) {
   const section = el("[data-precall-test]");
@@ -40,6 +42,8 @@ export function mountMedia({ room, camera }) {
   };
   new MutationObserver(follow).observe(document.body, { attributes: true, attributeFilter: ["data-phase"] });
   follow();
+  // The page's other modules read the same reports (controls.js: "Your connection: …").
+  return { monitor };
 }
 
 // --- the pre-call test ------------------------------------------------------------------------
@@ -257,11 +261,15 @@ function mountSessionNotes(notes, room, camera, monitor) {
   room.addEventListener("mute", (e) => {
     const { muted } = /** @type {CustomEvent} */ (e).detail;
     const tracks = camera()?.getAudioTracks() ?? [];
-    for (const track of tracks) track.enabled = !muted;
+    // Someone who muted themselves (controls.js) stays muted until they choose otherwise.
+    const ownMute = mutedByChoice();
+    for (const track of tracks) track.enabled = !muted && !ownMute;
     if (!tracks.length) return;
     mic.textContent = muted
       ? "Your microphone has been muted for this part of the session."
-      : "Your microphone is on again.";
+      : ownMute
+        ? "The session no longer needs you muted. You're still muted, as you chose: select Unmute when you'd like to speak."
+        : "Your microphone is on again.";
     mic.hidden = false;
   });
 
@@ -283,7 +291,7 @@ function mountSessionNotes(notes, room, camera, monitor) {
       showWeak("none");
       if (next !== "waiting" && next !== "joining") {
         mic.hidden = true;
-        for (const track of camera()?.getAudioTracks() ?? []) track.enabled = true;
+        for (const track of camera()?.getAudioTracks() ?? []) track.enabled = !mutedByChoice();
       }
       turn.hidden = !(next === "waiting" && room.turn === "down");
     },

@@ -6,6 +6,10 @@
 import { AlongsideRoom } from "./sdk/alongside.js";
 import { mountProgramPanel } from "./program.js";
 import { mountMedia } from "./precall.js";
+import { mountTools } from "./tools.js";
+import { mediaProblem, mountDevices, openDevices } from "./devices.js";
+import { mountCallControls } from "./controls.js";
+import { mountConsole } from "./console.js";
 
 const ROLE_LABEL = { clinician: "Clinician", client: "Client", partner: "Partner" };
 const TOKEN_KEY = "alongside.token";
@@ -91,7 +95,10 @@ function start() {
   ui.lock.addEventListener("click", () => act(ui.lock, () => room.lock(!snapshot?.locked)));
   ui.end.addEventListener("click", () => act(ui.end, () => room.end()));
   listen(room);
-  mountMedia({ room, camera: () => camera });
+  const media = mountMedia({ room, camera: () => camera });
+  // The device check (devices.js) and the person's own Mute / Camera controls (controls.js).
+  const devices = mountDevices({ room, camera: () => camera, retry: startCamera });
+  mountCallControls({ room, camera: () => camera, monitor: media?.monitor, devices });
   startCamera();
 }
 
@@ -151,7 +158,7 @@ async function startCamera() {
     return;
   }
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    const stream = await openDevices();
     if (phase === "over" || phase === "left") {
       for (const track of stream.getTracks()) track.stop();
       return;
@@ -161,11 +168,8 @@ async function startCamera() {
     ui.localTile.hidden = false;
     ui.cameraNote.hidden = true;
     room.setLocalStream(stream);
-  } catch {
-    cameraNote(
-      "Your camera and microphone aren't available to this page. You can still join; " +
-        "the others won't see or hear you until you allow them in your browser settings and reload.",
-    );
+  } catch (err) {
+    cameraNote(mediaProblem(err));
   }
 }
 
@@ -201,6 +205,8 @@ async function onJoin() {
     problem(answer.error.code, answer.error.message);
     return;
   }
+  // In-session tools (tools.js) follow the room from here on, through the SDK's events.
+  mountTools({ room, you: answer.you, snapshot: answer.room });
   // The SDK emits `room` with the snapshot; render() takes it from there.
 }
 
@@ -314,6 +320,8 @@ function render(snap) {
   showJoin(false);
   // The partner's lifecycle panel (REST): mounted on the first snapshot of a join, then refreshed.
   mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave() });
+  // The clinician's console (console.js): today's sessions, attendance, check-in trends.
+  mountConsole({ token, you: snap.you, room: snap });
 
   const isClinician = snap.you?.role === "clinician";
   const others = phase === "in" ? snap.participants ?? [] : [];

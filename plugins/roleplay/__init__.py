@@ -58,6 +58,11 @@ class RolePlay:
     def __init__(self) -> None:
         self.loader = Loader()
 
+    @property
+    def catalog(self) -> list[dict[str, Any]]:
+        """The scenarios a launcher can offer before starting (built-in and the clinic's)."""
+        return self.loader.library().catalog()
+
     # -- starting --------------------------------------------------------------------------
     def start(self, ctx: ToolContext, options: dict[str, Any]) -> dict[str, Any]:
         _only(options, {"scenario", "roles"})

@@ -71,7 +71,7 @@ class ToolEvents:
              "catalog": getattr(t, "catalog", None) if me.role == "clinician" else None}
             for t in self.tools.values() if room.kind.value in t.room_kinds]
         mine = run.views(self.tools, room).get(me.id, [])
-        return {"available": available, "running": mine}
+        return {"available": available, "running": mine, "now": time.time()}
 
     async def _start(self, conn: Connection, p: schemas.ToolStart) -> dict[str, Any]:
         tool = self._tool(p.tool)
@@ -116,7 +116,7 @@ class ToolEvents:
                         raise Refused(Code.TOOL_ROOM_KIND)
                     if entry is not None and entry["status"] == "running":
                         raise Refused(Code.TOOL_RUNNING)
-                elif entry is None or entry["status"] != "running":
+                elif entry is None or (entry["status"] != "running" and not stop):
                     raise Refused(Code.TOOL_NOT_RUNNING)
             except Refused as refusal:
                 await self.server.store.record(audit.refused(refusal.code.value))
@@ -126,7 +126,7 @@ class ToolEvents:
                 if start:
                     state = await self.runner.call(tool.name,
                                                   partial(tool.start, ctx, dict(payload)))
-                elif stop:
+                elif stop:  # a failed tool is cleared the same way, keeping no record
                     state = entry["state"] if entry else {}
                 else:
                     before = copy.deepcopy(entry["state"]) if entry else {}
@@ -150,7 +150,7 @@ class ToolEvents:
             await self._deliver(updated, change, ctx.effects)
             self._schedule(updated, tool)
             mine = run.views(self.tools, updated).get(who.id, [])
-            return {"tools": mine}
+            return {"tools": mine, "now": time.time()}
         raise Refused(Code.UNAVAILABLE, "The session is busy; try again.")
 
     def _commit(self, version: int, tool: Tool, state: dict[str, Any],
@@ -159,8 +159,9 @@ class ToolEvents:
             if room.version != version:
                 raise Conflict()
             if stop:
-                room.tools.pop(tool.name, None)
-                room.records.append({"tool": tool.name, "at": time.time(), "state": state})
+                ended = room.tools.pop(tool.name, None)
+                if ended is not None and ended["status"] == "running":
+                    room.records.append({"tool": tool.name, "at": time.time(), "state": state})
                 for member in room.members.values():
                     member.side = MAIN  # everyone comes back when a tool ends
             else:
@@ -208,7 +209,8 @@ class ToolEvents:
             if self._sent.get(key) == digest:
                 continue
             self._sent[key] = digest
-            await emit("tool", {"tools": seen}, to=sids[member_id])
+            # The server's clock, so countdowns do not depend on the browser's.
+            await emit("tool", {"tools": seen, "now": time.time()}, to=sids[member_id])
         live = set(sids.values())
         for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
             del self._sent[stale]

@@ -33,6 +33,8 @@
  * | `turn` | `{status}` | the TURN server's state from `join` / `ice-servers`: `none`, `ok` or `down` |
  * | `quality` | `{participant, level, rtt, loss, jitter, bitrate}` | (clinician) a participant's link |
  * | `mute` | `{muted}` | a tool asks this page to mute or unmute the microphone |
+ * | `tool` | `{tools: [{name, title, status, view?, error?}]}` | the running tools as you may see them changed |
+ * | `toolmessage` | `{event, payload}` | a tool's own message (`tool:<event>` from the server) |
  *
  * Connection quality and the pre-call test are in `quality.js` (see `docs/media.md`).
  *
@@ -430,6 +432,15 @@ export class AlongsideRoom extends EventTarget {
     socket.on("superseded", () => this.#finish("superseded", {}));
     socket.on("quality", (detail) => this.#emit("quality", detail ?? {}));
     socket.on("mute", (detail) => this.#emit("mute", { muted: Boolean(detail?.muted) }));
+    // In-session tools (docs/plugins.md): ask with `request("tools" | "tool:start" | ...)`.
+    socket.on("tool", (detail) => {
+      this.#emit("tool", { tools: Array.isArray(detail?.tools) ? detail.tools : [] });
+    });
+    socket.onAny((event, detail) => {
+      if (typeof event === "string" && event.startsWith("tool:")) {
+        this.#emit("toolmessage", { event: event.slice("tool:".length), payload: detail ?? {} });
+      }
+    });
     socket.on("expired", () => {
       this.#tokenExpired = true;
       this.#emit("expired", {});
