@@ -19,9 +19,11 @@ run: setup
 	.venv/bin/alongside serve --demo
 
 test: setup-test
+	bash bench/setup.sh
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
-bench: setup-test
+bench: setup
+	bash bench/setup.sh
 	$(PYTHON) -m bench.run $(if $(QUICK),--quick,)
 
 lint: setup-test
