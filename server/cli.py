@@ -8,6 +8,7 @@ import signal
 import sys
 from dataclasses import replace
 
+import uvloop
 from aiohttp import web
 
 from server import demo
@@ -69,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, public_url="", allowed_origins=(), **overrides)
     configure(settings.log_level)
     try:
-        asyncio.run(_serve(settings, args.demo))
+        # uvloop: a faster event loop for the same code (the benchmark measures it).
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(_serve(settings, args.demo))
     except KeyboardInterrupt:
         pass
     return 0

@@ -37,6 +37,7 @@ from server.logs import log_event
 from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
+from server.realtime.codec import OrjsonCodec
 from server.realtime.connections import Connection, Connections
 from server.realtime.ratelimit import TokenBucket
 from server.realtime.tool_events import ToolEvents
@@ -86,6 +87,7 @@ class RealtimeServer:
             ping_timeout=settings.ping_timeout,
             logger=False,
             engineio_logger=False,
+            json=OrjsonCodec,
         )
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)

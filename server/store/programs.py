@@ -23,10 +23,23 @@ def key(program_id: str) -> Key:
 class Programs:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._decoded: dict[str, Program] = {}
 
     async def get(self, program_id: str) -> Program | None:
+        """The program as committed.
+
+        Note: decoded programs are cached per version (a partner's knock reads
+        it twice); treat the result as read-only and change it through ``update``.
+        """
         doc = await self.store.read(key(program_id))
-        return None if doc is None else Program.from_dict(doc)
+        if doc is None:
+            return None
+        cached = self._decoded.get(program_id)
+        if cached is not None and cached.version == doc.get("version", 0):
+            return cached
+        program = Program.from_dict(doc)
+        self._decoded[program_id] = program
+        return program
 
     async def create(self, program: Program, audit: AuditEntry) -> None:
         def write(docs: dict[Key, Doc | None]) -> None:

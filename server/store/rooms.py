@@ -64,6 +64,8 @@ class Rooms:
     async def update(self, room_id: str, rule: Callable[[Room], T],
                      audit: AuditEntry) -> tuple[Room, T]:
         """Run one domain rule on the room in one atomic write with its audit row."""
+        changed: list[Room] = []
+
         def write(docs: dict[Key, Doc | None]) -> T:
             doc = docs[key(room_id)]
             if doc is None:
@@ -71,8 +73,16 @@ class Rooms:
             room = Room.from_dict(doc)
             result = rule(room)
             docs[key(room_id)] = room.to_dict()
+            changed[:] = [room]  # the last run is the one committed (a backend may retry)
             return result
         result = await self.store.transact([key(room_id)], write, audit)
-        room = await self.get(room_id)
-        assert room is not None
+        # Reuse the room just committed instead of decoding it again; only its
+        # version, which the store bumped, needs taking over.
+        committed = await self.store.read(key(room_id))
+        assert committed is not None
+        room = changed[0]
+        room.version = int(committed["version"])
+        if room.to_dict() != committed:  # the rule changed nothing, or another write won
+            room = self._decode(committed)
+        self._decoded[room_id] = room
         return room, result
