@@ -2,7 +2,8 @@
 # Create or refresh everything the server (and, with --test, the test suite) needs.
 #
 #   scripts/setup.sh          .venv with `pip install -e .` + vendored socket.io client
-#   scripts/setup.sh --test   also `.[test]` extras and Debian chromium, redis-server, coturn
+#   scripts/setup.sh --test   also `.[test]` extras, Debian chromium, redis-server, coturn, nginx, npm,
+#                             and tests/node_modules (axe-core, injected by the a11y tests only)
 #
 # Idempotent and fast when nothing changed: it runs before every `make run` / `make test`.
 # pip runs only when pyproject.toml is newer than .venv/.installed-<mode>; apt and npm run only
@@ -71,6 +72,9 @@ if [[ $mode == test ]]; then
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # tests/test_cluster.py runs nginx in the foreground on deploy/nginx.conf (nginx lives in sbin).
+  command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   coturn_missing=0
   if ! command -v turnserver >/dev/null 2>&1; then
     missing+=(coturn)
@@ -150,4 +154,14 @@ print(base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).
   cp "$tmp/package/LICENSE" "$vendor/LICENSE.socket.io-client"
   cp "$src" "$vendor/socket.io.esm.min.js.part"
   mv "$vendor/socket.io.esm.min.js.part" "$vendor/socket.io.esm.min.js"  # last: it is the marker
+fi
+
+# ---- test-only browser tooling (axe-core) ----------------------------------------------------
+# Pages never load it: tests/test_browser_a11y.py injects it into the page under test.
+if [[ $mode == test ]]; then
+  marker=tests/node_modules/.package-lock.json
+  if [[ ! -f $marker || tests/package-lock.json -nt $marker ]]; then
+    log "npm ci --prefix tests"
+    npm ci --prefix tests --no-audit --no-fund --loglevel=error
+  fi
 fi

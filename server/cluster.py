@@ -52,6 +52,8 @@ class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.published = 0
         self.local = 0
         self.dropped = 0
+        self.subscribed = False  # readiness: cross-node delivery is listening
+        self._pool: aioredis.BlockingConnectionPool | None = None
         # Called after the listener subscribes again following a failure: messages
         # published meanwhile are gone, so the server resends full snapshots.
         self.on_resubscribe: Callable[[], Awaitable[None]] | None = None
@@ -63,9 +65,11 @@ class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         while True:
             try:
                 if not subscribed:
-                    self._redis_connect()
-                    await self.pubsub.subscribe(self.channel)
+                    # Its own pubsub object: a failed publish reconnecting must not
+                    # swap the listener's connection out from under it.
+                    await self._new_pubsub().subscribe(self.channel)
                     subscribed, delay = True, 0.25
+                    self.subscribed = True
                     if failed and self.on_resubscribe is not None:
                         failed = False
                         asyncio.ensure_future(self.on_resubscribe())
@@ -73,14 +77,21 @@ class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     yield message
             except Exception as exc:  # any redis-py error: resubscribe after a pause
                 log_event("cluster.listen_retry", logging.WARNING, error=type(exc).__name__)
-                subscribed, failed = False, True
+                subscribed, failed, self.subscribed = False, True, False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
     def _redis_connect(self) -> None:
-        self.redis = aioredis.Redis(connection_pool=pool(self.redis_url))
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        # One pool for the node's lifetime: a reconnect must not leak the old one.
+        if self._pool is None:
+            self._pool = pool(self.redis_url)
+        self.redis = aioredis.Redis(connection_pool=self._pool)
         self.connected = True
+
+    def _new_pubsub(self) -> Any:
+        self._redis_connect()
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        return self.pubsub
 
     async def emit(self, event: str, data: Any, namespace: str | None = None,
                    room: str | None = None, skip_sid: Any = None, callback: Any = None,

@@ -19,7 +19,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready: the store answers, so joins and admissions can be recorded; not while draining."""
-    if request.app[REALTIME].draining:
+    realtime = request.app[REALTIME]
+    manager = realtime.manager
+    if realtime.draining or (manager is not None and not manager.subscribed):
+        # Draining, or cross-node delivery not listening yet: signals would be lost.
         return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
     try:
         # A health check must answer quickly even when the store hangs (packets

@@ -122,6 +122,10 @@ class RealtimeServer:
             await self.heartbeat.start()
         if self.manager is not None:
             self.manager.on_resubscribe = self.resync
+            # Subscribe now, not at the first connection: readiness waits for it.
+            if not self.sio.manager_initialized:
+                self.sio.manager_initialized = True
+                self.manager.initialize()
         self._sweeper = asyncio.ensure_future(self._sweep_forever())
 
     async def resync(self) -> None:
@@ -150,10 +154,15 @@ class RealtimeServer:
             socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
             if socket is not None:
                 sockets.append(socket)
+        async def drop(socket: Any) -> None:
+            await socket.close(wait=False, abort=True)
+            # Wake the engine.io writer so it closes the websocket now (without a
+            # goodbye) instead of at the next ping timeout.
+            await socket.queue.put(None)
+
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(s.close(wait=False, abort=True) for s in sockets),
-                               return_exceptions=True), deadline)
+                asyncio.gather(*(drop(s) for s in sockets), return_exceptions=True), deadline)
         except TimeoutError:
             log_event("server.drain_timeout", logging.WARNING, count=len(self.connections))
 
