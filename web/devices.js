@@ -387,14 +387,27 @@ export function mountDevices({ room, camera, retry }) {
     select.closest(".field").hidden = usable.length === 0;
   }
 
-  async function onChoose(select, kind) {
+  /** One switch at a time; a choice made meanwhile is applied next (the select stays usable,
+   * so keyboard focus never drops out of it). */
+  let switching = false;
+  /** @type {["videoinput" | "audioinput", string] | null} */
+  let pending = null;
+
+  /**
+   * @param {"videoinput" | "audioinput"} kind
+   * @param {string} id
+   */
+  async function onChoose(kind, id) {
     const stream = camera();
-    const id = select.value;
     if (!stream) {
       choice[kind] = id;
       return;
     }
-    select.disabled = true;
+    if (switching) {
+      pending = [kind, id];
+      return;
+    }
+    switching = true;
     lately = kind === "videoinput" ? "Switching camera…" : "Switching microphone…";
     say(lately);
     try {
@@ -403,19 +416,24 @@ export function mountDevices({ room, camera, retry }) {
     } catch (err) {
       lately = `That ${kind === "videoinput" ? "camera" : "microphone"} didn't start. ${mediaProblem(err)}`;
     } finally {
-      select.disabled = false;
+      switching = false;
       render();
     }
+    const next = pending;
+    pending = null;
+    if (next) onChoose(...next);
   }
-  cameraSelect.addEventListener("change", () => onChoose(cameraSelect, "videoinput"));
-  micSelect.addEventListener("change", () => onChoose(micSelect, "audioinput"));
+  cameraSelect.addEventListener("change", () => onChoose("videoinput", cameraSelect.value));
+  micSelect.addEventListener("change", () => onChoose("audioinput", micSelect.value));
   navigator.mediaDevices?.addEventListener?.("devicechange", () => listDevices());
 
   function render() {
     const stream = camera();
-    const shown = asked || CHECK_PHASES.has(phase);
-    section.hidden = !shown || phase === "over";
     const working = Boolean(stream);
+    const shown = asked || CHECK_PHASES.has(phase);
+    // Without a camera and microphone the panel has something to offer only after a refusal
+    // ("Try again"), and not once the person has left (the page turned them off on purpose).
+    section.hidden = !shown || phase === "over" || (!working && (!status.problem || phase === "left"));
     intro.textContent = phase === "in"
       ? "A change here reaches the others straight away."
       : "Check that you can be seen and heard. Only you see your preview until you join.";

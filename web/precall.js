@@ -11,7 +11,7 @@
 // `<body data-phase>`. Nothing is stored.
 
 import { QualityMonitor, runPrecallTest } from "./sdk/quality.js";
-import { mutedByChoice } from "./devices.js";
+import { localMedia, mutedByChoice } from "./devices.js";
 
 const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
 /** Phases (room.js's `body[data-phase]`) in which the test is offered. */
@@ -271,6 +271,11 @@ function mountSessionNotes(notes, room, camera, monitor) {
         ? "The session no longer needs you muted. You're still muted, as you chose: select Unmute when you'd like to speak."
         : "Your microphone is on again.";
     mic.hidden = false;
+  });
+
+  // The person unmuted themselves (controls.js): a tool's "muted" note no longer holds.
+  localMedia.addEventListener("change", () => {
+    if ((camera()?.getAudioTracks() ?? []).some((t) => t.enabled)) mic.hidden = true;
   });
 
   room.addEventListener("turn", (e) => {
