@@ -238,8 +238,11 @@ class RealtimeServer:
                 closing.append(notice.sid)
         audience = [m.sid for m in room.admitted() if m.sid]
         for participant, status in change.presence:
+            own = room.members.get(participant)
             for sid in audience:
-                await emit("presence", {"participant": participant, "status": status}, to=sid)
+                if own is None or sid != own.sid:  # the person's own ack says it already
+                    await emit("presence", {"participant": participant, "status": status},
+                               to=sid)
             if status in ("joined", "left"):
                 self.webhooks.emit(f"participant.{status}", program=room.program, room=room.id,
                                    participant=participant)
