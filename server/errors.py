@@ -168,7 +168,7 @@ HTTP_STATUS: dict[Code, int] = {
 
 def http_status(code: Code | ToolCode) -> int:
     """The HTTP status of a refusal; state conflicts are 409."""
-    return HTTP_STATUS.get(code, 409)  # type: ignore[call-overload]
+    return HTTP_STATUS.get(Code(code), 409) if code in Code.__members__.values() else 409
 
 
 def failure(code: Code, message: str | None = None) -> dict[str, object]:

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -57,9 +59,8 @@ class Settings:
     precall_limit: int = 4
     precall_seconds: float = 30.0
     partner_token_ttl: int = 4 * 3600
-    content_dir: Path = field(
-        default_factory=lambda: Path(__file__).resolve().parent.parent / "web" / "content")
-    web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "web")
+    content_dir: Path = field(default_factory=lambda: WEB_DIR / "content")
+    web_dir: Path = field(default_factory=lambda: WEB_DIR)
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -121,7 +122,7 @@ class Settings:
             drain_seconds=float(e.get("ALONGSIDE_DRAIN_SECONDS", "10")),
             sweep_seconds=float(e.get("ALONGSIDE_SWEEP_SECONDS", "2")),
             precall_seconds=float(e.get("ALONGSIDE_PRECALL_SECONDS", "30")),
-            **({"content_dir": Path(e["ALONGSIDE_CONTENT_DIR"])}
-               if e.get("ALONGSIDE_CONTENT_DIR") else {}),
-            **({"web_dir": Path(e["ALONGSIDE_WEB_DIR"])} if e.get("ALONGSIDE_WEB_DIR") else {}),
+            content_dir=Path(e["ALONGSIDE_CONTENT_DIR"]) if e.get("ALONGSIDE_CONTENT_DIR")
+            else WEB_DIR / "content",
+            web_dir=Path(e["ALONGSIDE_WEB_DIR"]) if e.get("ALONGSIDE_WEB_DIR") else WEB_DIR,
         )

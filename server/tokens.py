@@ -40,7 +40,7 @@ class TokenVerifier:
         try:
             alg = jwt.get_unverified_header(token).get("alg")
             key = self._keys.get(alg) if isinstance(alg, str) else None
-            if key is None:
+            if key is None or not isinstance(alg, str):
                 raise Refused(Code.TOKEN_INVALID, "The token's algorithm is not accepted.")
             claims = jwt.decode(
                 token, key, algorithms=[alg], audience=self._audience, issuer=self._issuer,

@@ -89,7 +89,7 @@ class Identity:
         return cls(
             id=_text(claims, "sub", 128) or "",
             name=_text(claims, "name", 80) or "",
-            role=Role(role),
+            role=Role(str(role)),
             program=_text(claims, "program", 128) or "",
             # Integrators act on programs over REST and have no room.
             room=_text(claims, "room", 128, required=role != Role.INTEGRATOR.value) or "",

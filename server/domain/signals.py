@@ -50,8 +50,9 @@ class RTCIceCandidate:
         if not isinstance(raw, dict) or set(raw) - {"candidate", "sdpMid", "sdpMLineIndex",
                                                     "usernameFragment"}:
             raise Refused(Code.BAD_CANDIDATE)
-        return cls(raw.get("candidate"), raw.get("sdpMid"), raw.get("sdpMLineIndex"),
-                   raw.get("usernameFragment"))
+        # The fields are checked in __post_init__; the annotations say what passes.
+        return cls(raw.get("candidate"), raw.get("sdpMid"),  # type: ignore[arg-type]
+                   raw.get("sdpMLineIndex"), raw.get("usernameFragment"))
 
     def __post_init__(self) -> None:
         c = self.candidate

@@ -337,7 +337,7 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     def consent(p: Program) -> str:
         if b.name:
             p.partner.name = b.name
-        return lifecycle.redeem(p, p.invites[invite.id], b.documentVersion, now, share=b.share)
+        return lifecycle.redeem(p, p.invites[invite.id], content.version, now, share=b.share)
 
     updated, room = await programs.update(program.id, consent, entry)
     if not was_consenting:
@@ -403,7 +403,8 @@ async def attendance(request: web.Request) -> web.Response:
     """Per session and participant, stays (reconnects merged); minutes per ISO week."""
     who, program = await for_program(request, "read-attendance", STAFF)
     now = time.time()
-    sessions, weekly = [], {}
+    sessions: list[dict[str, Any]] = []
+    weekly: dict[tuple[str, str, str], float] = {}
     for room in await Rooms(request.app[STORE]).list(program.id):
         people = []
         for pid, stays in room.attendance.items():

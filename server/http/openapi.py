@@ -54,7 +54,7 @@ INVITE = {"name": "invite", "in": "path", "required": True, "schema": {"type": "
 
 
 def document() -> dict[str, Any]:
-    models = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
+    models: list[type[bodies.Body]] = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
               bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn]
     schemas: dict[str, Any] = {}
     for model in models:

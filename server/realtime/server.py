@@ -278,9 +278,9 @@ class RealtimeServer:
             raise socketio.exceptions.ConnectionRefusedError(
                 refusal.code.value, refusal.as_error()) from None
         except StoreUnavailable:
-            refusal = Refused(Code.UNAVAILABLE)
+            unavailable = Refused(Code.UNAVAILABLE)
             raise socketio.exceptions.ConnectionRefusedError(
-                refusal.code.value, refusal.as_error()) from None
+                unavailable.code.value, unavailable.as_error()) from None
         conn = Connection(sid, who, TokenBucket(self.settings.rate_per_second,
                                                 self.settings.rate_burst))
         delay = max(0.0, who.expires_at - time.time())

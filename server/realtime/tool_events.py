@@ -133,9 +133,8 @@ class ToolEvents:
                     state = await self.runner.call(
                         tool.name, partial(tool.act, ctx, before, actor, action, dict(payload)))
             except ToolError as error:
-                refusal = Refused(ToolCode(error.code), error.message)
                 await self.server.store.record(audit.refused(error.code))
-                raise refusal from None
+                raise Refused(ToolCode(error.code), error.message) from None
             except run.ToolFailed as failed:
                 await self._fail(conn, tool, failed.code)
                 raise Refused(failed.code) from None

@@ -116,7 +116,8 @@ class SqliteStore:
     def _copy(self, key: Key) -> Doc | None:
         if self._load(key) is None:
             return None
-        return orjson.loads(self._text[key])  # type: ignore[no-any-return]
+        copied: Doc = orjson.loads(self._text[key])
+        return copied
 
     def _audit(self, entries: list[AuditEntry]) -> None:
         self.db.executemany(
