@@ -59,3 +59,18 @@ class Peer:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+async def call_kept(peer: Peer, event: str, data: Any = None) -> dict[str, Any]:
+    """A call whose ack is kept with what the person received (privacy checks scan both)."""
+    ack = await peer.call(event, data)
+    peer.received.append((f"ack:{event}", ack))
+    return ack
+
+
+async def tool_act(peer: Peer, tool: str, action: str, payload: Any = None) -> dict[str, Any]:
+    """``tool:act`` for ``tool``, its ack kept like :func:`call_kept`."""
+    body: dict[str, Any] = {"tool": tool, "action": action}
+    if payload is not None:
+        body["payload"] = payload
+    return await call_kept(peer, "tool:act", body)

@@ -25,7 +25,7 @@ from server.tokens import mint
 from server.tools.api import Participant, ToolContext, ToolError
 from tests import live_server
 from tests.conftest import SECRET, Harness
-from tests.peers import Peer
+from tests.peers import Peer, call_kept, tool_act
 
 TOOL = "exercises"
 CLIENT_SECRET = "Client-Feel-Zq81"
@@ -33,17 +33,11 @@ PARTNER_SECRET = "Partner-Need-Kx42"
 
 
 async def call(peer: Peer, event: str, data: Any = None) -> dict[str, Any]:
-    """A call whose ack is kept with what the person received."""
-    ack = await peer.call(event, data)
-    peer.received.append((f"ack:{event}", ack))
-    return ack
+    return await call_kept(peer, event, data)
 
 
 async def act(peer: Peer, action: str, payload: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"tool": TOOL, "action": action}
-    if payload is not None:
-        body["payload"] = payload
-    return await call(peer, "tool:act", body)
+    return await tool_act(peer, TOOL, action, payload)
 
 
 def view_of(ack_or_event: dict[str, Any]) -> dict[str, Any]:

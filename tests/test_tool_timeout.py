@@ -14,23 +14,18 @@ from hypothesis import strategies as st
 from plugins.timeout import TimeOut
 from server.tools.api import Participant, ToolContext, ToolError
 from tests.conftest import Harness
-from tests.peers import Peer
+from tests.peers import Peer, call_kept, tool_act
 
 TOOL = "timeout"
 SDP = "v=0\r\n"
 
 
 async def call(peer: Peer, event: str, data: Any = None) -> dict[str, Any]:
-    ack = await peer.call(event, data)
-    peer.received.append((f"ack:{event}", ack))
-    return ack
+    return await call_kept(peer, event, data)
 
 
 async def act(peer: Peer, action: str, payload: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"tool": TOOL, "action": action}
-    if payload is not None:
-        body["payload"] = payload
-    return await call(peer, "tool:act", body)
+    return await tool_act(peer, TOOL, action, payload)
 
 
 async def start(peer: Peer, **options: Any) -> dict[str, Any]:

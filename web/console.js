@@ -10,6 +10,7 @@
 // minute while the page is visible). It is shown only while the clinician is in the session.
 // Nothing is stored.
 
+import { restCall, restFailure } from "./sdk/rest.js";
 const POLL_MS = 30_000;
 const SOON_MS = 1500;
 
@@ -272,28 +273,7 @@ class Console {
    * @returns {Promise<{ok: true, data: any} | {ok: false, error: {code: string, message: string}}>}
    */
   async api(path) {
-    let response;
-    try {
-      response = await fetch(path, {
-        headers: { Authorization: `Bearer ${this.token}` },
-        credentials: "omit",
-        cache: "no-store",
-      });
-    } catch {
-      return fail("E_NETWORK", "The program couldn't be reached. Please check your connection.");
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      // not JSON
-    }
-    if (response.ok && !(data && data.ok === false)) return { ok: true, data };
-    const error = data?.error && typeof data.error === "object" ? data.error : {};
-    return fail(
-      typeof error.code === "string" ? error.code : "E_UNAVAILABLE",
-      typeof error.message === "string" ? error.message : "Something went wrong.",
-    );
+    return restCall(this.token, "GET", path);
   }
 }
 
@@ -363,9 +343,6 @@ function day(seconds) {
   return new Date(seconds * 1000).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
 }
 
-function fail(code, message) {
-  return { ok: false, error: { code, message } };
-}
 
 /**
  * A small element builder: properties as properties, names with a dash (aria-*, data-*) and

@@ -9,6 +9,7 @@
 // refreshes after each action and every few seconds while the page is visible. Nothing is
 // stored: an invite link is shown once, in memory, and is gone with the page.
 
+import { restCall, restFailure } from "./sdk/rest.js";
 const POLL_MS = 5000;
 
 const STATE_FOR_CLINICIAN = {
@@ -217,33 +218,7 @@ class Panel {
    * @returns {Promise<{ok: true, data: any} | {ok: false, error: {code: string, message: string}}>}
    */
   async api(method, path, body) {
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers: {
-          Authorization: `Bearer ${this.token}`,
-          ...(body ? { "Content-Type": "application/json" } : {}),
-        },
-        body: body ? JSON.stringify(body) : undefined,
-        credentials: "omit",
-        cache: "no-store",
-      });
-    } catch {
-      return fail("E_NETWORK", "The program couldn't be reached. Please check your connection.");
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      // not JSON
-    }
-    if (response.ok && !(data && data.ok === false)) return { ok: true, data };
-    const error = data?.error && typeof data.error === "object" ? data.error : {};
-    return fail(
-      typeof error.code === "string" ? error.code : "E_UNAVAILABLE",
-      typeof error.message === "string" ? error.message : "Something went wrong. Please try again.",
-    );
+    return restCall(this.token, method, path, body);
   }
 
   /**
@@ -851,9 +826,6 @@ function note(where, text, kind = "") {
   where.classList.toggle("is-error", kind === "error");
 }
 
-function fail(code, message) {
-  return { ok: false, error: { code, message } };
-}
 
 function when(seconds) {
   if (typeof seconds !== "number") return "";
