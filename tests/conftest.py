@@ -22,7 +22,7 @@ from server.store.rooms import Rooms
 from server.tokens import mint
 from tests.peers import Peer
 
-pytest_plugins = ["tests.coturn"]
+pytest_plugins = ["tests.coturn", "tests.redis_server"]
 
 SECRET = "test-secret-" + "x" * 32
 

@@ -1,6 +1,6 @@
 """A real, private ``redis-server`` per test, which a test may kill and bring back.
 
-Use it from a test module with ``pytest_plugins = ["tests.redis_server"]`` and the
+Registered for every test module by tests/conftest.py (``pytest_plugins``); use the
 ``redis_server`` fixture. The server listens on 127.0.0.1 on a free port (never the
 system Redis on 6379), keeps no RDB snapshots, and writes an append-only file
 fsynced on every write into its own directory, so ``restart()`` (same port, same

@@ -38,7 +38,6 @@ from tests.conftest import SECRET, free_port
 if TYPE_CHECKING:
     from tests.redis_server import RedisServer
 
-pytest_plugins = ["tests.redis_server"]
 
 pytestmark = pytest.mark.timeout(120)
 

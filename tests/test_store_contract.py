@@ -25,7 +25,6 @@ from server.store.redis import RedisStore
 if TYPE_CHECKING:
     from tests.redis_server import RedisServer
 
-pytest_plugins = ["tests.redis_server"]
 
 pytestmark = pytest.mark.timeout(60)
 
