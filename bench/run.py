@@ -83,6 +83,8 @@ class Plan:
     max_wait_frac: float = 0.05
     max_lag_ms: float = 10.0
     contended_retries: int = 2
+    b5_rooms: int = 100  # B5 cluster relay: rooms of three per setup
+    b5_budget_s: float = 100.0  # B5's own time (it is not in PHASES' shares)
 
 
 FULL = Plan(quick=False, b1_windows=7, b1_ramp_reps=3, b1_latency_s=2.0, b1_warmup_s=0.5,
@@ -91,11 +93,13 @@ FULL = Plan(quick=False, b1_windows=7, b1_ramp_reps=3, b1_latency_s=2.0, b1_warm
             b3_reps=1, b4_trials=25, total_s=840, b2_retries=1)
 QUICK = Plan(quick=True, b1_windows=3, b1_ramp_reps=1, b1_latency_s=1.0, b1_warmup_s=0.3,
              b1_ramp_s=0.8, b1_bisect=1, b1_retries=1, b2_rooms=50, b2_reps=2,
-             b3_levels=(120, 360), b3_reps=1, b4_trials=6, total_s=140, b2_retries=0)
+             b3_levels=(120, 360), b3_reps=1, b4_trials=6, total_s=140, b2_retries=0,
+             b5_rooms=30, b5_budget_s=12)
 # For the test suite: proves every piece still runs, measures nothing worth keeping.
 SMOKE = Plan(quick=True, b1_windows=1, b1_ramp_reps=1, b1_latency_s=0.3, b1_warmup_s=0.1, b1_ramp_s=0.3,
              b1_bisect=0, b1_retries=0, b2_rooms=4, b2_reps=1, b3_levels=(6, 12), b3_reps=1,
-             b4_trials=1, total_s=60, b2_retries=0, b1_rooms=(2, 4), b1_latency_rate=50, ramp_start=100, ramp_max=400)
+             b4_trials=1, total_s=60, b2_retries=0, b1_rooms=(2, 4), b1_latency_rate=50, ramp_start=100, ramp_max=400,
+             b5_rooms=4, b5_budget_s=5)
 
 
 # Where each phase should be done, as a share of Plan.total_s from the start of the run. A phase
@@ -196,24 +200,32 @@ class Server:
 
 
 @contextmanager
-def server(name: str, seed: tuple[str, int] | None = None) -> Iterator[Server]:
-    """Start one contestant on a free port, pinned to CPU 0; ``seed`` = (room prefix,
-    count) of couples rooms whose programs our server needs (bench/seed.py)."""
+def server(name: str, seed: tuple[str, int] | None = None, store: str | None = None,
+           node_id: str | None = None, cpu: int | None = 0) -> Iterator[Server]:
+    """Start one contestant on a free port, pinned to CPU ``cpu`` (0); ``seed`` = (room
+    prefix, count) of couples rooms whose programs our server needs (bench/seed.py).
+    Ours only: ``store`` (default a fresh SQLite file; a ``redis://`` URL = cluster mode)
+    and ``node_id`` (``ALONGSIDE_NODE_ID``); its stderr then goes to ``tmp/stderr.log``,
+    where B5 counts ``cluster.publish_dropped``."""
     port = free_port()
     tmp: tempfile.TemporaryDirectory[str] | None = None
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
     if name == "ours":
         tmp = tempfile.TemporaryDirectory(prefix="alongside-bench-")
         env = {**os.environ,
                "ALONGSIDE_HOST": "127.0.0.1", "ALONGSIDE_PORT": str(port),
                "ALONGSIDE_VAR_DIR": tmp.name,
-               "ALONGSIDE_STORE": f"sqlite:///{tmp.name}/alongside.db",
+               "ALONGSIDE_STORE": store or f"sqlite:///{tmp.name}/alongside.db",
                "ALONGSIDE_JWT_SECRET": SECRET,
                "ALONGSIDE_RATE_PER_SECOND": "1000000", "ALONGSIDE_RATE_BURST": "1000000",
                "ALONGSIDE_LOG_LEVEL": "WARNING"}
         for var in ("ALONGSIDE_JWT_PUBLIC_KEY", "ALONGSIDE_TURN_URLS", "ALONGSIDE_TURN_SECRET",
-                    "ALONGSIDE_PUBLIC_URL", "ALONGSIDE_ALLOWED_ORIGINS"):
+                    "ALONGSIDE_PUBLIC_URL", "ALONGSIDE_ALLOWED_ORIGINS", "ALONGSIDE_NODE_ID"):
             env.pop(var, None)
+        if node_id:
+            env["ALONGSIDE_NODE_ID"] = node_id
+        if store:  # a file, not a pipe nobody reads: a busy cluster node logs errors
+            quiet["stderr"] = open(Path(tmp.name) / "stderr.log", "wb")  # noqa: SIM115
         if seed is not None:
             subprocess.run([PY, "-m", "bench.seed", env["ALONGSIDE_STORE"], seed[0],
                             str(seed[1])], env={**env, "PYTHONPATH": os.pathsep.join(
@@ -222,7 +234,9 @@ def server(name: str, seed: tuple[str, int] | None = None) -> Iterator[Server]:
         alongside = Path(PY).parent / "alongside"
         cmd = [str(alongside), "serve"] if alongside.exists() else [PY, "-m", "server.cli",
                                                                      "serve"]
-        proc = PROCS.start(cmd, 0, env=env, cwd=tmp.name, **quiet)
+        proc = PROCS.start(cmd, cpu, env=env, cwd=tmp.name, **quiet)
+        if store:
+            quiet["stderr"].close()  # the child has its own descriptor
         kind = "alongside"
     elif name == "bare_socketio":
         proc = PROCS.start([PY, "-m", "bench.contestants.s0", str(port)], 0, cwd=ROOT, **quiet)
@@ -242,7 +256,11 @@ def server(name: str, seed: tuple[str, int] | None = None) -> Iterator[Server]:
         try:
             wait_listening(port, proc)
         except RuntimeError:
-            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.poll() else ""
+            err = ""
+            if proc.poll() is not None:
+                err = (proc.stderr.read().decode(errors="replace") if proc.stderr else
+                       (Path(tmp.name) / "stderr.log").read_text(errors="replace") if tmp
+                       else "")[-2000:]
             raise RuntimeError(f"{name} did not start: {err}") from None
         yield srv
     finally:
@@ -554,6 +572,137 @@ def b3(plan: Plan, names: list[str]) -> dict[str, Any]:
     return out
 
 
+# ---- B5 cluster ----------------------------------------------------------------------------------
+@contextmanager
+def redis_server() -> Iterator[int]:
+    """A private, memory-only redis-server on a free port (never 6379), pinned to CPU 0."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    proc = PROCS.start([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no", "--protected-mode", "yes"], 0,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port, proc)
+        yield port
+    finally:
+        PROCS.stop(proc)
+
+
+def redis_publishes(port: int) -> int | None:
+    """PUBLISH commands Redis has served: the signals that crossed nodes (and any others)."""
+    try:
+        import redis
+
+        stats = redis.Redis(port=port, socket_timeout=3).info("commandstats")
+        return int(stats.get("cmdstat_publish", {}).get("calls", 0))
+    except Exception:  # the count is a nicety; the figures stand without it
+        return None
+
+
+def b5(plan: Plan) -> dict[str, Any]:
+    """B1-style relay (rooms of three, a 300-byte offer to one peer) in three setups, up at once
+    and interleaved step by step by one generator: ``single`` (one node, SQLite, no Redis),
+    ``single_redis`` (one node in cluster mode on its own Redis) and ``two_nodes`` (two nodes on
+    another Redis; each room's members alternate over the nodes, so two signals in three cross
+    nodes through Redis). Each Redis is private so the setups' pub/sub channels stay apart.
+    Node a and Redis run on CPU 0, node b on CPU 1 with the generator: two cores shared by
+    three busy processes, so the two-node figure is what this box allows, not a scaling law."""
+    n = plan.b5_rooms
+    PHASE_END["B5"] = time.monotonic() + plan.b5_budget_s
+    log(f"B5 cluster relay: single, single_redis, two_nodes; {n} rooms")
+    with ExitStack() as stack:
+        seed = ("r", n)
+        single = stack.enter_context(server("ours", seed=seed))
+        port1 = stack.enter_context(redis_server())
+        port2 = stack.enter_context(redis_server())
+        url1, url2 = (f"redis://127.0.0.1:{p}/0" for p in (port1, port2))
+        one = stack.enter_context(server("ours", seed=seed, store=url1, node_id="b5-solo"))
+        na = stack.enter_context(server("ours", seed=seed, store=url2, node_id="b5-a", cpu=0))
+        nb = stack.enter_context(server("ours", store=url2, node_id="b5-b", cpu=1))
+        targets: list[dict[str, Any]] = [
+            {"name": "single", "kind": "alongside", "url": single.url,
+             "server_pid": single.proc.pid},
+            {"name": "single_redis", "kind": "alongside", "url": one.url,
+             "server_pid": one.proc.pid},
+            {"name": "two_nodes", "kind": "alongside", "url": na.url, "urls": [na.url, nb.url],
+             "server_pid": [na.proc.pid, nb.proc.pid]},
+        ]
+        pub0 = {"single_redis": redis_publishes(port1), "two_nodes": redis_publishes(port2)}
+        log("  B5: 4 nodes and 2 Redis up; relay")
+        config = {
+            "mode": "relay", "targets": targets,
+            "signal_bytes": plan.signal_bytes, "room_counts": [n],
+            "concurrency": 20, "latency_rate": plan.b1_latency_rate,
+            "latency_s": plan.b1_latency_s, "latency_windows": plan.b1_windows,
+            "warmup_s": plan.b1_warmup_s, "pause_ms": 150, "drain_ms": 3000,
+            "ramp_start": plan.ramp_start, "ramp_factor": plan.ramp_factor,
+            "ramp_max": plan.ramp_max, "ramp_s": plan.b1_ramp_s, "ramp_reps": plan.b1_ramp_reps,
+            "bisect": plan.b1_bisect, "retries": plan.b1_retries, "slo_ms": plan.slo_ms,
+            "max_wait_frac": plan.max_wait_frac, "max_lag_ms": plan.max_lag_ms,
+            "contended_retries": plan.contended_retries,
+            "budget_s": max(3.0, PHASE_END["B5"] - time.monotonic()),
+        }
+        res = generate(config, time_limit=600)
+        pubs = {"single_redis": redis_publishes(port1), "two_nodes": redis_publishes(port2)}
+        drops = {}
+        for name, nodes in (("single_redis", [one]), ("two_nodes", [na, nb])):
+            count = 0
+            for node in nodes:
+                assert node.tmp is not None
+                log_file = Path(node.tmp.name) / "stderr.log"
+                if log_file.exists():
+                    count += log_file.read_text(errors="replace").count(
+                        "cluster.publish_dropped")
+            drops[name] = count
+    out: dict[str, Any] = {"rooms": n}
+    for t in targets:
+        name = t["name"]
+        windows = res["latency"][str(n)][name]
+        ramps = res["ramps"][name]
+        steps = windows + [st for r in ramps for st in r["steps"]]
+        sent = sum(st["sent"] for st in steps)
+        delivered = sum(st.get("delivered", st["received"]) for st in steps)
+        row = {
+            "peak_msgs_per_s": median([r["peak_msgs_per_s"] for r in ramps]),
+            "p50_ms": median([w["p50_ms"] for w in windows]),
+            "p99_ms": median([w["p99_ms"] for w in windows]),
+            "msgs_per_cpu_s": median([(r["peak_step"] or {}).get("server_msgs_per_cpu_s")
+                                      for r in ramps]),
+            # Over every step of the run, ramp steps past the peak included: sent, in within
+            # the drain (3 s after the step), never in; refused acks; signals Redis carried.
+            "sent": sent, "delivered": delivered, "dropped": sent - delivered,
+            "errors": sum(st["errors"] for st in steps),
+            "late_or_lost_within_slo": sum(st["lost"] for st in steps),
+            "ramp_steps": [{k: st.get(k) for k in ("rate", "msgs_per_s", "p50_ms", "p99_ms",
+                                                    "lost", "delivered", "errors", "pass",
+                                                    "server_cpu_util", "contended")}
+                           for r in ramps for st in r["steps"]],
+        }
+        before, after = pub0.get(name), pubs.get(name)
+        if before is not None and after is not None:
+            row["redis_publishes"] = after - before
+            row["server_publish_dropped"] = drops[name]
+        out[name] = row
+    s1, s2, s3 = out["single"], out["single_redis"], out["two_nodes"]
+    out["ratios"] = {
+        "redis_vs_single": ratio(s2["peak_msgs_per_s"], s1["peak_msgs_per_s"]),
+        "two_nodes_vs_single_redis": ratio(s3["peak_msgs_per_s"], s2["peak_msgs_per_s"]),
+        "two_nodes_vs_single": ratio(s3["peak_msgs_per_s"], s1["peak_msgs_per_s"]),
+        "redis_p50_over_single_ms": (None if s1["p50_ms"] is None or s2["p50_ms"] is None
+                                     else s2["p50_ms"] - s1["p50_ms"]),
+    }
+    out["placement"] = ("single, single_redis and node a on CPU 0 with their Redis; node b on "
+                        "CPU 1 with the load generator")
+    for name in ("single", "single_redis", "two_nodes"):
+        r = out[name]
+        log(f"  {name}: peak {fmt(r['peak_msgs_per_s'])} msgs/s, p50 {fmt(r['p50_ms'])} ms, "
+            f"{r['delivered']}/{r['sent']} delivered, {r['errors']} refused"
+            + (f", {r.get('redis_publishes')} via Redis" if "redis_publishes" in r else ""))
+    return out
+
+
 # ---- B4 first frame ---------------------------------------------------------------------------------
 def b4(plan: Plan) -> dict[str, Any]:
     log(f"B4 first frame: {plan.b4_trials} trials through our server and direct")
@@ -613,6 +762,20 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         ("first frame p50 (ms)", ff["ours_p50_ms"], "< 400", lambda v: v < 400),
         ("first frame p50 over D0 (ms)", over, "<= 40", lambda v: v <= 40),
     ]
+    cl = res.get("cluster")
+    if cl:
+        cr = cl["ratios"]
+        rows += [
+            ("B5 relay peak, 1 node with Redis vs without", cr.get("redis_vs_single"),
+             ">= 0.6x", lambda v: v >= 0.6),
+            ("B5 relay p50, 1 node with Redis over without (ms)",
+             cr.get("redis_p50_over_single_ms"), "<= +1", lambda v: v <= 1),
+            ("B5 relay peak, 2 nodes vs 1 node with Redis (2 cores, generator on one)",
+             cr.get("two_nodes_vs_single_redis"), ">= 1.4x", lambda v: v >= 1.4),
+            ("B5 signals never delivered, all setups",
+             sum(cl[k]["dropped"] for k in ("single", "single_redis", "two_nodes")), "0",
+             lambda v: v == 0),
+        ]
     return [{"metric": m, "value": v, "target": t, "pass": None if v is None else bool(ok(v))}
             for m, v, t, ok in rows]
 
@@ -657,6 +820,16 @@ def table(res: dict[str, Any]) -> str:
     lines.append(f"| first frame p50 / p95 (ms); D0 direct p50 | "
                  f"{fmt(ff['ours_p50_ms'], 0)} / {fmt(ff['ours_p95_ms'], 0)} | — | — | — | "
                  f"D0 {fmt(ff['direct_p50_ms'], 0)} | — |")
+    cl = res.get("cluster")
+    if cl:
+        lines += ["", f"B5 cluster relay, {cl['rooms']} rooms (Alongside only):", "",
+                  "| setup | peak msgs/s (p99 ≤ 50 ms) | p50 @200/s (ms) | delivered / sent | "
+                  "via Redis |", "|---|---:|---:|---:|---:|"]
+        for key, label in (("single", "1 node, no Redis"), ("single_redis", "1 node, Redis"),
+                           ("two_nodes", "2 nodes, Redis, rooms split")):
+            r = cl[key]
+            lines.append(f"| {label} | {fmt(r['peak_msgs_per_s'])} | {fmt(r['p50_ms'])} | "
+                         f"{r['delivered']} / {r['sent']} | {fmt(r.get('redis_publishes'))} |")
     return "\n".join(lines)
 
 
@@ -755,7 +928,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=BENCH / "results",
                         help="where latest.json and latest.png go")
-    parser.add_argument("--only", default="B1,B2,B3,B4", help="subset, e.g. B1,B4 (debugging)")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5",
+                        help="subset, e.g. B1,B4 or B5 (debugging)")
     parser.add_argument("--no-node", action="store_true", help="leave N0 out even if node exists")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -811,6 +985,8 @@ def main(argv: list[str] | None = None) -> int:
         if "B4" in only:
             res["first_frame"] = b4(on_time("B4", "B3",
                                             {"b4_trials": max(2, plan.b4_trials // 2)}))
+        if "B5" in only:
+            res["cluster"] = b5(plan)
     finally:
         PROCS.stop_all()
     res["wall_s"] = round(time.monotonic() - started, 1)

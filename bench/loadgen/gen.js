@@ -55,6 +55,10 @@ function mint(claims) {
 
 // ---- server CPU from /proc: nanoseconds on a CPU, summed over the process's threads ---------
 function cpuNs(pid) {
+  if (Array.isArray(pid)) { // several server processes (B5 two nodes): their sum
+    const all = pid.map(cpuNs);
+    return all.some((v) => v === null) ? null : all.reduce((a, b) => a + b, 0);
+  }
   if (!pid) return null;
   try {
     let total = 0;
@@ -75,6 +79,10 @@ function cpuNs(pid) {
 // how much other load on the box stole from it. A step where the server or the generator waited
 // more than cfg.max_wait_frac of the time measured the neighbours, not the contestant.
 function waitMs(pid) {
+  if (Array.isArray(pid)) { // several server processes: their sum (conservative)
+    const all = pid.map(waitMs);
+    return all.some((v) => v === null) ? null : all.reduce((x, y) => x + y, 0);
+  }
   try {
     return Number(fs.readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
   } catch {
@@ -88,9 +96,13 @@ const ROLES = ["clinician", "client", "partner"];
 
 class Participant {
   constructor(target, room, index) {
-    this.t = target; // {name, kind, url, server_pid}
+    this.t = target; // {name, kind, url, server_pid} (B5: urls, server_pid a list)
     this.room = room; // room name
     this.role = ROLES[index];
+    // B5 two nodes: the room's members alternate over the nodes (room r, member i on node
+    // (3r + i) mod n), so every room spans both nodes and most signals cross through Redis.
+    const r = Number(String(room).replace(/\D/g, "")) || 0;
+    this.url = target.urls ? target.urls[(3 * r + index) % target.urls.length] : target.url;
     this.id = `${["cl", "c", "p"][index]}-${room}`;
     this.addr = this.id; // what peers put in `to`
     this.sock = null;
@@ -108,7 +120,7 @@ class Participant {
 
   async connect() {
     if (this.t.kind === "raw") {
-      const ws = new WebSocket(`${this.t.url.replace(/^http/, "ws")}/ws?id=${encodeURIComponent(this.id)}`,
+      const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/ws?id=${encodeURIComponent(this.id)}`,
         { perMessageDeflate: false });
       this.sock = ws;
       ws.on("message", (m) => {
@@ -132,7 +144,7 @@ class Participant {
       const token = mint(claims);
       opts.auth = { token };
     }
-    const sock = io(this.t.url, opts);
+    const sock = io(this.url, opts);
     this.sock = sock;
     sock.onAny((event, data) => this._dispatch(event, data));
     await withTimeout(new Promise((resolve, reject) => {
@@ -338,6 +350,7 @@ class Relay {
     // Let the server work off its backlog before anything else is measured (bounded).
     const clear = now() + cfg.drain_ms;
     while (this.received < total && now() < clear) await sleep(5);
+    res.delivered = this.received; // in at all, however late (lost counts only the SLO)
     this.recv = null;
     return res;
   }
