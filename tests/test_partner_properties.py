@@ -68,10 +68,9 @@ UNKNOWN_INVITE = "inv-unknown"
 # Where a run starts: from scratch, or after the first steps (see ``configure``).
 STARTS = ["fresh", "agreed", "invited", "on-trial-in-lobby", "approved"]
 
-# Domain bug (reported, pinned by test_partner_rules.py::test_revoke_does_not_end_cooldown,
-# a strict xfail): ``apply`` checks the cool-down only in ``declined``/``withdrawn``, so a
-# clinician's ``revoke`` followed by ``invite`` re-invites a partner who just declined.
-# While it stands the model follows the domain here; set False once the domain is fixed.
+# This machine found that a clinician's ``revoke`` followed by ``invite`` re-invited a partner
+# who had just declined (the cool-down was checked only in declined/withdrawn). Fixed in the
+# domain; the flag stays so the model can be pointed at such a path again if ever needed.
 KNOWN_BUG_REVOKE_ENDS_COOLDOWN = False  # fixed: the cool-down holds in every state
 
 
