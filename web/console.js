@@ -10,6 +10,7 @@
 // minute while the page is visible). It is shown only while the clinician is in the session.
 // Nothing is stored.
 
+import { h } from "./dom.js";
 import { restCall, restFailure } from "./sdk/rest.js";
 const POLL_MS = 30_000;
 const SOON_MS = 1500;
@@ -344,20 +345,3 @@ function day(seconds) {
 }
 
 
-/**
- * A small element builder: properties as properties, names with a dash (aria-*, data-*) and
- * `role`/`scope` as attributes.
- */
-function h(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.includes("-") || name === "role" || name === "scope") node.setAttribute(name, String(value));
-    else node[name] = value;
-  }
-  for (const child of children) {
-    if (child === "" || child === null || child === undefined) continue;
-    node.append(child);
-  }
-  return node;
-}

@@ -9,6 +9,7 @@
 // refreshes after each action and every few seconds while the page is visible. Nothing is
 // stored: an invite link is shown once, in memory, and is gone with the page.
 
+import { h } from "./dom.js";
 import { restCall, restFailure } from "./sdk/rest.js";
 const POLL_MS = 5000;
 
@@ -717,23 +718,6 @@ class Panel {
 
 // --- DOM helpers ------------------------------------------------------------------------------
 
-/**
- * A small element builder: properties (className, id, htmlFor, hidden, ...) are set as
- * properties, names with a dash (aria-*, data-*) and `role` as attributes.
- */
-function h(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.includes("-") || name === "role") node.setAttribute(name, String(value));
-    else node[name] = value;
-  }
-  for (const child of children) {
-    if (child === "" || child === null || child === undefined) continue;
-    node.append(child);
-  }
-  return node;
-}
 
 /** A titled sub-block of the panel. */
 function block(title, ...children) {

@@ -10,6 +10,8 @@
 // person's role on the server: this page never holds anything it may not show. Nothing is stored.
 // While a panel updates, what someone is typing and where their focus is are kept.
 
+import { h } from "./dom.js";
+
 const ORDER = ["timeout", "checkin", "exercises", "roleplay"];
 const TICK_MS = 1000;
 const MINUTES = [1, 2, 3, 5, 10, 15, 20];
@@ -1106,23 +1108,6 @@ function uid(prefix) {
   return `${prefix}-${nextId}`;
 }
 
-/**
- * A small element builder: properties (className, id, htmlFor, hidden, ...) are set as
- * properties, names with a dash (aria-*, data-*) and `role` as attributes.
- */
-function h(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.includes("-") || name === "role") node.setAttribute(name, String(value));
-    else node[name] = value;
-  }
-  for (const child of children) {
-    if (child === "" || child === null || child === undefined || child === false) continue;
-    node.append(child);
-  }
-  return node;
-}
 
 function field(label, control) {
   if (!control.id) control.id = uid("field");
