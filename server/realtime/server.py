@@ -16,7 +16,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any, TypeVar
 
 import socketio
@@ -27,7 +26,6 @@ from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
-from server.domain.quality import Sample, verdict
 from server.domain.room import Change, MemberState, Room
 from server.domain.signals import RTCIceCandidate, RTCSessionDescription
 from server.domain.turn import ice_servers
@@ -39,8 +37,10 @@ from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
 from server.realtime.codec import OrjsonCodec
 from server.realtime.connections import Connection, Connections
+from server.realtime.media_events import MediaEvents
 from server.realtime.ratelimit import TokenBucket
 from server.realtime.tool_events import ToolEvents
+from server.realtime.upkeep import Upkeep
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
 from server.store.programs import Programs
@@ -75,7 +75,6 @@ class RealtimeServer:
             if settings.cluster else None
         self.node_id = self.heartbeat.node_id if self.heartbeat else (settings.node_id or "solo")
         self.local_rooms: set[str] = set()
-        self.draining = False
         self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -106,12 +105,10 @@ class RealtimeServer:
             "offer": (schemas.Description, self._offer, True),
             "answer": (schemas.Description, self._answer, True),
             "candidate": (schemas.Candidate, self._candidate, True),
-            # The pre-call test runs before joining: it needs a verified token only.
-            "precall": (schemas.PrecallOffer, self._precall, False),
-            "precall-stop": (schemas.Empty, self._precall_stop, False),
-            "precall-result": (schemas.Quality, self._precall_result, False),
-            "quality": (schemas.Quality, self._quality, True),
         }
+        self.media_events = MediaEvents(self)
+        self.upkeep = Upkeep(self)
+        events.update(self.media_events.handlers())
         self.tool_events = ToolEvents(self)
         events.update(self.tool_events.handlers())
         for name, (schema, handler, needs_join) in events.items():
@@ -126,45 +123,18 @@ class RealtimeServer:
             if not self.sio.manager_initialized:
                 self.sio.manager_initialized = True
                 self.manager.initialize()
-        self._sweeper = asyncio.ensure_future(self._sweep_forever())
+        self._sweeper = asyncio.ensure_future(self.upkeep.sweep_forever())
 
     async def resync(self) -> None:
-        """Send every local participant a fresh snapshot (after messages may have been lost)."""
-        for room_id in list(self.local_rooms):
-            try:
-                room = await self.rooms.get(room_id)
-            except StoreUnavailable:
-                return
-            if room is not None:
-                await self._deliver(room, Change())
+        await self.upkeep.resync()
 
     async def drain(self, deadline: float) -> None:
-        """Leave gracefully (SIGTERM): drop every socket *without* a goodbye.
+        """Leave gracefully on SIGTERM (see :meth:`Upkeep.drain`)."""
+        await self.upkeep.drain(deadline)
 
-        A socket.io disconnect packet would tell clients not to reconnect; closing
-        the transport makes them reconnect, through the load balancer, to another
-        node, where they keep their seat (recorded here as a drop) and are not
-        admitted again. The caller stops listening first, so they cannot come back
-        here.
-        """
-        self.draining = True
-        sockets = []
-        for conn in self.connections.values():
-            eio_sid = self.sio.manager.eio_sid_from_sid(conn.sid, "/")
-            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if socket is not None:
-                sockets.append(socket)
-        async def drop(socket: Any) -> None:
-            await socket.close(wait=False, abort=True)
-            # Wake the engine.io writer so it closes the websocket now (without a
-            # goodbye) instead of at the next ping timeout.
-            await socket.queue.put(None)
-
-        try:
-            await asyncio.wait_for(
-                asyncio.gather(*(drop(s) for s in sockets), return_exceptions=True), deadline)
-        except TimeoutError:
-            log_event("server.drain_timeout", logging.WARNING, count=len(self.connections))
+    @property
+    def draining(self) -> bool:
+        return self.upkeep.draining
 
     async def shutdown(self) -> None:
         if self._sweeper is not None:
@@ -354,52 +324,6 @@ class RealtimeServer:
         except (Refused, StoreUnavailable) as exc:
             log_event("disconnect.unrecorded", logging.WARNING, error=type(exc).__name__)
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_seconds)
-            try:
-                await self.sweep()
-            except StoreUnavailable:
-                pass  # the store is away: nothing can be recorded; try again later
-            except Exception as exc:  # keep sweeping whatever one room did
-                log_event("sweep.failed", logging.ERROR, error=type(exc).__name__)
-
-    async def sweep(self) -> None:
-        """Repair what timers on a lost node or a store outage could not record.
-
-        For each room this node has served: a member whose socket was on this
-        node but is gone, or on a node whose heartbeat stopped, is a ghost; they
-        are marked as dropped (their seat kept for the grace period). Then
-        expired seats are let go, and tool clocks that no node holds are re-armed.
-        """
-        now = time.time()
-        for room_id in list(self.local_rooms):
-            room = await self.rooms.get(room_id)
-            if room is None or not room.members:
-                self.local_rooms.discard(room_id)
-                continue
-            nodes = {m.node for m in room.members.values() if m.sid}
-            alive = await self.heartbeat.alive(nodes) if self.heartbeat else nodes
-            local = {c.sid for c in self.connections.values()}
-            ghosts = [m for m in room.members.values() if m.sid and (
-                (m.node == self.node_id and m.sid not in local) or m.node not in alive)]
-            for ghost in ghosts:
-                audit = AuditEntry(actor="server", role="system", action="ghost-dropped",
-                                   target=ghost.id, room=room_id, program=room.program)
-                updated, change = await self.rooms.update(
-                    room_id, partial(self._drop_ghost, ghost.id, ghost.sid or "", now), audit)
-                await self._deliver(updated, change)
-            await self._expire(room_id)
-            room = await self.rooms.get(room_id)
-            if room is not None:
-                self.tool_events.rearm(room)
-
-    def _drop_ghost(self, member_id: str, sid: str, now: float, room: Room) -> Change:
-        # Checked again inside the write: the socket may have joined meanwhile.
-        if any(c.sid == sid for c in self.connections.values()):
-            return Change()
-        return rules.drop(room, member_id, sid, now, self.settings.grace_seconds)
-
     async def _expire(self, room_id: str) -> None:
         """Let go of people whose grace ran out, and tell the others."""
         room = await self.rooms.get(room_id)
@@ -538,43 +462,3 @@ class RealtimeServer:
         candidate = RTCIceCandidate.parse(p.candidate)
         body = {"candidate": candidate.to_json() if candidate else None}
         return await self._relay(conn, "candidate", p.to, body)
-
-    # -- media: pre-call test and connection quality ----------------------------------
-    async def _precall(self, conn: Connection, p: schemas.PrecallOffer) -> dict[str, Any]:
-        """Answer a browser's offer with an echo peer (same ICE servers as the rooms).
-
-        Note: send a complete offer (after ICE gathering): the echo peer does not
-        take trickled candidates.
-        """
-        offer = RTCSessionDescription("offer", p.sdp)
-        # aiortc waits for a TURN allocation before answering: skip a TURN known to be down.
-        ice = [] if await self.turn.status() == "down" else self._ice(conn.identity)
-        answer = await self.echo.answer(conn.sid, offer.sdp, ice)
-        return {"sdp": answer, "seconds": self.settings.precall_seconds}
-
-    async def _precall_stop(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
-        await self.echo.stop(conn.sid)
-        return {}
-
-    async def _precall_result(self, conn: Connection, p: schemas.Quality) -> dict[str, Any]:
-        return {"verdict": verdict(Sample(p.rtt, p.loss, p.jitter, p.bitrate))}
-
-    async def _quality(self, conn: Connection, p: schemas.Quality) -> dict[str, Any]:
-        """Classify one participant's link; the clinician sees everyone's.
-
-        A poor link gets ``audioOnly: true`` in its answer: the page offers to turn
-        the camera off, and the session goes on.
-        """
-        who = conn.identity
-        result = verdict(Sample(p.rtt, p.loss, p.jitter, p.bitrate))
-        room = await self.rooms.get(who.room)
-        me = room.members.get(who.id) if room else None
-        if room is None or me is None or me.state is not MemberState.ADMITTED:
-            raise Refused(Code.NOT_ADMITTED)
-        report = {"participant": who.id, "level": result["level"], "rtt": p.rtt,
-                  "loss": p.loss, "jitter": p.jitter, "bitrate": p.bitrate,
-                  "audioOnly": p.audioOnly}
-        for member in room.admitted():
-            if member.role is Role.CLINICIAN and member.sid and member.id != who.id:
-                await self.sio.emit("quality", report, to=member.sid)
-        return {"verdict": result}

@@ -1,0 +1,114 @@
+"""Keeping a node honest: the sweeper, resync after lost messages, and draining on SIGTERM.
+
+Timers and sockets live on one node; the store does not. These chores repair what
+a lost node, a Redis outage or a restart could not record, and let a node leave
+without costing anyone their seat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from server.domain import room as rules
+from server.domain.audit import AuditEntry
+from server.domain.room import Change, Room
+from server.logs import log_event
+from server.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from server.realtime.server import RealtimeServer
+
+
+class Upkeep:
+    def __init__(self, server: RealtimeServer) -> None:
+        self.server = server
+        self.draining = False
+
+    async def resync(self) -> None:
+        """Send every local participant a fresh snapshot (after messages may have been lost)."""
+        for room_id in list(self.server.local_rooms):
+            try:
+                room = await self.server.rooms.get(room_id)
+            except StoreUnavailable:
+                return
+            if room is not None:
+                await self.server._deliver(room, Change())
+
+    async def drain(self, deadline: float) -> None:
+        """Leave gracefully (SIGTERM): drop every socket *without* a goodbye.
+
+        A socket.io disconnect packet would tell clients not to reconnect; closing
+        the transport makes them reconnect, through the load balancer, to another
+        node, where they keep their seat (recorded here as a drop) and are not
+        admitted again. The caller stops listening first, so they cannot come back
+        here.
+        """
+        self.draining = True
+        sockets = []
+        for conn in self.server.connections.values():
+            eio_sid = self.server.sio.manager.eio_sid_from_sid(conn.sid, "/")
+            socket = self.server.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is not None:
+                sockets.append(socket)
+        async def drop(socket: Any) -> None:
+            await socket.close(wait=False, abort=True)
+            # Wake the engine.io writer so it closes the websocket now (without a
+            # goodbye) instead of at the next ping timeout.
+            await socket.queue.put(None)
+
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(drop(s) for s in sockets), return_exceptions=True), deadline)
+        except TimeoutError:
+            log_event("server.drain_timeout", logging.WARNING, count=len(self.server.connections))
+
+    async def sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.server.settings.sweep_seconds)
+            try:
+                await self.sweep()
+            except StoreUnavailable:
+                pass  # the store is away: nothing can be recorded; try again later
+            except Exception as exc:  # keep sweeping whatever one room did
+                log_event("sweep.failed", logging.ERROR, error=type(exc).__name__)
+
+    async def sweep(self) -> None:
+        """Repair what timers on a lost node or a store outage could not record.
+
+        For each room this node has served: a member whose socket was on this
+        node but is gone, or on a node whose heartbeat stopped, is a ghost; they
+        are marked as dropped (their seat kept for the grace period). Then
+        expired seats are let go, and tool clocks that no node holds are re-armed.
+        """
+        now = time.time()
+        for room_id in list(self.server.local_rooms):
+            room = await self.server.rooms.get(room_id)
+            if room is None or not room.members:
+                self.server.local_rooms.discard(room_id)
+                continue
+            nodes = {m.node for m in room.members.values() if m.sid}
+            alive = await self.server.heartbeat.alive(nodes) if self.server.heartbeat else nodes
+            local = {c.sid for c in self.server.connections.values()}
+            ghosts = [m for m in room.members.values() if m.sid and (
+                (m.node == self.server.node_id and m.sid not in local) or m.node not in alive)]
+            for ghost in ghosts:
+                audit = AuditEntry(actor="server", role="system", action="ghost-dropped",
+                                   target=ghost.id, room=room_id, program=room.program)
+                updated, change = await self.server.rooms.update(
+                    room_id, partial(self._drop_ghost, ghost.id, ghost.sid or "", now), audit)
+                await self.server._deliver(updated, change)
+            await self.server._expire(room_id)
+            room = await self.server.rooms.get(room_id)
+            if room is not None:
+                self.server.tool_events.rearm(room)
+
+    def _drop_ghost(self, member_id: str, sid: str, now: float, room: Room) -> Change:
+        # Checked again inside the write: the socket may have joined meanwhile.
+        if any(c.sid == sid for c in self.server.connections.values()):
+            return Change()
+        return rules.drop(room, member_id, sid, now, self.server.settings.grace_seconds)
+
