@@ -8,7 +8,7 @@ from aiohttp import web
 
 from server.appkeys import CONTENT, REALTIME, SETTINGS, STORE, WEBHOOKS
 from server.content import Content
-from server.http import api, openapi, routes, security
+from server.http import api, openapi, rest, routes, security
 from server.realtime.server import RealtimeServer
 from server.settings import Settings
 from server.store import Store, open_store
@@ -18,7 +18,7 @@ from server.webhooks import Webhooks
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
     """Build the application; the store opens on startup and closes on cleanup."""
     app = web.Application(client_max_size=settings.max_message_bytes,
-                          middlewares=[api.answers])
+                          middlewares=[rest.answers])
     app[SETTINGS] = settings
     app[STORE] = store or open_store(settings.store)
     app[CONTENT] = Content.load(settings.content_dir)

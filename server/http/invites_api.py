@@ -1,0 +1,214 @@
+"""REST routes of trial-session invite links: create, list and revoke (clinicians), and
+what the partner's invite page calls with the link's secret (preview, respond).
+
+The secret travels in request bodies only, never in a URL a server sees; look-ups
+are rate limited per address.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from aiohttp import web
+
+from server.appkeys import CONTENT, REALTIME, SETTINGS, STORE
+from server.domain import partner as lifecycle
+from server.domain.audit import AuditEntry
+from server.domain.identity import Role, RoomKind
+from server.domain.program import Invite, Program
+from server.domain.program_view import partner_view
+from server.errors import Code, Refused
+from server.http import bodies
+from server.http.rest import (
+    after_step,
+    audit,
+    body,
+    for_program,
+    refuse,
+)
+from server.realtime.ratelimit import TokenBucket
+from server.store.programs import Programs
+from server.store.programs import key as programs_key
+from server.store.protocol import Doc, Key
+from server.store.rooms import Rooms
+from server.tokens import mint
+
+
+# -- invites ------------------------------------------------------------------------------
+async def create_invite(request: web.Request) -> web.Response:
+    who, program = await for_program(request, "create-invite", (Role.CLINICIAN,))
+    b = await body(request, bodies.NewInvite)
+    room = await Rooms(request.app[STORE]).get(b.room)
+    if room is None or room.program != program.id or room.kind is not RoomKind.COUPLES:
+        raise Refused(Code.ROOM_NOT_FOUND, "Invite to one of this program's couples sessions.")
+    settings = request.app[SETTINGS]
+    secret, digest = lifecycle.new_secret()
+    invite_id = "inv-" + uuid.uuid4().hex[:12]
+    ttl = (b.expiresInHours or settings.invite_ttl_hours) * 3600
+    pkey, hkey = programs_key(program.id), ("invite-hash", digest)
+
+    def write(docs: dict[Key, Doc | None]) -> Invite:
+        # The hash index is written with the invite, so a link works the moment it exists.
+        p = Program.from_dict(docs[pkey] or {})
+        invite = lifecycle.create_invite(p, invite_id=invite_id, secret_hash=digest,
+                                         room=b.room, quota=b.quota, ttl=ttl, by=who.id,
+                                         now=time.time())
+        docs[pkey] = p.to_dict()
+        docs[hkey] = {"id": digest, "program": p.id, "invite": invite_id}
+        return invite
+
+    invite = await request.app[STORE].transact(
+        [pkey, hkey], write, audit(who, "create-invite", program.id, target=invite_id,
+                                   room=b.room))
+    # The secret is shown once, here, in a URL fragment (never sent to a server in requests).
+    url = f"{settings.public_url.rstrip('/')}/invite#{secret}"
+    return web.json_response({"id": invite.id, "url": url, "room": invite.room,
+                              "quota": invite.quota, "expiresAt": invite.expires_at},
+                             status=201)
+
+
+async def list_invites(request: web.Request) -> web.Response:
+    who, program = await for_program(request, "list-invites", (Role.CLINICIAN,))
+    return web.json_response(partner_view(program, Role.CLINICIAN)["invites"])
+
+
+async def revoke_invite(request: web.Request) -> web.Response:
+    who, program = await for_program(request, "revoke-invite", (Role.CLINICIAN,))
+    invite_id = request.match_info["invite"]
+    updated, invite = await Programs(request.app[STORE]).update(
+        program.id, lambda p: lifecycle.revoke_invite(p, invite_id),
+        audit(who, "revoke-invite", program.id, target=invite_id))
+    if updated.partner.state not in ("approved", "active"):
+        # A partner in a room on this invite's trial pass is moved out at once.
+        rooms = Rooms(request.app[STORE])
+        for room_id in invite.redeemed_rooms:
+            room = await rooms.get(room_id)
+            member = room.members.get(updated.partner.id) if room else None
+            if member is not None and member.trial == invite_id:
+                await request.app[REALTIME].evict(program.id, updated.partner.id,
+                                                  Code.INVITE_REVOKED)
+    return web.json_response({"id": invite_id, "revoked": True})
+
+
+class InviteGuard:
+    """Slows guessing: invite look-ups per client address are rate limited."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def check(self, request: web.Request) -> None:
+        peer = request.remote or "unknown"
+        bucket = self._buckets.setdefault(peer, TokenBucket(rate=1.0, burst=20))
+        if len(self._buckets) > 10_000:
+            self._buckets.clear()
+        if not bucket.take():
+            raise Refused(Code.RATE_LIMITED)
+
+
+INVITE_GUARD = web.AppKey("invite_guard", InviteGuard)
+
+
+async def _program_of_invite(request: web.Request, secret: str) -> Program:
+    """Find the program whose invite the secret opens (hash index, constant-time compare)."""
+    request.app[INVITE_GUARD].check(request)
+    index = await request.app[STORE].read(("invite-hash", lifecycle.hash_secret(secret)))
+    if index is None:
+        await request.app[STORE].record(AuditEntry(actor="anonymous", role="partner",
+                                                   action="open-invite",
+                                                   outcome="refused:E_INVITE_INVALID"))
+        raise Refused(Code.INVITE_INVALID)
+    program = await Programs(request.app[STORE]).get(index["program"])
+    if program is None:
+        raise Refused(Code.INVITE_INVALID)
+    return program
+
+
+async def support(request: web.Request) -> web.Response:
+    """The other kinds of support the deployment offers: public, no token, no person."""
+    return web.json_response(request.app[CONTENT].support)
+
+
+async def preview_invite(request: web.Request) -> web.Response:
+    """What the invite page shows before any decision; consumes nothing."""
+    b = await body(request, bodies.InviteSecret)
+    program = await _program_of_invite(request, b.secret)
+    invite = lifecycle.find_invite(program, b.secret)
+    content = request.app[CONTENT]
+    status = "ok"
+    try:
+        lifecycle.check_invite(invite, time.time())
+    except Refused as refusal:
+        status = refusal.code.value
+    return web.json_response({
+        "status": status, "couplesInfo": content.couples_info, "support": content.support,
+        "clinicians": [c.name for c in program.clinicians], "clientName": program.client.name,
+        "trialsLeft": max(0, invite.quota - invite.used), "expiresAt": invite.expires_at,
+    })
+
+
+async def respond_to_invite(request: web.Request) -> web.Response:
+    """The partner's own answer: consent (and a session token), not now, or decline."""
+    b = await body(request, bodies.InviteResponse)
+    program = await _program_of_invite(request, b.secret)
+    invite = lifecycle.find_invite(program, b.secret)
+    partner_id = program.partner.id
+    content = request.app[CONTENT]
+    now = time.time()
+    entry = AuditEntry(actor=partner_id, role=Role.PARTNER.value, action=f"invite-{b.decision}",
+                       target=invite.id, room=invite.room, program=program.id)
+    programs = Programs(request.app[STORE])
+    if b.decision != "consent":
+        step = "defer" if b.decision == "not-now" else "decline"
+        updated, _ = await programs.update(
+            program.id, lambda p: lifecycle.apply(p, step, Role.PARTNER.value, now,
+                                                  share=b.share), entry)
+        await after_step(request, updated, step)
+        return web.json_response({"state": updated.partner.state, "support": content.support})
+    if b.documentVersion != content.version:
+        raise Refused(Code.CONSENT_REQUIRED, "Please read the current description first.")
+    was_consenting = lifecycle.has_access(program.partner)
+
+    def consent(p: Program) -> str:
+        if b.name:
+            p.partner.name = b.name
+        return lifecycle.redeem(p, p.invites[invite.id], content.version, now, share=b.share)
+
+    updated, room = await programs.update(program.id, consent, entry)
+    if not was_consenting:
+        await after_step(request, updated, "consent")
+    settings = request.app[SETTINGS]
+    token = mint(settings, sub=partner_id, name=updated.partner.name, role="partner",
+                 program=program.id, room=room, ttl=settings.partner_token_ttl, trial=invite.id)
+    return web.json_response({"token": token, "room": room,
+                              "expiresAt": now + settings.partner_token_ttl})
+
+
+async def partner_session_token(request: web.Request) -> web.Response:
+    """An approved partner's token for one of the program's couples sessions."""
+    who, program = await for_program(request, "partner-session-token", (Role.PARTNER,))
+    b = await body(request, bodies.SessionRef)
+    if program.partner.state not in ("approved", "active"):
+        raise await refuse(request, who, "partner-session-token", program.id,
+                           Code.APPROVAL_REQUIRED)
+    room = await Rooms(request.app[STORE]).get(b.room)
+    if room is None or room.program != program.id:
+        raise Refused(Code.ROOM_NOT_FOUND)
+    settings = request.app[SETTINGS]
+    token = mint(settings, sub=who.id, name=program.partner.name, role="partner",
+                 program=program.id, room=room.id, ttl=settings.partner_token_ttl)
+    return web.json_response({"token": token, "room": room.id})
+
+
+
+
+def add_routes(app: web.Application) -> None:
+    app[INVITE_GUARD] = InviteGuard()
+    r = app.router
+    r.add_post("/api/programs/{program}/invites", create_invite)
+    r.add_get("/api/programs/{program}/invites", list_invites)
+    r.add_delete("/api/programs/{program}/invites/{invite}", revoke_invite)
+    r.add_post("/api/programs/{program}/partner/session-token", partner_session_token)
+    r.add_get("/api/support", support)
+    r.add_post("/api/invites/preview", preview_invite)
+    r.add_post("/api/invites/respond", respond_to_invite)
