@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 from server.domain import partner as lifecycle
@@ -14,8 +13,6 @@ from server.domain.room import Room
 from server.settings import Settings
 from server.store import Store
 from server.store.programs import Programs
-from server.store.programs import key as program_key
-from server.store.protocol import Doc, Key
 from server.store.rooms import Rooms
 from server.tokens import mint
 
@@ -62,18 +59,9 @@ async def seed(store: Store) -> str:
                       partner=Partner(id=PARTNER.sub, name=PARTNER.name))
     lifecycle.apply(program, "agree", Role.CLIENT, now)
     await Programs(store).put(program, _audit("seed-program"))
-    secret, digest = lifecycle.new_secret()
-    pkey, hkey = program_key(PROGRAM), ("invite-hash", digest)
-
-    def invite(docs: dict[Key, Doc | None]) -> None:
-        p = Program.from_dict(docs[pkey] or {})
-        lifecycle.create_invite(p, invite_id="inv-" + uuid.uuid4().hex[:12], secret_hash=digest,
-                                room=COUPLES_ROOM, quota=1, ttl=LINK_TTL, by=CLINICIAN.sub,
-                                now=now)
-        docs[pkey] = p.to_dict()
-        docs[hkey] = {"id": digest, "program": PROGRAM}
-
-    await store.transact([pkey, hkey], invite, _audit("create-invite", COUPLES_ROOM))
+    _, secret = await Programs(store).create_invite(
+        PROGRAM, room=COUPLES_ROOM, quota=1, ttl=LINK_TTL, by=CLINICIAN.sub, now=now,
+        audit=_audit("create-invite", COUPLES_ROOM))
     return secret
 
 

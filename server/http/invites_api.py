@@ -8,7 +8,6 @@ are rate limited per address.
 from __future__ import annotations
 
 import time
-import uuid
 
 from aiohttp import web
 
@@ -16,7 +15,7 @@ from server.appkeys import CONTENT, REALTIME, SETTINGS, STORE
 from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.identity import Role, RoomKind
-from server.domain.program import Invite, Program
+from server.domain.program import Program
 from server.domain.program_view import partner_view
 from server.errors import Code, Refused
 from server.http import bodies
@@ -28,9 +27,7 @@ from server.http.rest import (
     refuse,
 )
 from server.realtime.ratelimit import TokenBucket
-from server.store.programs import Programs
-from server.store.programs import key as programs_key
-from server.store.protocol import Doc, Key
+from server.store.programs import INVITE_INDEX, Programs
 from server.store.rooms import Rooms
 from server.tokens import mint
 
@@ -43,24 +40,10 @@ async def create_invite(request: web.Request) -> web.Response:
     if room is None or room.program != program.id or room.kind is not RoomKind.COUPLES:
         raise Refused(Code.ROOM_NOT_FOUND, "Invite to one of this program's couples sessions.")
     settings = request.app[SETTINGS]
-    secret, digest = lifecycle.new_secret()
-    invite_id = "inv-" + uuid.uuid4().hex[:12]
     ttl = (b.expiresInHours or settings.invite_ttl_hours) * 3600
-    pkey, hkey = programs_key(program.id), ("invite-hash", digest)
-
-    def write(docs: dict[Key, Doc | None]) -> Invite:
-        # The hash index is written with the invite, so a link works the moment it exists.
-        p = Program.from_dict(docs[pkey] or {})
-        invite = lifecycle.create_invite(p, invite_id=invite_id, secret_hash=digest,
-                                         room=b.room, quota=b.quota, ttl=ttl, by=who.id,
-                                         now=time.time())
-        docs[pkey] = p.to_dict()
-        docs[hkey] = {"id": digest, "program": p.id, "invite": invite_id}
-        return invite
-
-    invite = await request.app[STORE].transact(
-        [pkey, hkey], write, audit(who, "create-invite", program.id, target=invite_id,
-                                   room=b.room))
+    invite, secret = await Programs(request.app[STORE]).create_invite(
+        program.id, room=b.room, quota=b.quota, ttl=ttl, by=who.id, now=time.time(),
+        audit=audit(who, "create-invite", program.id, room=b.room))
     # The secret is shown once, here, in a URL fragment (never sent to a server in requests).
     url = f"{settings.public_url.rstrip('/')}/invite#{secret}"
     return web.json_response({"id": invite.id, "url": url, "room": invite.room,
@@ -112,7 +95,7 @@ INVITE_GUARD = web.AppKey("invite_guard", InviteGuard)
 async def _program_of_invite(request: web.Request, secret: str) -> Program:
     """Find the program whose invite the secret opens (hash index, constant-time compare)."""
     request.app[INVITE_GUARD].check(request)
-    index = await request.app[STORE].read(("invite-hash", lifecycle.hash_secret(secret)))
+    index = await request.app[STORE].read((INVITE_INDEX, lifecycle.hash_secret(secret)))
     if index is None:
         await request.app[STORE].record(AuditEntry(actor="anonymous", role="partner",
                                                    action="open-invite",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
+from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
-from server.domain.program import Program
+from server.domain.program import Invite, Program
 from server.domain.room import Room
 from server.errors import Code, Refused
 from server.store import rooms
@@ -14,6 +17,7 @@ from server.store.protocol import Doc, Key, Store
 
 T = TypeVar("T")
 KIND = "program"
+INVITE_INDEX = "invite-hash"  # (INVITE_INDEX, sha256 of the secret) -> {program, invite}
 
 
 def key(program_id: str) -> Key:
@@ -64,6 +68,31 @@ class Programs:
             docs[key(program_id)] = program.to_dict()
             return program, result
         return await self.store.transact([key(program_id)], write, audit)
+
+    async def create_invite(self, program_id: str, *, room: str, quota: int, ttl: float,
+                            by: str, now: float, audit: AuditEntry) -> tuple[Invite, str]:
+        """A new trial invite and its secret (shown once; only its hash is kept).
+
+        The hash index is written in the same commit as the invite, so a link works
+        the moment it exists and never points at a program that does not know it.
+        """
+        secret, digest = lifecycle.new_secret()
+        invite_id = "inv-" + uuid.uuid4().hex[:12]
+        pkey, hkey = key(program_id), (INVITE_INDEX, digest)
+
+        def write(docs: dict[Key, Doc | None]) -> Invite:
+            doc = docs[pkey]
+            if doc is None:
+                raise Refused(Code.PROGRAM_NOT_FOUND)
+            program = Program.from_dict(doc)
+            invite = lifecycle.create_invite(program, invite_id=invite_id, secret_hash=digest,
+                                             room=room, quota=quota, ttl=ttl, by=by, now=now)
+            docs[pkey] = program.to_dict()
+            docs[hkey] = {"id": digest, "program": program_id, "invite": invite_id}
+            return invite
+
+        row = replace(audit, target=invite_id)  # the audit row names the invite it made
+        return await self.store.transact([pkey, hkey], write, row), secret
 
     async def update_with_room(self, program_id: str, room_id: str,
                                rule: Callable[[Program, Room], T],
