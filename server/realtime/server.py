@@ -26,7 +26,7 @@ from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
-from server.domain.room import Change, MemberState, Room
+from server.domain.room import Change, Member, MemberState, Room
 from server.domain.signals import RTCIceCandidate, RTCSessionDescription
 from server.domain.turn import ice_servers
 from server.domain.view import snapshot
@@ -433,19 +433,12 @@ class RealtimeServer:
         """Pass one signal to one admitted member of the sender's room, in order."""
         who = conn.identity
         async with conn.lock:
-            room = await self.rooms.get(who.room)
-            if room is None:
-                raise Refused(Code.ROOM_NOT_FOUND)
-            sender = room.members.get(who.id)
-            if sender is None or sender.state is not MemberState.ADMITTED \
-                    or sender.sid != conn.sid:
-                raise Refused(Code.NOT_ADMITTED)
-            target = room.members.get(to)
-            if target is None or target.id == who.id or not target.sid \
-                    or target.state is not MemberState.ADMITTED:
-                raise Refused(Code.TARGET_NOT_ADMITTED)
-            if not room.same_side(sender, target):  # side rooms scope media too
-                raise Refused(Code.OTHER_SIDE_ROOM)
+            try:
+                sender, target = relay_ends(await self.rooms.get_recent(who.room), conn, to)
+            except Refused:
+                # The node's copy may lag another node's commit by a pub/sub hop (an
+                # admission just made there); refuse only what the committed room refuses.
+                sender, target = relay_ends(await self.rooms.get(who.room), conn, to)
             await self.sio.emit(event, {"from": who.id, "epoch": sender.epoch, **body},
                                 to=target.sid)
         return {}
@@ -462,3 +455,19 @@ class RealtimeServer:
         candidate = RTCIceCandidate.parse(p.candidate)
         body = {"candidate": candidate.to_json() if candidate else None}
         return await self._relay(conn, "candidate", p.to, body)
+
+
+def relay_ends(room: Room | None, conn: Connection, to: str) -> tuple[Member, Member]:
+    """The sender and the target of a signal, if the room lets the one reach the other."""
+    if room is None:
+        raise Refused(Code.ROOM_NOT_FOUND)
+    sender = room.members.get(conn.identity.id)
+    if sender is None or sender.state is not MemberState.ADMITTED or sender.sid != conn.sid:
+        raise Refused(Code.NOT_ADMITTED)
+    target = room.members.get(to)
+    if target is None or target.id == sender.id or not target.sid \
+            or target.state is not MemberState.ADMITTED:
+        raise Refused(Code.TARGET_NOT_ADMITTED)
+    if not room.same_side(sender, target):  # side rooms scope media too
+        raise Refused(Code.OTHER_SIDE_ROOM)
+    return sender, target

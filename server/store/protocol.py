@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from server.domain.audit import AuditEntry
 
@@ -67,3 +67,19 @@ class Store(Protocol):
 
     async def audit_rows(self, *, program: str | None = None,
                          room: str | None = None) -> builtins.list[AuditEntry]: ...
+
+
+@runtime_checkable
+class RecentReads(Protocol):
+    """What a store offers when a recent copy is much cheaper than a committed read.
+
+    The Redis store keeps node-local copies (:mod:`server.store.recent`); the
+    SQLite store's ``read`` is already in memory and does without.
+    """
+
+    async def read_recent(self, key: Key) -> Doc | None:
+        """The document, possibly one pub/sub hop behind another node's commit.
+
+        Note: read-only, like ``read``; use only where a momentarily old copy is
+        harmless or re-checked.
+        """

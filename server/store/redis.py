@@ -53,6 +53,7 @@ from redis.exceptions import (
 from server.domain.audit import AuditEntry
 from server.errors import Refused
 from server.store.protocol import Doc, Key, StoreUnavailable
+from server.store.recent import CHANNEL, RecentDocs
 
 T = TypeVar("T")
 
@@ -136,6 +137,7 @@ class _Outcome(Generic[T]):
 
     result: T | None = None
     refusal: Refused | None = None
+    written: list[str] = dataclasses.field(default_factory=list)
 
 
 class KeyLocks:
@@ -181,7 +183,8 @@ class RedisStore:
     Each command retries connection errors and timeouts ``COMMAND_RETRIES`` times with
     jittered exponential backoff; after that the store raises :class:`StoreUnavailable`.
 
-    Note: nothing is cached; every ``read`` goes to Redis, since other nodes write too.
+    Note: ``read`` always goes to Redis, since other nodes write too; only
+    ``read_recent`` serves this node's copies (see :mod:`server.store.recent`).
     Note: ``open`` does not contact Redis; ``ping`` is the readiness check.
     """
 
@@ -189,6 +192,7 @@ class RedisStore:
         self._url = url
         self._redis: aioredis.Redis | None = None
         self._locks = KeyLocks()
+        self._recent = RecentDocs()
 
     # -- lifecycle ---------------------------------------------------------------
     async def open(self) -> None:
@@ -206,8 +210,12 @@ class RedisStore:
             retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), COMMAND_RETRIES),
         )
         self._redis = aioredis.Redis.from_pool(pool)
+        self._recent.start(lambda: aioredis.Redis.from_url(
+            self._url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_keepalive=True, health_check_interval=HEALTH_CHECK_INTERVAL))
 
     async def close(self) -> None:
+        await self._recent.stop()
         client, self._redis = self._redis, None
         if client is not None:
             await client.aclose()
@@ -217,6 +225,11 @@ class RedisStore:
         if self._redis is None:
             raise StoreUnavailable("store is closed")
         return self._redis
+
+    @property
+    def serving_copies(self) -> bool:
+        """Whether ``read_recent`` may answer from this node's copies: it is subscribed."""
+        return self._recent.live
 
     async def ping(self) -> None:
         with unavailable_on_outage():
@@ -229,6 +242,23 @@ class RedisStore:
         with unavailable_on_outage():
             raw = await self.redis.get(name)
         return None if raw is None else cast(Doc, json.loads(raw))
+
+    async def read_recent(self, key: Key) -> Doc | None:
+        """This node's copy of the document, else ``read`` (and keep a copy).
+
+        Note: a copy can lag a commit on another node by one pub/sub hop; this
+        node's own commits drop its copies before ``transact`` returns.
+        Note: the copy is shared; never change it.
+        """
+        name = doc_key(key)
+        doc = self._recent.get(name)
+        if doc is not None:
+            return doc
+        ticket = self._recent.ticket(name)
+        doc = await self.read(key)
+        if doc is not None:
+            self._recent.keep(name, ticket, doc)
+        return doc
 
     async def list(self, kind: str, program: str) -> builtins.list[Doc]:
         """Every document of ``kind`` in ``program``, ordered by id like the SQLite store.
@@ -318,6 +348,7 @@ class RedisStore:
                                                           outcomes)
                     except WatchError:
                         continue
+                    self._recent.drop(committed.written)
                     if committed.refusal is not None:
                         raise committed.refusal
                     return committed.result  # type: ignore[return-value]
@@ -358,10 +389,13 @@ class RedisStore:
                 doc["version"] = int((old or {}).get("version", 0)) + 1
                 program = str(doc.get("program", ""))
                 pipe.set(names[key], json.dumps(doc))
+                outcome.written.append(names[key])
                 pipe.sadd(index_key(kind, program), doc_id)
                 if old is not None and str(old.get("program", "")) != program:
                     pipe.srem(index_key(kind, str(old.get("program", ""))), doc_id)
             rows = entries
+            if outcome.written:  # other nodes drop their copies (server.store.recent)
+                pipe.publish(CHANNEL, " ".join(outcome.written))
         else:
             rows = [e.refused(outcome.refusal.code.value) for e in entries]
         for entry in rows:

@@ -8,7 +8,7 @@ from typing import TypeVar
 from server.domain.audit import AuditEntry
 from server.domain.room import Room
 from server.errors import Code, Refused
-from server.store.protocol import Doc, Key, Store
+from server.store.protocol import Doc, Key, RecentReads, Store
 
 T = TypeVar("T")
 KIND = "room"
@@ -29,6 +29,7 @@ class Rooms:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._decoded: dict[str, Room] = {}
+        self._read_recent = store.read_recent if isinstance(store, RecentReads) else store.read
 
     def _decode(self, doc: Doc) -> Room:
         cached = self._decoded.get(doc["id"])
@@ -40,6 +41,15 @@ class Rooms:
 
     async def get(self, room_id: str) -> Room | None:
         doc = await self.store.read(key(room_id))
+        return None if doc is None else self._decode(doc)
+
+    async def get_recent(self, room_id: str) -> Room | None:
+        """The room, possibly one pub/sub hop behind another node's commit.
+
+        For the signal relay's admission check, which runs per message: where the
+        answer would be a refusal, callers ask :meth:`get` again before refusing.
+        """
+        doc = await self._read_recent(key(room_id))
         return None if doc is None else self._decode(doc)
 
     async def list(self, program: str) -> list[Room]:
