@@ -27,6 +27,7 @@ import socketio
 from socketio.async_manager import AsyncManager
 
 from server.logs import log_event
+from server.realtime.codec import OrjsonCodec
 
 HEARTBEAT_TTL = 10
 HEARTBEAT_EVERY = 3
@@ -47,8 +48,11 @@ class ClusterManager(socketio.AsyncRedisManager):
     skip Redis; an emit to a room is published as the stock manager does.
     """
 
-    def __init__(self, url: str, channel: str = "alongside") -> None:
-        super().__init__(url, channel=channel)
+    def __init__(self, url: str, channel: str = "alongside", node_id: str = "") -> None:
+        super().__init__(url, channel=channel, json=OrjsonCodec)
+        # Messages for one member go to the channel of the node holding their socket,
+        # so no other node decodes them; room-wide emits keep the shared channel.
+        self.node_id = node_id
         self.published = 0
         self.local = 0
         self.dropped = 0
@@ -67,7 +71,9 @@ class ClusterManager(socketio.AsyncRedisManager):
                 if not subscribed:
                     # Its own pubsub object: a failed publish reconnecting must not
                     # swap the listener's connection out from under it.
-                    await self._new_pubsub().subscribe(self.channel)
+                    await self._new_pubsub().subscribe(
+                        self.channel, *([node_channel(self.channel, self.node_id)]
+                                        if self.node_id else []))
                     subscribed, delay = True, 0.25
                     self.subscribed = True
                     if failed and self.on_resubscribe is not None:
@@ -80,6 +86,16 @@ class ClusterManager(socketio.AsyncRedisManager):
                 subscribed, failed, self.subscribed = False, True, False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        """The stock filter, for this node's channel as well as the shared one."""
+        channels = {self.channel.encode()}
+        if self.node_id:
+            channels.add(node_channel(self.channel, self.node_id).encode())
+        async for message in self._redis_listen_with_retries():
+            if message["channel"] in channels and message["type"] == "message" \
+                    and "data" in message:
+                yield message["data"]
 
     def _redis_connect(self) -> None:
         # One pool for the node's lifetime: a reconnect must not leak the old one.
@@ -105,12 +121,33 @@ class ClusterManager(socketio.AsyncRedisManager):
         return await super().emit(event, data, namespace=namespace, room=room,
                                   skip_sid=skip_sid, callback=callback, to=to, **kwargs)
 
-    async def _publish(self, data: Any) -> Any:
+    async def emit_to_member(self, event: str, data: Any, sid: str, node: str) -> None:
+        """Deliver one event to one socket: directly when it is on this node, else on the
+        channel of ``node``, the node that holds it (the shared channel if unknown).
+
+        Note: if the socket moved to another node since ``node`` was recorded, the
+        message reaches nobody, as an emit to any stale socket id would; the member's
+        new socket gets a full snapshot when it joins.
+        """
+        if self.is_connected(sid, "/"):
+            self.local += 1
+            await AsyncManager.emit(self, event, data, namespace="/", room=sid)
+        elif node and node != self.node_id:
+            await self._publish({"method": "emit", "event": event, "data": [data],
+                                 "binary": False, "namespace": "/", "room": sid,
+                                 "skip_sid": None, "callback": None,
+                                 "host_id": self.host_id},
+                                channel=node_channel(self.channel, node))
+        else:
+            await self.emit(event, data, to=sid)
+
+    async def _publish(self, data: Any, channel: str | None = None) -> Any:
         for attempt in range(PUBLISH_ATTEMPTS):
             try:
                 if not self.connected:
                     self._redis_connect()
-                result = await self.redis.publish(self.channel, self.json.dumps(data))
+                result = await self.redis.publish(channel or self.channel,
+                                                  self.json.dumps(data))
                 self.published += 1
                 return result
             except Exception as exc:  # redis-py raises many kinds; all mean "not now"
@@ -122,6 +159,10 @@ class ClusterManager(socketio.AsyncRedisManager):
                     return None
                 await asyncio.sleep(0.05 * 2 ** attempt)
         return None
+
+
+def node_channel(channel: str, node: str) -> str:
+    return f"{channel}:node:{node}"
 
 
 class NodeHeartbeat:

@@ -562,6 +562,10 @@ async def test_a_burst_across_nodes_waits_rather_than_drops(cluster: Any) -> Non
                                        timeout=15)
             assert ack["ok"], ack
 
+    # Listen in on Redis: each signal must travel on app2's own channel only, so app1
+    # (and any other node) never decodes messages that are not for its sockets.
+    listener = c.store.redis.pubsub()
+    await listener.subscribe("alongside", "alongside:node:app2", "alongside:node:app1")
     start = time.monotonic()
     await asyncio.gather(*(send(i, dr) for i, (dr, _) in enumerate(pairs)))
     for i, (_, client) in enumerate(pairs):
@@ -569,4 +573,15 @@ async def test_a_burst_across_nodes_waits_rather_than_drops(cluster: Any) -> Non
         assert [numbered(d) for d in client.events("candidate")] == list(range(signals)), i
     took = time.monotonic() - start
     assert c.dropped() == []
+    heard: dict[str, int] = {}
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < 0.5:  # read until Redis has nothing more for us
+        message = await listener.get_message(timeout=0.1)
+        if message is None or message["type"] != "message":
+            continue
+        quiet_since = time.monotonic()
+        if "candidate" in str(message["data"]):
+            heard[str(message["channel"])] = heard.get(str(message["channel"]), 0) + 1
+    await listener.aclose()
+    assert heard == {"alongside:node:app2": rooms * signals}
     print(f"\nburst: {rooms * signals} cross-node signals in {took:.2f} s")

@@ -70,10 +70,11 @@ class RealtimeServer:
         self.echo = EchoService(settings.precall_limit, settings.precall_seconds)
         self.turn = TurnMonitor(settings.turn_urls)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.manager = ClusterManager(settings.store) if settings.cluster else None
         self.heartbeat = NodeHeartbeat(settings.store, settings.node_id or None) \
             if settings.cluster else None
         self.node_id = self.heartbeat.node_id if self.heartbeat else (settings.node_id or "solo")
+        self.manager = ClusterManager(settings.store, node_id=self.node_id) \
+            if settings.cluster else None
         self.local_rooms: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
@@ -439,8 +440,12 @@ class RealtimeServer:
                 # The node's copy may lag another node's commit by a pub/sub hop (an
                 # admission just made there); refuse only what the committed room refuses.
                 sender, target = relay_ends(await self.rooms.get(who.room), conn, to)
-            await self.sio.emit(event, {"from": who.id, "epoch": sender.epoch, **body},
-                                to=target.sid)
+            signal = {"from": who.id, "epoch": sender.epoch, **body}
+            if self.manager is not None:
+                assert target.sid
+                await self.manager.emit_to_member(event, signal, target.sid, target.node)
+            else:
+                await self.sio.emit(event, signal, to=target.sid)
         return {}
 
     async def _offer(self, conn: Connection, p: schemas.Description) -> dict[str, Any]:
