@@ -61,63 +61,66 @@ def both(token: Any) -> tuple[Any, Any, bool]:
 
 
 HS = {"alg": "HS256", "typ": "JWT"}
-NOW = int(time.time())
-
-CASES: dict[str, Any] = {
-    "minted": mint(SETTINGS, sub="u1", name="Sam", role="client", program="p1", room="r1"),
-    "no typ": forge({"alg": "HS256"}, claims()),
-    "expired": forge(HS, claims(exp=NOW - 60)),
-    "expired within leeway": forge(HS, claims(exp=NOW - 2)),
-    "not yet valid": forge(HS, claims(nbf=NOW + 60)),
-    "nbf within leeway": forge(HS, claims(nbf=NOW + 2)),
-    "issued in the future": forge(HS, claims(iat=NOW + 60)),
-    "float exp": forge(HS, claims(exp=NOW + 600.5)),
-    "bool exp": forge(HS, claims(exp=True)),
-    "string exp": forge(HS, claims(exp=str(NOW + 600))),
-    "no exp": forge(HS, claims(exp=...)),
-    "no sub": forge(HS, claims(sub=...)),
-    "int sub": forge(HS, claims(sub=5)),
-    "no iss": forge(HS, claims(iss=...)),
-    "wrong iss": forge(HS, claims(iss="someone")),
-    "no aud": forge(HS, claims(aud=...)),
-    "wrong aud": forge(HS, claims(aud="other")),
-    "aud list": forge(HS, claims(aud=["other", "alongside"])),
-    "aud list without us": forge(HS, claims(aud=["other"])),
-    "int jti": forge(HS, claims(jti=7)),
-    "string jti": forge(HS, claims(jti="j")),
-    "wrong secret": forge(HS, claims(), secret="another-secret-" + "y" * 32),
-    "alg none": forge({"alg": "none"}, claims()),
-    "alg HS512": forge({"alg": "HS512"}, claims()),
-    "kid header": forge({**HS, "kid": "k1"}, claims()),
-    "int kid": forge({**HS, "kid": 1}, claims()),
-    "crit header": forge({**HS, "crit": ["b64"], "b64": False}, claims()),
-    "header list": forge("[1]", json.dumps(claims()), raw=True),
-    "payload list": forge(json.dumps(HS), "[1]", raw=True),
-    "payload NaN": forge(json.dumps(HS), json.dumps(claims())[:-1] + ', "x": NaN}', raw=True),
-    "duplicate exp": forge(json.dumps(HS), json.dumps(claims())[:-1]
-                           + f', "exp": {NOW - 100}}}', raw=True),
-    "unknown role": forge(HS, claims(role="admin")),
-    "empty": "",
-    "not text": 12,
-    "two segments": "abc.def",
-    "junk": "a.b.c",
-}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+def cases() -> dict[str, Any]:
+    """Made when a test runs, not at import: some sit a few seconds from a limit."""
+    now = int(time.time())
+    return {
+        "minted": mint(SETTINGS, sub="u1", name="Sam", role="client", program="p1", room="r1"),
+        "no typ": forge({"alg": "HS256"}, claims()),
+        "expired": forge(HS, claims(exp=now - 60)),
+        "expired within leeway": forge(HS, claims(exp=now - 2)),
+        "not yet valid": forge(HS, claims(nbf=now + 60)),
+        "nbf within leeway": forge(HS, claims(nbf=now + 2)),
+        "issued in the future": forge(HS, claims(iat=now + 60)),
+        "float exp": forge(HS, claims(exp=now + 600.5)),
+        "bool exp": forge(HS, claims(exp=True)),
+        "string exp": forge(HS, claims(exp=str(now + 600))),
+        "no exp": forge(HS, claims(exp=...)),
+        "no sub": forge(HS, claims(sub=...)),
+        "int sub": forge(HS, claims(sub=5)),
+        "no iss": forge(HS, claims(iss=...)),
+        "wrong iss": forge(HS, claims(iss="someone")),
+        "no aud": forge(HS, claims(aud=...)),
+        "wrong aud": forge(HS, claims(aud="other")),
+        "aud list": forge(HS, claims(aud=["other", "alongside"])),
+        "aud list without us": forge(HS, claims(aud=["other"])),
+        "int jti": forge(HS, claims(jti=7)),
+        "string jti": forge(HS, claims(jti="j")),
+        "wrong secret": forge(HS, claims(), secret="another-secret-" + "y" * 32),
+        "alg none": forge({"alg": "none"}, claims()),
+        "alg HS512": forge({"alg": "HS512"}, claims()),
+        "kid header": forge({**HS, "kid": "k1"}, claims()),
+        "int kid": forge({**HS, "kid": 1}, claims()),
+        "crit header": forge({**HS, "crit": ["b64"], "b64": False}, claims()),
+        "header list": forge("[1]", json.dumps(claims()), raw=True),
+        "payload list": forge(json.dumps(HS), "[1]", raw=True),
+        "payload NaN": forge(json.dumps(HS), json.dumps(claims())[:-1] + ', "x": NaN}', raw=True),
+        "duplicate exp": forge(json.dumps(HS), json.dumps(claims())[:-1]
+                               + f', "exp": {now - 100}}}', raw=True),
+        "unknown role": forge(HS, claims(role="admin")),
+        "empty": "",
+        "not text": 12,
+        "two segments": "abc.def",
+        "junk": "a.b.c",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(cases()))
 def test_fast_path_agrees_with_pyjwt(name: str) -> None:
-    fast, slow, _ = both(CASES[name])
+    fast, slow, _ = both(cases()[name])
     assert fast == slow
 
 
 def test_plain_tokens_take_the_fast_path() -> None:
     for name in ("minted", "no typ", "expired within leeway", "nbf within leeway",
                  "string jti"):
-        assert both(CASES[name])[2], name
+        assert both(cases()[name])[2], name
 
 
 def test_tampered_tokens_never_take_the_fast_path() -> None:
-    token = CASES["minted"]
+    token = cases()["minted"]
     head, body, sig = token.split(".")
     for bad in (f"{head}.{body}.{sig[:-1]}", f"{head}.{body}x.{sig}", f"{head}.{body}.{sig}=",
                 f"{head}.{body}.{sig[:-1]}{'A' if sig[-1] != 'A' else 'B'}"):
