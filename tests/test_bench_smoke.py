@@ -34,3 +34,10 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert set(res["memory"]) >= {"participants", "ours_kib", "bare_socketio_kib"}
     assert set(res["first_frame"]) >= {"ours_p50_ms", "ours_p95_ms", "direct_p50_ms"}
     assert res["relay"]["ours"]["p50_ms_10"] is not None  # signals really went through ours
+    cluster = res["cluster"]
+    assert set(cluster) >= {"one_node_msgs_per_s", "two_nodes_msgs_per_s",
+                            "stock_manager_msgs_per_s", "lost_messages"}
+    # Every setup really relayed: ours on Redis and the stock manager alike.
+    for name in ("single", "single_redis", "two_nodes", "two_nodes_local", "stock_manager"):
+        assert cluster[name]["delivered"] > 0, name
+    assert cluster["two_nodes"]["redis_publishes"] > 0  # members spread: signals crossed

@@ -6,7 +6,10 @@ What a team would write in an afternoon: no auth, no lobby, no validation.
 frames, loggers off) and the same acknowledgement shape, so the load generator
 treats both alike.
 
-    python -m bench.contestants.s0 PORT
+    python -m bench.contestants.s0 PORT [REDIS_URL]
+
+With ``REDIS_URL`` it runs on python-socketio's stock ``AsyncRedisManager``, as a
+team would scale it out: B5's "stock manager" contestant.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+STOCK = socketio.AsyncRedisManager(sys.argv[2]) if len(sys.argv) > 2 else None
 sio = socketio.AsyncServer(async_mode="aiohttp", transports=["websocket"],
+                           client_manager=STOCK,
                            cors_allowed_origins=None, max_http_buffer_size=64 * 1024,
                            ping_interval=10, ping_timeout=10,
                            logger=False, engineio_logger=False)

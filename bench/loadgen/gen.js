@@ -100,9 +100,11 @@ class Participant {
     this.room = room; // room name
     this.role = ROLES[index];
     // B5 two nodes: the room's members alternate over the nodes (room r, member i on node
-    // (3r + i) mod n), so every room spans both nodes and most signals cross through Redis.
+    // (3r + i) mod n), so every room spans both nodes and most signals cross through Redis;
+    // with placement "room", room r is wholly on node r mod n and nothing crosses.
     const r = Number(String(room).replace(/\D/g, "")) || 0;
-    this.url = target.urls ? target.urls[(3 * r + index) % target.urls.length] : target.url;
+    const slot = target.placement === "room" ? r : 3 * r + index;
+    this.url = target.urls ? target.urls[slot % target.urls.length] : target.url;
     this.id = `${["cl", "c", "p"][index]}-${room}`;
     this.addr = this.id; // what peers put in `to`
     this.sock = null;
