@@ -113,6 +113,14 @@ def service_command(compose: Mapping[str, Any], name: str,
 
 
 # -- processes ---------------------------------------------------------------------------------
+def route_for(room_id: str) -> str:
+    """The browser SDK's ``routeFor``: FNV-1a (32-bit, hex) of the room id, sent as ``r``."""
+    h = 0x811C9DC5
+    for byte in room_id.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{h:08x}"
+
+
 def _port_open(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.3):
         return True

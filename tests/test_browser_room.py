@@ -13,6 +13,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.cluster import route_for
 from tests.conftest import Harness
 
 ROOM = "room-browser"
@@ -95,6 +96,8 @@ async def test_clinician_admits_client_and_both_see_each_other(
     log.watch(client, "client")
     clinician_token = alongside.token("clinician", name="Dr. Rivera", room=ROOM)
     client_token = alongside.token("client", name="Sam", room=ROOM)
+    sockets: list[str] = []
+    clinician.on("websocket", lambda ws: sockets.append(ws.url))
 
     # The page comes with a strict CSP, and the token leaves the URL as soon as it is read.
     response = await clinician.goto(f"{alongside.url}/room#{clinician_token}")
@@ -110,6 +113,11 @@ async def test_clinician_admits_client_and_both_see_each_other(
 
     await join(clinician)
     await see(clinician, "The session is open.", log)
+    # Its websocket carries the room's routing key (a load balancer keeps the room on one
+    # replica by it, see tests/test_cluster.py), never the room id or the token.
+    [socket_url] = sockets
+    assert f"r={route_for(ROOM)}" in socket_url, socket_url
+    assert ROOM not in socket_url and clinician_token not in socket_url
 
     await client.goto(f"{alongside.url}/room#{client_token}")
     await until(client, "() => location.hash === ''", log, "token left the client's URL")

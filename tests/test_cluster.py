@@ -31,6 +31,7 @@ from tests.cluster import (
     Topology,
     http_status,
     load_compose,
+    route_for,
     service,
     service_env,
     start_topology,
@@ -108,8 +109,10 @@ class Cluster:
                 "partner": consent["token"]}
 
     async def person(self, token: str, node: str | None = None, *, join: bool = True,
-                     reconnect: bool = True) -> Person:
-        p = Person(self.t.url, token, reconnect=reconnect)
+                     reconnect: bool = True, route: str | None = None) -> Person:
+        """A person connected through nginx (with the SDK's room key ``route``, if given), or
+        straight to ``node``."""
+        p = Person(self.t.url + (f"/?r={route}" if route else ""), token, reconnect=reconnect)
         self.people.append(p)
         await p.connect(self.url(node) if node else None)
         if join:
@@ -257,6 +260,26 @@ async def test_a_couples_session_over_two_nodes(cluster: Any) -> None:
                 _true(lambda: bool(c.t.nginx.upstream_of("/socket.io/"))), 5)
     [upstream] = c.t.nginx.upstream_of("/socket.io/")
     assert upstream == f"127.0.0.1:{c.t.nodes[nodes['cl-1']].port}"
+
+
+async def test_a_rooms_people_meet_on_one_node_through_nginx(cluster: Any) -> None:
+    """With the SDK's room key, nginx sends everyone in a room to the same replica (so their
+    signals stay in one process), and different rooms still spread over both replicas."""
+    c: Cluster = await cluster()
+    token = c.api().h.token
+    rooms = [f"affinity-{i}" for i in range(12)]
+    placed: dict[str, set[str]] = {}
+    for room in rooms:
+        clinician = await c.person(token("clinician", sub=f"dr-{room}", program="aff", room=room,
+                                         room_kind="couples"), route=route_for(room))
+        await c.person(token("client", sub=f"cl-{room}", program="aff", room=room),
+                       route=route_for(room))
+        assert (await clinician.call("admit", {"participant": f"cl-{room}"}))["ok"]
+        members = (await c.room(room)).members.values()
+        placed[room] = {m.node for m in members}
+    assert all(len(nodes) == 1 for nodes in placed.values()), placed
+    # 12 rooms on 2 replicas all landing on one would happen by chance once in 2,048 runs.
+    assert set().union(*placed.values()) == {"app1", "app2"}, placed
 
 
 async def test_the_same_invite_redeemed_on_two_nodes_at_once_has_one_winner(

@@ -3,7 +3,7 @@
 // It is kept in this tab's sessionStorage only so that a reload (the usual cure for a frozen
 // video) does not lock the person out; nothing the server says about others is stored.
 
-import { AlongsideRoom } from "./sdk/alongside.js";
+import { AlongsideRoom, routeFor } from "./sdk/alongside.js";
 import { mountProgramPanel } from "./program.js";
 import { mountMedia } from "./precall.js";
 import { mountTools } from "./tools.js";
@@ -73,7 +73,13 @@ const relayOnly = new URLSearchParams(location.search).has("relay");
 const token = takeToken();
 const claims = token ? readClaims(token) : null;
 const room = token
-  ? new AlongsideRoom({ token, origin: location.origin, iceTransportPolicy: relayOnly ? "relay" : undefined })
+  ? new AlongsideRoom({
+      token,
+      origin: location.origin,
+      iceTransportPolicy: relayOnly ? "relay" : undefined,
+      // Behind a load balancer, keeps this room's people on one replica (docs/deploy.md).
+      route: typeof claims?.room === "string" ? routeFor(claims.room) : undefined,
+    })
   : null;
 
 start();

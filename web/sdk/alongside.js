@@ -86,6 +86,23 @@ const MAX_HELD_SIGNALS = 128;
  *   Clinicians only: who is waiting, oldest first; `since` is in seconds since the epoch.
  */
 
+/**
+ * A routing key for a room: pass it as the `route` option so that, behind the nginx of
+ * `deploy/nginx.conf`, everyone in one room reaches the same replica and their signals never
+ * cross Redis. It is a 32-bit FNV-1a hash (hex), so the room id itself stays out of URLs and
+ * logs. Only speed depends on it: any replica serves anyone.
+ *
+ * @param {string} roomId
+ * @returns {string}
+ */
+export function routeFor(roomId) {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(String(roomId))) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
+
 /** An error with a protocol code, as thrown by {@link AlongsideRoom#connect}. */
 export class AlongsideError extends Error {
   /**
@@ -105,6 +122,8 @@ export class AlongsideRoom extends EventTarget {
   #getToken;
   #io;
   #renegotiate;
+  /** @type {string | undefined} */
+  #route;
   #log;
   /** @type {RTCIceTransportPolicy | undefined} */
   #iceTransportPolicy;
@@ -148,14 +167,17 @@ export class AlongsideRoom extends EventTarget {
    * @param {typeof defaultIo} [options.io] The socket.io client factory (for tests).
    * @param {RTCIceTransportPolicy} [options.iceTransportPolicy] `"relay"` sends media only
    *   through the TURN server (to check TURN, or to hide addresses); default `"all"`.
+   * @param {string} [options.route] {@link routeFor} of the room id: sent as `r` on the
+   *   websocket URL so a load balancer can keep a room on one replica (see docs/deploy.md).
    */
-  constructor({ token, getToken, origin, renegotiate, log, io, iceTransportPolicy } = {}) {
+  constructor({ token, getToken, origin, renegotiate, log, io, iceTransportPolicy, route } = {}) {
     super();
     if (typeof getToken === "function") this.#getToken = getToken;
     else if (typeof token === "string" && token) this.#getToken = () => token;
     else throw new TypeError("AlongsideRoom needs a token or a getToken function");
     this.#origin = origin ?? globalThis.location?.origin;
     this.#renegotiate = renegotiate;
+    if (typeof route === "string" && /^[0-9a-f]{1,64}$/.test(route)) this.#route = route;
     this.#log = log ?? ((message, error) => console.warn(`[alongside] ${message}`, error ?? ""));
     this.#io = io ?? defaultIo;
     if (iceTransportPolicy === "relay" || iceTransportPolicy === "all") {
@@ -205,6 +227,7 @@ export class AlongsideRoom extends EventTarget {
     const socket = this.#io(this.#origin, {
       transports: ["websocket"],
       autoConnect: false,
+      ...(this.#route ? { query: { r: this.#route } } : {}),
       // Called again on every reconnect, so a fresh token is used each time.
       auth: (cb) => {
         Promise.resolve()
