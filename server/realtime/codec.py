@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from socketio import packet
 
 
 class OrjsonCodec:
@@ -20,3 +21,41 @@ class OrjsonCodec:
     @staticmethod
     def loads(text: str | bytes, **_: Any) -> Any:
         return orjson.loads(text)
+
+
+class OrjsonPacket(packet.Packet):
+    """A socket.io packet whose outgoing payload is serialised once, in C.
+
+    python-socketio walks every outgoing payload in Python to find binary parts,
+    then serialises it. orjson refuses bytes, so one ``orjson.dumps`` both proves
+    the payload has none and gives the text :meth:`encode` sends; a payload orjson
+    refuses (bytes, or anything else) takes the library's own path unchanged.
+    Note: like the library, this assumes a packet's data is not mutated between
+    construction and encoding (python-socketio encodes at once).
+    """
+
+    json = OrjsonCodec
+
+    def __init__(self, packet_type: int = packet.EVENT, data: Any = None,
+                 namespace: str | None = None, id: int | None = None,
+                 binary: bool | None = None, encoded_packet: Any = None) -> None:
+        self._text: str | None = None
+        if binary is None and encoded_packet is None and data is not None:
+            try:
+                self._text = orjson.dumps(data).decode()
+            except TypeError:  # orjson.JSONEncodeError: bytes, or not JSON at all
+                pass
+            else:
+                binary = False
+        super().__init__(packet_type, data, namespace, id, binary, encoded_packet)
+
+    def encode(self) -> Any:
+        text = self._text
+        if text is None or self.packet_type in (packet.BINARY_EVENT, packet.BINARY_ACK):
+            return super().encode()
+        encoded = str(self.packet_type)
+        if self.namespace is not None and self.namespace != "/":
+            encoded += self.namespace + ","
+        if self.id is not None:
+            encoded += str(self.id)
+        return encoded + text

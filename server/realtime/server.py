@@ -19,7 +19,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import socketio
+from engineio import packet as eio_packet
 from pydantic import ValidationError
+from socketio import packet as sio_packet
 
 from server.cluster import ClusterManager, NodeHeartbeat
 from server.domain import partner as lifecycle
@@ -35,7 +37,7 @@ from server.logs import log_event
 from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
-from server.realtime.codec import OrjsonCodec
+from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connection, Connections
 from server.realtime.media_events import MediaEvents
 from server.realtime.ratelimit import TokenBucket
@@ -54,6 +56,44 @@ Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
 # Disconnect reasons after which the person is expected back (python-engineio's
 # ``reason`` values); anything else but a client's own goodbye is treated alike.
 CLIENT_LEFT = "client disconnect"
+
+
+class SocketServer(socketio.AsyncServer):
+    """``socketio.AsyncServer`` with a direct path for an emit to one socket.
+
+    The library's emit makes one task per recipient and waits for them all with
+    ``asyncio.wait``, which costs more than the send itself (a queue put). Here
+    an emit to one room name (each socket's own sid is one) on this process's
+    own manager encodes once and puts the packet on each recipient's queue in
+    turn. Anything else (callbacks, skips, several rooms, other namespaces, the
+    cluster's pub/sub manager) takes the library's path.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._direct = type(self.manager) is socketio.AsyncManager
+
+    async def emit(self, event: str, data: Any = None, to: Any = None, room: Any = None,
+                   skip_sid: Any = None, namespace: str | None = None, callback: Any = None,
+                   ignore_queue: bool = False) -> None:
+        target = to or room
+        if not self._direct or not isinstance(target, str) or skip_sid is not None \
+                or callback is not None or namespace not in (None, "/"):
+            await super().emit(event, data, to=to, room=room, skip_sid=skip_sid,
+                               namespace=namespace, callback=callback,
+                               ignore_queue=ignore_queue)
+            return
+        recipients = [eio_sid for _, eio_sid in self.manager.get_participants("/", target)]
+        if not recipients:
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        encoded = self.packet_class(sio_packet.EVENT, namespace="/",
+                                    data=[event, *args]).encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
+        for eio_sid in recipients:
+            for pkt in eio_pkts:
+                await self.eio.send_packet(eio_sid, pkt)
 
 
 class RealtimeServer:
@@ -77,7 +117,7 @@ class RealtimeServer:
             if settings.cluster else None
         self.local_rooms: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
-        self.sio = socketio.AsyncServer(
+        self.sio = SocketServer(
             async_mode="aiohttp",
             client_manager=self.manager,
             transports=["websocket"],
@@ -88,6 +128,7 @@ class RealtimeServer:
             logger=False,
             engineio_logger=False,
             json=OrjsonCodec,
+            serializer=OrjsonPacket,
         )
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
