@@ -9,12 +9,17 @@ hop. ``synchronous=NORMAL`` in WAL mode loses nothing on a process crash
 Documents are cached after the first read: this process is the file's only
 writer, and a committed document is never mutated (``transact`` works on
 copies and swaps them in).
+
+Checkpoints (copying the WAL back into the database file, with an fsync) run on
+a thread of their own, not inside whichever commit crossed SQLite's automatic
+threshold: that commit used to stall the event loop for milliseconds.
 """
 
 from __future__ import annotations
 
 import builtins
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -57,6 +62,54 @@ SCHEMA_VERSION = 2
 AUDIT_COLUMNS = ("at", "actor", "role", "action", "target", "room", "program", "outcome")
 
 
+# Commits between two nudges of the checkpoint thread: a commit writes a few pages
+# and SQLite's own automatic checkpoint comes at 1000 pages.
+CHECKPOINT_EVERY = 100
+
+AUDIT_INSERT = (f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})")
+
+
+class Checkpointer:
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection and thread
+    when nudged. A passive checkpoint never blocks the writer, and sqlite3 lets
+    go of the GIL while it works; durability is SQLite's WAL as before."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # the next nudge tries again
+        finally:
+            db.close()
+
+    def nudge(self) -> bool:
+        """Ask for a checkpoint; False if the thread is gone (check inline then)."""
+        if not self._thread.is_alive():
+            return False
+        self._wake.set()
+        return True
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+
 def as_list(audit: AuditEntry | Sequence[AuditEntry]) -> list[AuditEntry]:
     return [audit] if isinstance(audit, AuditEntry) else list(audit)
 
@@ -69,6 +122,8 @@ class SqliteStore:
         # The committed JSON text of each cached document: private copies for
         # ``transact`` are decoded from it, several times cheaper than deepcopy.
         self._text: dict[Key, str] = {}
+        self._checkpointer: Checkpointer | None = None
+        self._commits = 0
 
     async def open(self) -> None:
         if self._path != ":memory:":
@@ -84,10 +139,16 @@ class SqliteStore:
                                f"{SCHEMA_VERSION}; move the file away to start afresh")
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if self._path != ":memory:":
+            db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = Checkpointer(self._path)
         self._db = db
 
     async def close(self) -> None:
-        if self._db is not None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        if self._db is not None:  # the last connection to close checkpoints the rest
             self._db.close()
             self._db = None
 
@@ -120,9 +181,9 @@ class SqliteStore:
         return copied
 
     def _audit(self, entries: list[AuditEntry]) -> None:
-        self.db.executemany(
-            f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [tuple(getattr(e, c) for c in AUDIT_COLUMNS) for e in entries])
+        self.db.executemany(AUDIT_INSERT, [
+            (e.at, e.actor, e.role, e.action, e.target, e.room, e.program, e.outcome)
+            for e in entries])
 
     async def read(self, key: Key) -> Doc | None:
         return self._load(key)
@@ -162,12 +223,22 @@ class SqliteStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._after_commit()
         self._cache.update(changed)
         self._text.update(texts)
         return result
 
+    def _after_commit(self) -> None:
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY or self._checkpointer is None:
+            return
+        self._commits = 0
+        if not self._checkpointer.nudge():
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     async def record(self, audit: AuditEntry) -> None:
         self._audit([audit])
+        self._after_commit()
 
     async def audit_rows(self, *, program: str | None = None,
                          room: str | None = None) -> builtins.list[AuditEntry]:
