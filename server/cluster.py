@@ -28,6 +28,7 @@ from socketio.async_manager import AsyncManager
 
 from server.logs import log_event
 from server.realtime.codec import OrjsonCodec
+from server.realtime.direct import send_local
 
 HEARTBEAT_TTL = 10
 HEARTBEAT_EVERY = 3
@@ -116,6 +117,8 @@ class ClusterManager(socketio.AsyncRedisManager):
         ns = namespace or "/"
         if target is not None and callback is None and self.is_connected(target, ns):
             self.local += 1
+            if ns == "/" and skip_sid is None and isinstance(target, str):
+                return await send_local(self.server, event, data, target)
             return await AsyncManager.emit(self, event, data, namespace=ns, room=target,
                                            skip_sid=skip_sid)
         return await super().emit(event, data, namespace=namespace, room=room,
@@ -131,7 +134,7 @@ class ClusterManager(socketio.AsyncRedisManager):
         """
         if self.is_connected(sid, "/"):
             self.local += 1
-            await AsyncManager.emit(self, event, data, namespace="/", room=sid)
+            await send_local(self.server, event, data, sid)
         elif node and node != self.node_id:
             await self._publish({"method": "emit", "event": event, "data": [data],
                                  "binary": False, "namespace": "/", "room": sid,
@@ -140,6 +143,19 @@ class ClusterManager(socketio.AsyncRedisManager):
                                 channel=node_channel(self.channel, node))
         else:
             await self.emit(event, data, to=sid)
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        """A message from another node: the library's handling, but an event for one
+        socket of this node is sent directly (see :mod:`server.realtime.direct`)."""
+        room = message.get("room")
+        if isinstance(room, str) and message.get("callback") is None \
+                and message.get("skip_sid") is None and not message.get("binary") \
+                and message.get("namespace", "/") == "/" and self.is_connected(room, "/"):
+            data = message.get("data") or []
+            await send_local(self.server, message["event"],
+                             tuple(data) if len(data) != 1 else data[0], room)
+            return
+        await super()._handle_emit(message)
 
     async def _publish(self, data: Any, channel: str | None = None) -> Any:
         for attempt in range(PUBLISH_ATTEMPTS):
