@@ -347,6 +347,12 @@ async def test_sigkill_of_the_clinicians_node(cluster: Any) -> None:
                                            "payload": {"text": "an answer"}}))["ok"]
     before = await c.room()
     assert before.tools["tally"]["state"]["count"] == 8
+    # A real exercise too: the client's private answer, given before the crash.
+    assert (await clinician.call("tool:start", {"tool": "exercises",
+                                                "options": {"exercise": "i-statements"}}))["ok"]
+    answer = {"fields": {"feel": "unheard", "when": "plans change", "need": "a text"}}
+    assert (await client.call("tool:act", {"tool": "exercises", "action": "answer",
+                                           "payload": answer}))["ok"]
 
     mark = client.mark()
     killed_at = time.monotonic()
@@ -362,8 +368,9 @@ async def test_sigkill_of_the_clinicians_node(cluster: Any) -> None:
                           after=mark)
     # The tool's state is intact, and it goes on.
     listed = await clinician.call("tools", {})
-    [tally] = listed["running"]
-    assert tally["view"]["count"] == 8 and tally["view"]["notes"] == {"cl-1": "an answer"}
+    running = {t["name"]: t["view"] for t in listed["running"]}
+    assert running["tally"]["count"] == 8 and running["tally"]["notes"] == {"cl-1": "an answer"}
+    assert running["exercises"]["answers"]["cl-1"]["text"].startswith("I feel unheard when")
     assert (await client.call("tool:act", {"tool": "tally", "action": "add"}))["ok"]
     # The partner, who was on the dead node and never returns: reconnecting once app1's
     # heartbeat has expired (the surviving node's sweeper), then let go after the grace period.
