@@ -139,7 +139,7 @@ class SqliteStore:
                                f"{SCHEMA_VERSION}; move the file away to start afresh")
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if self._path != ":memory:":
+        if self._path != ":memory:" and self._checkpointer is None:
             db.execute("PRAGMA wal_autocheckpoint = 0")
             self._checkpointer = Checkpointer(self._path)
         self._db = db
