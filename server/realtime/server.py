@@ -19,9 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import socketio
-from engineio import packet as eio_packet
 from pydantic import ValidationError
-from socketio import packet as sio_packet
 
 from server.cluster import ClusterManager, NodeHeartbeat
 from server.domain import partner as lifecycle
@@ -39,6 +37,7 @@ from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
 from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connection, Connections
+from server.realtime.direct import send_local
 from server.realtime.media_events import MediaEvents
 from server.realtime.ratelimit import TokenBucket
 from server.realtime.tool_events import ToolEvents
@@ -61,12 +60,11 @@ CLIENT_LEFT = "client disconnect"
 class SocketServer(socketio.AsyncServer):
     """``socketio.AsyncServer`` with a direct path for an emit to one socket.
 
-    The library's emit makes one task per recipient and waits for them all with
-    ``asyncio.wait``, which costs more than the send itself (a queue put). Here
-    an emit to one room name (each socket's own sid is one) on this process's
-    own manager encodes once and puts the packet on each recipient's queue in
-    turn. Anything else (callbacks, skips, several rooms, other namespaces, the
-    cluster's pub/sub manager) takes the library's path.
+    The library's emit makes one task per recipient; an emit to one room name (each
+    socket's own sid is one) on this process's own manager goes through
+    :func:`~server.realtime.direct.send_local` instead. Anything else (callbacks,
+    skips, several rooms, other namespaces, the cluster's pub/sub manager, which
+    has its own direct path) takes the library's path.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -83,17 +81,7 @@ class SocketServer(socketio.AsyncServer):
                                namespace=namespace, callback=callback,
                                ignore_queue=ignore_queue)
             return
-        recipients = [eio_sid for _, eio_sid in self.manager.get_participants("/", target)]
-        if not recipients:
-            return
-        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.packet_class(sio_packet.EVENT, namespace="/",
-                                    data=[event, *args]).encode()
-        parts = encoded if isinstance(encoded, list) else [encoded]
-        eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
-        for eio_sid in recipients:
-            for pkt in eio_pkts:
-                await self.eio.send_packet(eio_sid, pkt)
+        await send_local(self, event, data, target)
 
 
 class RealtimeServer:
