@@ -355,8 +355,12 @@ class RealtimeServer:
             log_event("disconnect.unrecorded", logging.WARNING, error=type(exc).__name__)
 
     async def _expire(self, room_id: str) -> None:
-        """Let go of people whose grace ran out, and tell the others."""
-        room = await self.rooms.get(room_id)
+        """Let go of people whose grace ran out, and tell the others.
+
+        Note: checked on the recent copy (this node's own drops are in it at once);
+        ``rules.expire`` runs again on the committed room inside the write.
+        """
+        room = await self.rooms.get_recent(room_id)
         now = time.time()
         if room is None or not any(m.grace_until and m.grace_until <= now
                                    for m in room.members.values()):

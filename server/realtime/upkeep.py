@@ -85,14 +85,16 @@ class Upkeep:
         expired seats are let go, and tool clocks that no node holds are re-armed.
         """
         now = time.time()
+        local = {c.sid for c in self.server.connections.values()}
+        # Judged on the node's recent copies (a pub/sub hop behind at most): every repair
+        # below is re-checked inside its write, and the next sweep sees what this one missed.
         for room_id in list(self.server.local_rooms):
-            room = await self.server.rooms.get(room_id)
+            room = await self.server.rooms.get_recent(room_id)
             if room is None or not room.members:
                 self.server.local_rooms.discard(room_id)
                 continue
             nodes = {m.node for m in room.members.values() if m.sid}
             alive = await self.server.heartbeat.alive(nodes) if self.server.heartbeat else nodes
-            local = {c.sid for c in self.server.connections.values()}
             ghosts = [m for m in room.members.values() if m.sid and (
                 (m.node == self.server.node_id and m.sid not in local) or m.node not in alive)]
             for ghost in ghosts:
@@ -102,7 +104,7 @@ class Upkeep:
                     room_id, partial(self._drop_ghost, ghost.id, ghost.sid or "", now), audit)
                 await self.server._deliver(updated, change)
             await self.server._expire(room_id)
-            room = await self.server.rooms.get(room_id)
+            room = await self.server.rooms.get_recent(room_id)
             if room is not None:
                 self.server.tool_events.rearm(room)
 

@@ -26,13 +26,13 @@ import asyncio
 import builtins
 import copy
 import dataclasses
-import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Final, Generic, TypeVar, cast
 
+import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -241,7 +241,7 @@ class RedisStore:
         name = doc_key(key)
         with unavailable_on_outage():
             raw = await self.redis.get(name)
-        return None if raw is None else cast(Doc, json.loads(raw))
+        return None if raw is None else cast(Doc, orjson.loads(raw))
 
     async def read_recent(self, key: Key) -> Doc | None:
         """This node's copy of the document, else ``read`` (and keep a copy).
@@ -269,7 +269,7 @@ class RedisStore:
         with unavailable_on_outage():
             ids = sorted(cast(set[str], await self.redis.smembers(index_key(kind, program))))
             raws = await self.redis.mget([doc_key((kind, i)) for i in ids]) if ids else []
-        docs = [json.loads(raw) for raw in raws if raw is not None]
+        docs = [orjson.loads(raw) for raw in raws if raw is not None]
         return [d for d in docs if str(d.get("program", "")) == program]
 
     async def audit_rows(self, *, program: str | None = None,
@@ -368,7 +368,7 @@ class RedisStore:
                 return outcomes[int(done)]
         raws = await pipe.mget(list(names.values())) if names else []
         before: dict[Key, Doc | None] = {
-            key: None if raw is None else json.loads(raw)
+            key: None if raw is None else orjson.loads(raw)
             for key, raw in zip(names, raws, strict=True)}
         docs = copy.deepcopy(before)
         outcome: _Outcome[T]
@@ -388,7 +388,7 @@ class RedisStore:
                 kind, doc_id = key
                 doc["version"] = int((old or {}).get("version", 0)) + 1
                 program = str(doc.get("program", ""))
-                pipe.set(names[key], json.dumps(doc))
+                pipe.set(names[key], orjson.dumps(doc))
                 outcome.written.append(names[key])
                 pipe.sadd(index_key(kind, program), doc_id)
                 if old is not None and str(old.get("program", "")) != program:
