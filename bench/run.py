@@ -93,7 +93,7 @@ FULL = Plan(quick=False, b1_windows=7, b1_ramp_reps=3, b1_latency_s=2.0, b1_warm
             b1_bisect=2, b1_retries=1, b2_rooms=500, b2_reps=3, b3_levels=(1000, 3000),
             b3_reps=1, b4_trials=25, total_s=840, b2_retries=1)
 QUICK = Plan(quick=True, b1_windows=2, b1_ramp_reps=1, b1_latency_s=1.0, b1_warmup_s=0.3,
-             b1_ramp_s=0.8, b1_bisect=1, b1_retries=1, b2_rooms=100, b2_reps=2,
+             b1_ramp_s=0.8, b1_bisect=1, b1_retries=1, b2_rooms=100, b2_reps=3,
              b3_levels=(120, 360), b3_reps=1, b4_trials=6, total_s=120, b2_retries=0,
              b5_rooms=100, b5_budget_s=25, contended_retries=1, b5_spread=False)
 # For the test suite: proves every piece still runs, measures nothing worth keeping.
@@ -107,7 +107,7 @@ SMOKE = Plan(quick=True, b1_windows=1, b1_ramp_reps=1, b1_latency_s=0.3, b1_warm
 # always does one full repetition; further repetitions, repeats of contended steps and
 # bisection happen only while its share lasts, so a busy box makes the run less precise (the
 # JSON says how contended it was), not longer without bound.
-PHASES = {"B1": 0.55, "B2": 0.75, "B3": 0.9, "B4": 1.0}
+PHASES = {"B1": 0.55, "B2": 0.8, "B3": 0.9, "B4": 1.0}
 PHASE_END: dict[str, float] = {}
 
 

@@ -74,7 +74,7 @@ class Rooms:
     async def update(self, room_id: str, rule: Callable[[Room], T],
                      audit: AuditEntry) -> tuple[Room, T]:
         """Run one domain rule on the room in one atomic write with its audit row."""
-        changed: list[Room] = []
+        changed: list[tuple[Room, Doc]] = []
 
         def write(docs: dict[Key, Doc | None]) -> T:
             doc = docs[key(room_id)]
@@ -82,17 +82,18 @@ class Rooms:
                 raise Refused(Code.ROOM_NOT_FOUND)
             room = Room.from_dict(doc)
             result = rule(room)
-            docs[key(room_id)] = room.to_dict()
-            changed[:] = [room]  # the last run is the one committed (a backend may retry)
+            docs[key(room_id)] = written = room.to_dict()
+            changed[:] = [(room, written)]  # the last run is the one committed (a backend may retry)
             return result
         result = await self.store.transact([key(room_id)], write, audit)
         # Reuse the room just committed instead of decoding it again; only its
-        # version, which the store bumped, needs taking over.
+        # version, which the store bumped (in the written document too), needs taking over.
         committed = await self.store.read(key(room_id))
         assert committed is not None
-        room = changed[0]
+        room, written = changed[0]
         room.version = int(committed["version"])
-        if room.to_dict() != committed:  # the rule changed nothing, or another write won
+        # The SQLite store keeps the very document written; Redis hands back an equal copy.
+        if committed is not written and committed != written:  # another write won
             room = self._decode(committed)
         self._decoded[room_id] = room
         return room, result
