@@ -28,7 +28,7 @@ from socketio.async_manager import AsyncManager
 
 from server.logs import log_event
 from server.realtime.codec import OrjsonCodec
-from server.realtime.direct import send_local
+from server.realtime.direct import direct_room, send_local
 
 HEARTBEAT_TTL = 10
 HEARTBEAT_EVERY = 3
@@ -117,8 +117,9 @@ class ClusterManager(socketio.AsyncRedisManager):
         ns = namespace or "/"
         if target is not None and callback is None and self.is_connected(target, ns):
             self.local += 1
-            if ns == "/" and skip_sid is None and isinstance(target, str):
-                return await send_local(self.server, event, data, target)
+            direct = direct_room(target, ns, skip_sid, callback)
+            if direct is not None:
+                return await send_local(self.server, event, data, direct)
             return await AsyncManager.emit(self, event, data, namespace=ns, room=target,
                                            skip_sid=skip_sid)
         return await super().emit(event, data, namespace=namespace, room=room,
@@ -132,25 +133,21 @@ class ClusterManager(socketio.AsyncRedisManager):
         message reaches nobody, as an emit to any stale socket id would; the member's
         new socket gets a full snapshot when it joins.
         """
-        if self.is_connected(sid, "/"):
-            self.local += 1
-            await send_local(self.server, event, data, sid)
-        elif node and node != self.node_id:
+        if node and node != self.node_id and not self.is_connected(sid, "/"):
             await self._publish({"method": "emit", "event": event, "data": [data],
                                  "binary": False, "namespace": "/", "room": sid,
                                  "skip_sid": None, "callback": None,
                                  "host_id": self.host_id},
                                 channel=node_channel(self.channel, node))
-        else:
+        else:  # this node's socket (sent directly), or a node we cannot name
             await self.emit(event, data, to=sid)
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         """A message from another node: the library's handling, but an event for one
         socket of this node is sent directly (see :mod:`server.realtime.direct`)."""
-        room = message.get("room")
-        if isinstance(room, str) and message.get("callback") is None \
-                and message.get("skip_sid") is None and not message.get("binary") \
-                and message.get("namespace", "/") == "/" and self.is_connected(room, "/"):
+        room = direct_room(message.get("room"), message.get("namespace", "/"),
+                           message.get("skip_sid"), message.get("callback"))
+        if room is not None and not message.get("binary") and self.is_connected(room, "/"):
             data = message.get("data") or []
             await send_local(self.server, message["event"],
                              tuple(data) if len(data) != 1 else data[0], room)

@@ -37,7 +37,7 @@ from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
 from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connection, Connections
-from server.realtime.direct import send_local
+from server.realtime.direct import DirectManager
 from server.realtime.media_events import MediaEvents
 from server.realtime.ratelimit import TokenBucket
 from server.realtime.tool_events import ToolEvents
@@ -55,33 +55,6 @@ Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
 # Disconnect reasons after which the person is expected back (python-engineio's
 # ``reason`` values); anything else but a client's own goodbye is treated alike.
 CLIENT_LEFT = "client disconnect"
-
-
-class SocketServer(socketio.AsyncServer):
-    """``socketio.AsyncServer`` with a direct path for an emit to one socket.
-
-    The library's emit makes one task per recipient; an emit to one room name (each
-    socket's own sid is one) on this process's own manager goes through
-    :func:`~server.realtime.direct.send_local` instead. Anything else (callbacks,
-    skips, several rooms, other namespaces, the cluster's pub/sub manager, which
-    has its own direct path) takes the library's path.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._direct = type(self.manager) is socketio.AsyncManager
-
-    async def emit(self, event: str, data: Any = None, to: Any = None, room: Any = None,
-                   skip_sid: Any = None, namespace: str | None = None, callback: Any = None,
-                   ignore_queue: bool = False) -> None:
-        target = to or room
-        if not self._direct or not isinstance(target, str) or skip_sid is not None \
-                or callback is not None or namespace not in (None, "/"):
-            await super().emit(event, data, to=to, room=room, skip_sid=skip_sid,
-                               namespace=namespace, callback=callback,
-                               ignore_queue=ignore_queue)
-            return
-        await send_local(self, event, data, target)
 
 
 class RealtimeServer:
@@ -105,9 +78,9 @@ class RealtimeServer:
             if settings.cluster else None
         self.local_rooms: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
-        self.sio = SocketServer(
+        self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
-            client_manager=self.manager,
+            client_manager=self.manager or DirectManager(),
             transports=["websocket"],
             cors_allowed_origins=list(settings.allowed_origins),
             max_http_buffer_size=settings.max_message_bytes,
