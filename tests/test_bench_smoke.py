@@ -37,7 +37,11 @@ def test_bench_smoke(tmp_path: Path) -> None:
     cluster = res["cluster"]
     assert set(cluster) >= {"one_node_msgs_per_s", "two_nodes_msgs_per_s",
                             "stock_manager_msgs_per_s", "lost_messages"}
-    # Every setup really relayed: ours on Redis and the stock manager alike.
+    assert set(cluster["slo_peak"]) >= {"one_node_msgs_per_s", "two_nodes_msgs_per_s",
+                                        "stock_manager_msgs_per_s"}
+    # Every setup really relayed, ramp and round trips: ours on Redis and the stock manager.
     for name in ("single", "single_redis", "two_nodes", "two_nodes_local", "stock_manager"):
         assert cluster[name]["delivered"] > 0, name
+        assert cluster[name]["round_trips"]["delivered"] > 0, name
+        assert cluster[name]["round_trips"]["msgs_per_s"] > 0, name
     assert cluster["two_nodes"]["redis_publishes"] > 0  # members spread: signals crossed
