@@ -15,7 +15,9 @@ from server import demo
 from server.app import create_app
 from server.appkeys import REALTIME, STORE
 from server.logs import configure, log_event
+from server.readiness import is_ready
 from server.settings import Settings
+from server.step_aside import Listener, StepAside
 
 
 async def _serve(settings: Settings, seed_demo: bool) -> None:
@@ -29,9 +31,16 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
     # query strings are noise. Our own events are logged content-free.
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    listener = Listener(runner, settings.host, settings.port)
+    await listener.start()
     log_event("server.started", status="listening")
+    watch: asyncio.Future[None] | None = None
+    if settings.cluster and settings.peers:
+        realtime, store = app[REALTIME], app[STORE]
+        aside = StepAside(listener, settings.peers, settings.step_aside_seconds,
+                          ready=lambda: is_ready(realtime, store),
+                          release=lambda: realtime.release(settings.drain_seconds))
+        watch = asyncio.ensure_future(aside.run())
     print(f"Alongside is serving on {settings.public_url}", flush=True)
     if seed_demo:
         print("Demo links (open each in its own tab):", flush=True)
@@ -43,7 +52,9 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log_event("server.stopping", status="draining")
-    await site.stop()  # stop listening first: reconnects go to the other nodes
+    if watch is not None:
+        watch.cancel()
+    await listener.stop()  # stop listening first: reconnects go to the other nodes
     await app[REALTIME].drain(settings.drain_seconds)
     await runner.cleanup()
 

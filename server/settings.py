@@ -56,6 +56,11 @@ class Settings:
     node_id: str = ""
     sweep_seconds: float = 2.0
     drain_seconds: float = 10.0
+    # Other replicas' base URLs (their /readyz tells a partition from a Redis outage) and how
+    # long this one may be cut off from Redis while a peer is fine before it hands its people
+    # over (server/step_aside.py). No peers: never step aside (one process, or a Redis outage).
+    peers: tuple[str, ...] = ()
+    step_aside_seconds: float = 10.0
     precall_limit: int = 4
     precall_seconds: float = 30.0
     partner_token_ttl: int = 4 * 3600
@@ -120,6 +125,8 @@ class Settings:
             precall_limit=int(e.get("ALONGSIDE_PRECALL_LIMIT", "4")),
             node_id=e.get("ALONGSIDE_NODE_ID", ""),
             drain_seconds=float(e.get("ALONGSIDE_DRAIN_SECONDS", "10")),
+            peers=_csv(e.get("ALONGSIDE_PEERS", "")),
+            step_aside_seconds=float(e.get("ALONGSIDE_STEP_ASIDE_SECONDS", "10")),
             sweep_seconds=float(e.get("ALONGSIDE_SWEEP_SECONDS", "2")),
             precall_seconds=float(e.get("ALONGSIDE_PRECALL_SECONDS", "30")),
             content_dir=Path(e["ALONGSIDE_CONTENT_DIR"]) if e.get("ALONGSIDE_CONTENT_DIR")

@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ TEST_ENV = {
     "ALONGSIDE_GRACE_SECONDS": "5",
     "ALONGSIDE_SWEEP_SECONDS": "0.5",
     "ALONGSIDE_DRAIN_SECONDS": "3",
+    # Longer than a replica can lag another in resubscribing after a Redis outage (2 s).
+    "ALONGSIDE_STEP_ASIDE_SECONDS": "5",
     "ALONGSIDE_LOG_LEVEL": "INFO",
 }
 
@@ -458,12 +461,21 @@ class Topology:
         self.redis.kill()
 
 
-def node_env(compose: Mapping[str, Any], name: str, *, port: int, store: str, public: str,
-             var_dir: Path, turn_url: str, extra: Mapping[str, str]) -> dict[str, str]:
-    """The compose environment of ``name`` with addresses adapted to this machine."""
+def node_env(compose: Mapping[str, Any], name: str, *, ports: Mapping[str, int], store: str,
+             public: str, var_dir: Path, turn_url: str,
+             extra: Mapping[str, str]) -> dict[str, str]:
+    """The compose environment of ``name`` with addresses adapted to this machine (``ports``:
+    each replica's port here)."""
     env = service_env(compose, name)
+    port = ports[name]
     assert env.get("ALONGSIDE_NODE_ID") == name, f"{name}: ALONGSIDE_NODE_ID should be {name}"
     assert env.get("ALONGSIDE_STORE", "").startswith("redis://"), f"{name}: not on Redis"
+    # Each replica names every other one as a peer, by its compose service name.
+    peers = [urllib.parse.urlsplit(u) for u in env.get("ALONGSIDE_PEERS", "").split(",") if u]
+    assert sorted(p.hostname or "" for p in peers) == sorted(set(ports) - {name}), \
+        f"{name}: ALONGSIDE_PEERS should name the other replicas"
+    env["ALONGSIDE_PEERS"] = ",".join(f"http://127.0.0.1:{ports[p.hostname or '']}"
+                                      for p in peers)
     env.update({
         "ALONGSIDE_STORE": store,
         "ALONGSIDE_HOST": "127.0.0.1",
@@ -502,7 +514,7 @@ def start_topology(directory: Path, *, proxied: tuple[str, ...] = (),
             store = redis.url if name not in proxied else \
                 f"redis://127.0.0.1:{topology.proxy.port}/0"  # type: ignore[union-attr]
             (directory / name).mkdir(parents=True, exist_ok=True)
-            env = node_env(compose, name, port=ports[name], store=store, public=nginx.url,
+            env = node_env(compose, name, ports=ports, store=store, public=nginx.url,
                            var_dir=directory / name, turn_url=coturn.url, extra=extra_env or {})
             topology.nodes[name] = Node(name, env, ports[name], directory / name / "server.log")
         for node in topology.nodes.values():  # both import in parallel

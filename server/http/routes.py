@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from server.appkeys import REALTIME, SETTINGS, STORE
-from server.store import StoreUnavailable
-
-READY_DEADLINE = 1.0  # seconds
+from server.readiness import is_ready
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -19,18 +15,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready: the store answers, so joins and admissions can be recorded; not while draining."""
-    realtime = request.app[REALTIME]
-    manager = realtime.manager
-    if realtime.draining or (manager is not None and not manager.subscribed):
-        # Draining, or cross-node delivery not listening yet: signals would be lost.
-        return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
-    try:
-        # A health check must answer quickly even when the store hangs (packets
-        # dropped rather than refused), not after the client's retries.
-        await asyncio.wait_for(request.app[STORE].ping(), READY_DEADLINE)
-    except (StoreUnavailable, TimeoutError):
-        return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
-    return web.json_response({"ok": True})
+    if await is_ready(request.app[REALTIME], request.app[STORE]):
+        return web.json_response({"ok": True})
+    return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
 
 
 async def room_page(request: web.Request) -> web.FileResponse:

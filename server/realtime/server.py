@@ -135,6 +135,10 @@ class RealtimeServer:
         """Leave gracefully on SIGTERM (see :meth:`Upkeep.drain`)."""
         await self.upkeep.drain(deadline)
 
+    async def release(self, deadline: float) -> None:
+        """Send everyone to another node, and stay (see ``server/step_aside.py``)."""
+        await self.upkeep.drop_sockets(deadline)
+
     @property
     def draining(self) -> bool:
         return self.upkeep.draining

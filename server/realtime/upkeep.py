@@ -48,6 +48,11 @@ class Upkeep:
         here.
         """
         self.draining = True
+        await self.drop_sockets(deadline)
+
+    async def drop_sockets(self, deadline: float) -> None:
+        """Close every socket's transport without a socket.io goodbye, so that clients
+        reconnect (to another node, once this one no longer listens); see :meth:`drain`."""
         sockets = []
         for conn in self.server.connections.values():
             eio_sid = self.server.sio.manager.eio_sid_from_sid(conn.sid, "/")
