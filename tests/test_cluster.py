@@ -580,6 +580,27 @@ async def test_a_node_partitioned_from_redis(cluster: Any) -> None:
     print(f"\npartition: app2 not ready after {took:.2f} s, its people on app1 after {moved:.1f} s")
 
 
+async def test_a_node_silently_cut_off_from_redis_sends_its_people_away(cluster: Any) -> None:
+    """Packets to Redis dropped, nothing refused: app2's store calls hang instead of failing.
+    It still turns unready within a second and steps aside; its people move without waiting
+    for any of its hanging Redis calls."""
+    c: Cluster = await cluster(proxied=("app2",))
+    t = await c.couples()
+    clinician = await c.person(t["clinician"], "app1")
+    client = await c.person(t["client"], "app2")
+    await c.admit(clinician, client, "cl-1")
+    assert c.t.proxy is not None
+    cut = time.monotonic()
+    c.t.proxy.cut(silent=True)
+    back = await client.wait_for("_rejoined", timeout=STEP_ASIDE + GRACE)
+    assert back["ok"] and back["you"]["state"] == "admitted", back
+    assert await c.node_of("cl-1") == "app1"
+    assert await c.admissions("cl-1") == 1
+    assert (await client.call("candidate", {"to": "dr-1", "candidate": candidate(5)}))["ok"]
+    await clinician.wait_for("candidate", lambda d: numbered(d) == 5)
+    print(f"\nsilent partition: app2's people on app1 after {time.monotonic() - cut:.1f} s")
+
+
 async def test_a_burst_across_nodes_waits_rather_than_drops(cluster: Any) -> None:
     """Many rooms at once, each clinician on app1 and client on app2, every signal crossing
     nodes through Redis: all of them arrive, in order, and nothing is counted as dropped."""

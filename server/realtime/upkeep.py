@@ -60,10 +60,12 @@ class Upkeep:
             if socket is not None:
                 sockets.append(socket)
         async def drop(socket: Any) -> None:
+            # Wake the engine.io writer first, so that it closes the websocket now (without
+            # a goodbye) instead of at the next ping timeout: close() below runs our
+            # disconnect handler, which records the drop and so can hang for as long as
+            # the store does (a replica cut off from Redis stepping aside).
+            socket.queue.put_nowait(None)
             await socket.close(wait=False, abort=True)
-            # Wake the engine.io writer so it closes the websocket now (without a
-            # goodbye) instead of at the next ping timeout.
-            await socket.queue.put(None)
 
         try:
             await asyncio.wait_for(
