@@ -622,6 +622,24 @@ B5_SETUPS = {
     "stock_manager": "S0 on the stock AsyncRedisManager, 1 node",
 }
 OURS_B5 = ("single", "single_redis", "two_nodes", "two_nodes_local")
+# What each B5 ratio compares (numerator, denominator), for round trips and relay peaks alike.
+B5_RATIOS = {
+    "redis_vs_single": ("single_redis", "single"),
+    "two_nodes_local_vs_single_redis": ("two_nodes_local", "single_redis"),
+    "two_nodes_vs_single_redis": ("two_nodes", "single_redis"),
+    "two_nodes_vs_single": ("two_nodes", "single"),
+    "single_redis_vs_stock_manager": ("single_redis", "stock_manager"),
+    "two_nodes_local_vs_stock_manager": ("two_nodes_local", "stock_manager"),
+    "two_nodes_vs_stock_manager": ("two_nodes", "stock_manager"),
+}
+# The cluster keys and the setup each comes from (round trips at the top, peaks in slo_peak).
+B5_KEYS = {
+    "one_node_msgs_per_s": "single_redis",
+    "two_nodes_msgs_per_s": "two_nodes_local",
+    "two_nodes_spread_msgs_per_s": "two_nodes",
+    "no_redis_msgs_per_s": "single",
+    "stock_manager_msgs_per_s": "stock_manager",
+}
 
 
 def dropped_in_log(srv: Server, needle: str) -> int:
@@ -763,24 +781,10 @@ def b5(plan: Plan) -> dict[str, Any]:
         out[name] = row
     trips = {name: out[name]["round_trips"]["msgs_per_s"] if name in out else None
              for name in B5_SETUPS}
-    out["round_trip_ratios"] = {
-        "redis_vs_single": ratio(trips["single_redis"], trips["single"]),
-        "two_nodes_local_vs_single_redis": ratio(trips["two_nodes_local"],
-                                                 trips["single_redis"]),
-        "two_nodes_vs_single_redis": ratio(trips["two_nodes"], trips["single_redis"]),
-        "single_redis_vs_stock_manager": ratio(trips["single_redis"], trips["stock_manager"]),
-        "two_nodes_local_vs_stock_manager": ratio(trips["two_nodes_local"],
-                                                  trips["stock_manager"]),
-    }
+    out["round_trip_ratios"] = {k: ratio(trips[a], trips[b]) for k, (a, b) in B5_RATIOS.items()}
     peak = {name: out[name]["peak_msgs_per_s"] if name in out else None for name in B5_SETUPS}
     out["ratios"] = {
-        "redis_vs_single": ratio(peak["single_redis"], peak["single"]),
-        "two_nodes_vs_single_redis": ratio(peak["two_nodes"], peak["single_redis"]),
-        "two_nodes_local_vs_single_redis": ratio(peak["two_nodes_local"],
-                                                 peak["single_redis"]),
-        "two_nodes_vs_single": ratio(peak["two_nodes"], peak["single"]),
-        "single_redis_vs_stock_manager": ratio(peak["single_redis"], peak["stock_manager"]),
-        "two_nodes_vs_stock_manager": ratio(peak["two_nodes"], peak["stock_manager"]),
+        **{k: ratio(peak[a], peak[b]) for k, (a, b) in B5_RATIOS.items()},
         "redis_p50_over_single_ms": (
             None if out["single"]["p50_ms"] is None or out["single_redis"]["p50_ms"] is None
             else out["single_redis"]["p50_ms"] - out["single"]["p50_ms"]),
@@ -793,18 +797,8 @@ def b5(plan: Plan) -> dict[str, Any]:
     # it. The stricter relay peak (open loop, p99 <= 50 ms) of the same setups is kept under
     # "slo_peak" with its own ratios ("ratios"). Lost = sent and never delivered, over every
     # ramp step and round trip, ours only.
-    out["one_node_msgs_per_s"] = trips["single_redis"]
-    out["two_nodes_msgs_per_s"] = trips["two_nodes_local"]
-    out["two_nodes_spread_msgs_per_s"] = trips["two_nodes"]
-    out["no_redis_msgs_per_s"] = trips["single"]
-    out["stock_manager_msgs_per_s"] = trips["stock_manager"]
-    out["slo_peak"] = {
-        "one_node_msgs_per_s": peak["single_redis"],
-        "two_nodes_msgs_per_s": peak["two_nodes_local"],
-        "two_nodes_spread_msgs_per_s": peak["two_nodes"],
-        "no_redis_msgs_per_s": peak["single"],
-        "stock_manager_msgs_per_s": peak["stock_manager"],
-    }
+    out.update({k: trips[name] for k, name in B5_KEYS.items()})
+    out["slo_peak"] = {k: peak[name] for k, name in B5_KEYS.items()}
 
     def lost(name: str) -> int:
         return int(out[name]["dropped"] + out[name]["round_trips"]["dropped"])
@@ -990,6 +984,21 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bars(ax: Any, items: list[tuple[str, float | None]], title: str, ylabel: str,
+         short: dict[str, str], colors: dict[str, str],
+         label: Any = lambda v: f"{v:,.0f}") -> None:
+    """One panel of the chart: a labelled bar per (name, value); ``None`` values left out."""
+    items = [(n, v) for n, v in items if v is not None]
+    ax.bar([short[n] for n, _ in items], [v for _, v in items],
+           color=[colors[n] for n, _ in items])
+    for x, (_, v) in enumerate(items):
+        ax.text(x, v, label(v), ha="center", va="bottom", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel, fontsize=8)
+    if items:
+        ax.set_ylim(0, max(v for _, v in items) * 1.18)
+
+
 def chart(res: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -1001,18 +1010,6 @@ def chart(res: dict[str, Any], path: Path) -> None:
     short = {"ours": "Alongside", "bare_socketio": "S0", "node_socketio": "N0", "raw_ws": "R0"}
     colors = {"ours": "#2b7a78", "bare_socketio": "#8e8e8e", "node_socketio": "#d98c3f",
               "raw_ws": "#4a6fa5"}
-
-    def bars(ax: Any, items: list[tuple[str, float | None]], title: str, ylabel: str,
-             label: Any = lambda v: f"{v:,.0f}") -> None:
-        items = [(n, v) for n, v in items if v is not None]
-        ax.bar([short[n] for n, _ in items], [v for _, v in items],
-               color=[colors[n] for n, _ in items])
-        for x, (_, v) in enumerate(items):
-            ax.text(x, v, label(v), ha="center", va="bottom", fontsize=8)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(ylabel, fontsize=8)
-        if items:
-            ax.set_ylim(0, max(v for _, v in items) * 1.18)
 
     cl = res.get("cluster")
     fig, axes = plt.subplots(3 if cl else 2, 3, figsize=(15, 12 if cl else 8))
@@ -1031,18 +1028,19 @@ def chart(res: dict[str, Any], path: Path) -> None:
                  fontsize=10)
     ax.legend(fontsize=7)
     bars(axes[0][1], [(n, relay[n]["peak_msgs_per_s"]) for n in names],
-         "B1 peak relayed msgs/s with p99 ≤ 50 ms", "msgs/s (higher is better)")
+         "B1 peak relayed msgs/s with p99 ≤ 50 ms", "msgs/s (higher is better)", short, colors)
     bars(axes[0][2], [(n, relay[n]["cpu_us_per_msg"]) for n in names],
-         "B1 server CPU per relayed msg @100 rooms", "µs (lower is better)")
+         "B1 server CPU per relayed msg @100 rooms", "µs (lower is better)", short, colors)
     sn = [n for n in ("ours", "bare_socketio", "node_socketio") if js.get(n)]
     bars(axes[1][0], [(n, js[n]["joins_per_s"]) for n in sn],
-         f"B2 join storm, {js['participants']} participants", "joins/s (higher is better)")
+         f"B2 join storm, {js['participants']} participants", "joins/s (higher is better)",
+         short, colors)
     for x, n in enumerate(sn):
         axes[1][0].text(x, js[n]["joins_per_s"] * 0.5, f"p99\n{js[n]['p99_ms']:,.0f} ms",
                         ha="center", fontsize=8, color="white")
     bars(axes[1][1], [(n, mem.get(f"{n}_kib")) for n in sn],
          f"B3 RSS growth per participant at {mem['participants']}", "KiB (lower is better)",
-         lambda v: f"{v:.1f}")
+         short, colors, lambda v: f"{v:.1f}")
     ax = axes[1][2]
     vals = [("ours p50", ff["ours_p50_ms"]), ("ours p95", ff["ours_p95_ms"]),
             ("D0 p50", ff["direct_p50_ms"]), ("D0 p95", ff.get("direct_p95_ms"))]
@@ -1080,17 +1078,10 @@ def b5_chart(cl: dict[str, Any], axes: Any) -> None:
         (lambda n: cl[n]["round_trips"]["msgs_per_cpu_s"],
          "B5 round trips per server CPU-second (all its nodes)", "msgs (higher is better)"),
     ]
+    colors = {n: "#8e8e8e" if n == "stock_manager" else "#2b7a78" for n in names}
     for ax, (get, title, ylabel) in zip(axes, panels, strict=True):
-        items = [(n, get(n)) for n in names if get(n) is not None]
-        ax.bar([B5_SHORT[n] for n, _ in items], [v for _, v in items],
-               color=["#8e8e8e" if n == "stock_manager" else "#2b7a78" for n, _ in items])
-        for x, (_, v) in enumerate(items):
-            ax.text(x, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=8)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(ylabel, fontsize=8)
+        bars(ax, [(n, get(n)) for n in names], title, ylabel, B5_SHORT, colors)
         ax.tick_params(axis="x", labelsize=8)
-        if items:
-            ax.set_ylim(0, max(v for _, v in items) * 1.18)
 
 
 # ---- main ----------------------------------------------------------------------------------------------

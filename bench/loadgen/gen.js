@@ -196,7 +196,7 @@ class Participant {
 // relay's hot path. The frames are byte for byte what socket.io-client sends and receives
 // (`42<ack id>["offer",{...}]`, acks `43<id>[{...}]`, default namespace), so no server can tell
 // the difference; the generator just skips the client library's per-packet machinery (encoder,
-// emitter, ack timers), about half its cost per message. That matters in B5: on a 2-core box
+// emitter, ack timers), about a third of its CPU per message. That matters in B5: on a 2-core box
 // the generator shares the CPUs with the servers, and every cycle it spends is one that two
 // server processes cannot use. Anything else (pings, binary, server-side acks) still goes to
 // socket.io-client's own handler.
@@ -216,9 +216,10 @@ class WireLink {
         }
         if (d.charCodeAt(1) === 51) { // "3": an ack
           const j = d.indexOf("[");
-          const fn = this.acks.get(Number(d.slice(2, j)));
+          const id = Number(d.slice(2, j));
+          const fn = this.acks.get(id);
           if (fn) {
-            this.acks.delete(Number(d.slice(2, j)));
+            this.acks.delete(id);
             fn(JSON.parse(d.slice(j))[0]);
             return;
           }
