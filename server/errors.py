@@ -70,6 +70,9 @@ class Code(StrEnum):
     RATE_LIMITED = "E_RATE_LIMITED"
     UNAVAILABLE = "E_UNAVAILABLE"
     INTERNAL = "E_INTERNAL"
+    TOO_LARGE = "E_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "E_UNSUPPORTED_MEDIA_TYPE"
+    METHOD_NOT_ALLOWED = "E_METHOD_NOT_ALLOWED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -124,6 +127,9 @@ MESSAGES: dict[Code, str] = {
     Code.RATE_LIMITED: "Too many messages; slow down.",
     Code.UNAVAILABLE: "The service is temporarily unavailable; try again.",
     Code.INTERNAL: "Something went wrong on the server.",
+    Code.TOO_LARGE: "The request body is too large.",
+    Code.UNSUPPORTED_MEDIA_TYPE: "Send the body as JSON (Content-Type: application/json).",
+    Code.METHOD_NOT_ALLOWED: "That method is not allowed on this path.",
 }
 
 
@@ -163,6 +169,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.NOT_FOUND: 404, Code.INVITE_INVALID: 404, Code.INVITE_EXPIRED: 410,
     Code.INVITE_EXHAUSTED: 410, Code.INVITE_REVOKED: 410, Code.SCHEMA: 422,
     Code.RATE_LIMITED: 429, Code.UNAVAILABLE: 503, Code.INTERNAL: 500,
+    Code.TOO_LARGE: 413, Code.UNSUPPORTED_MEDIA_TYPE: 415, Code.METHOD_NOT_ALLOWED: 405,
 }
 
 

@@ -16,7 +16,8 @@ import time
 from typing import Any
 
 SAFE_FIELDS = frozenset({"room", "actor", "target", "role", "code", "event", "reason",
-                         "count", "ms", "node", "status", "path", "method", "outcome", "error"})
+                         "count", "ms", "node", "status", "path", "method", "outcome", "error",
+                         "where"})
 
 log = logging.getLogger("alongside")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from server.domain.text import display_name
 from server.errors import Code, Refused
 
 
@@ -88,7 +89,7 @@ class Identity:
             raise Refused(Code.TOKEN_INVALID, "The token has no expiry.")
         return cls(
             id=_text(claims, "sub", 128) or "",
-            name=_text(claims, "name", 80) or "",
+            name=display_name(_text(claims, "name", 80) or ""),  # hidden characters dropped
             role=Role(str(role)),
             program=_text(claims, "program", 128) or "",
             # Integrators act on programs over REST and have no room.

@@ -1,14 +1,22 @@
-"""Request bodies of the REST API. Unknown fields are refused (``E_SCHEMA``)."""
+"""Request bodies of the REST API. Unknown fields are refused (``E_SCHEMA``).
+
+Names and notes are normalised to NFC before their checks, and refuse control, bidi
+and zero-width characters (:mod:`server.domain.text`); notes may hold line breaks.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from server.domain.text import LINE_PATTERN, NOTE_PATTERN, nfc
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
-Name = Annotated[str, Field(min_length=1, max_length=80)]
-Note = Annotated[str, Field(max_length=1000)]
+# The validator wraps the constrained string, so NFC comes before the length and pattern.
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=LINE_PATTERN),
+                 BeforeValidator(nfc)]
+Note = Annotated[str, Field(max_length=1000, pattern=NOTE_PATTERN), BeforeValidator(nfc)]
 
 
 class Body(BaseModel):
@@ -58,7 +66,9 @@ class InviteSecret(Body):
 class InviteResponse(Body):
     secret: Annotated[str, Field(min_length=16, max_length=128)]
     decision: Literal["consent", "not-now", "decline"]
-    documentVersion: Annotated[str, Field(max_length=64)] | None = None
+    documentVersion: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="Required to consent: the `couplesInfo.version` of the preview the "
+        "partner read. Missing or not the current version: E_CONSENT_REQUIRED (409).")
     share: bool = False
     name: Name | None = None
 

@@ -1,7 +1,10 @@
 """The OpenAPI 3.1 document, built from the request models the routes validate with.
 
 Responses are described loosely but truthfully (a test checks live responses
-against this document with schemathesis).
+against this document with schemathesis); the invite routes' answers are typed
+(:mod:`server.http.replies`). Every operation lists ``E_INTERNAL`` (500) and
+``E_UNAVAILABLE`` (503); every operation with a body also lists ``E_TOO_LARGE`` (413),
+``E_UNSUPPORTED_MEDIA_TYPE`` (415) and ``E_SCHEMA`` (422).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from server.errors import Code
-from server.http import bodies
+from server.http import bodies, replies
 
 REF = "#/components/schemas/{model}"
 
@@ -34,12 +37,16 @@ INVITE_CREATED = {"type": "object", "required": ["id", "url", "quota", "expiresA
                                  "expiresAt": {"type": "number"}}}
 
 
+ALWAYS = (500, 503)  # a bug (E_INTERNAL), the store away (E_UNAVAILABLE)
+WITH_BODY = (413, 415, 422)  # too large, not JSON, nested too deep or of the wrong shape
+
+
 def _op(summary: str, ok: int, response: dict[str, Any], model: type[bodies.Body] | None = None,
         auth: bool = True, errors: tuple[int, ...] = (401, 403, 404, 409, 422),
         content_type: str = "application/json") -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {
         str(ok): {"description": "OK", "content": {content_type: {"schema": response}}}}}
-    for status in errors:
+    for status in sorted(set(errors) | set(ALWAYS) | (set(WITH_BODY) if model else set())):
         op["responses"][str(status)] = {"description": "Refused with a documented code",
                                         "content": {"application/json": {"schema": ERROR}}}
     if model is not None:
@@ -47,6 +54,10 @@ def _op(summary: str, ok: int, response: dict[str, Any], model: type[bodies.Body
             "schema": {"$ref": REF.format(model=model.__name__)}}}}
     op["security"] = [{"bearer": []}] if auth else []
     return op
+
+
+def _ref(model: type[replies.BaseModel]) -> dict[str, Any]:
+    return {"$ref": REF.format(model=model.__name__)}
 
 
 PROGRAM = {"name": "program", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -57,7 +68,9 @@ def document() -> dict[str, Any]:
     models: list[type[bodies.Body]] = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
               bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn]
     schemas: dict[str, Any] = {}
-    for model in models:
+    answers: list[type[replies.BaseModel]] = [replies.InvitePreview, replies.InviteConsented,
+                                              replies.InviteAnswered]
+    for model in [*models, *answers]:
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -110,10 +123,12 @@ def document() -> dict[str, Any]:
         "/api/support": {"get": _op("Other support the deployment offers (public)", 200, ARRAY,
                                     auth=False, errors=())},
         "/api/invites/preview": {"post": _op(
-            "What an invite link shows; consumes nothing", 200, OBJECT, bodies.InviteSecret,
-            auth=False, errors=(404, 410, 422, 429))},
+            "What an invite link shows; consumes nothing", 200, _ref(replies.InvitePreview),
+            bodies.InviteSecret, auth=False, errors=(404, 410, 422, 429))},
         "/api/invites/respond": {"post": _op(
-            "The partner's answer: consent (returns a token), not now, or decline", 200, OBJECT,
+            "The partner's answer: consent (returns a token; needs the preview's "
+            "couplesInfo.version as documentVersion), not now, or decline", 200,
+            {"oneOf": [_ref(replies.InviteConsented), _ref(replies.InviteAnswered)]},
             bodies.InviteResponse, auth=False, errors=(404, 409, 410, 422, 429))},
         "/api/audit": {"get": {**_op("Audit rows as JSON Lines", 200, {"type": "string"},
                                      content_type="application/x-ndjson"),

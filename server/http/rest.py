@@ -7,8 +7,12 @@ Refusals answer ``{"ok": false, "error": {code, message}}`` with the status from
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -18,6 +22,7 @@ from server.domain.identity import Identity, Role
 from server.domain.program import Program
 from server.errors import Code, Refused, http_status
 from server.http import bodies
+from server.logs import log_event
 from server.store import StoreUnavailable
 from server.store.programs import Programs
 from server.tokens import TokenVerifier
@@ -31,14 +36,26 @@ CLOSING_CODES = {"pause": Code.PARTNER_PAUSED, "withdraw": Code.CONSENT_WITHDRAW
                  "revoke": Code.PARTNER_REVOKED}
 
 
-def fail(refusal: Refused) -> web.Response:
+def fail(refusal: Refused, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"ok": False, "error": refusal.as_error()},
-                             status=http_status(refusal.code))
+                             status=http_status(refusal.code), headers=headers)
+
+
+# aiohttp's own refusals under /api/ (no route, wrong method, body too large) answer
+# with our codes; any other client error is a request of the wrong shape.
+HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.TOO_LARGE,
+              415: Code.UNSUPPORTED_MEDIA_TYPE}
 
 
 @web.middleware
 async def answers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn refusals into documented JSON errors; never leak a traceback."""
+    """Turn refusals into documented JSON errors; never leak a traceback.
+
+    Everything under ``/api/`` answers ``{"ok": false, "error": {code, message}}``:
+    aiohttp's own HTTP errors are mapped (:data:`HTTP_CODES`), and anything unexpected
+    is ``E_INTERNAL``, logged with the raising frame's file:line and the exception's
+    type only (its message may quote the request).
+    """
     if not request.path.startswith("/api/"):
         return await handler(request)
     try:
@@ -49,14 +66,87 @@ async def answers(request: web.Request, handler: Handler) -> web.StreamResponse:
         return fail(Refused(Code.SCHEMA))
     except StoreUnavailable:
         return fail(Refused(Code.UNAVAILABLE))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status >= 500:
+            return crashed(request, exc)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return fail(Refused(HTTP_CODES.get(exc.status, Code.SCHEMA)), allow)
+    except Exception as exc:  # a bug: answer, log where and what type, keep serving
+        return crashed(request, exc)
+
+
+def crashed(request: web.Request, exc: BaseException) -> web.Response:
+    route = request.match_info.route.resource
+    log_event("http.crashed", logging.ERROR, method=request.method,
+              path=route.canonical if route is not None else "", error=type(exc).__name__,
+              where=raised_at(exc))
+    return fail(Refused(Code.INTERNAL))
+
+
+def raised_at(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame that raised: a project path, or the path
+    inside site-packages for a library's frame (never the deployment's own paths)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    path = Path(tb.tb_frame.f_code.co_filename)
+    if ROOT in path.parents and "site-packages" not in path.parts:
+        shown = path.relative_to(ROOT).as_posix()
+    elif "site-packages" in path.parts:
+        shown = "/".join(path.parts[path.parts.index("site-packages") + 1:])
+    else:
+        shown = path.name
+    return f"{shown}:{tb.tb_lineno}"
+
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MAX_DEPTH = 32  # levels of nested objects and arrays in a request body
+# A JSON string, escapes included; an unterminated one runs to the end (the parser then
+# refuses the body), so the scan stays linear whatever the bytes.
+_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """More than ``limit`` nested objects/arrays, judged on the raw bytes before any
+    parser sees them (brackets inside strings do not count)."""
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    if len(brackets) <= limit:
+        return False
+    level = 0
+    for byte in brackets:
+        level += 1 if byte in b"[{" else -1
+        if level > limit:
+            return True
+    return False
 
 
 async def body(request: web.Request, model: type[bodies.B]) -> bodies.B:
+    """The request's JSON body as ``model``: ``E_TOO_LARGE`` past
+    ``ALONGSIDE_MAX_MESSAGE_BYTES`` (announced or sent), ``E_UNSUPPORTED_MEDIA_TYPE``
+    unless ``application/json`` (UTF-8), ``E_SCHEMA`` past :data:`MAX_DEPTH` levels,
+    for bytes that are not JSON, or for the wrong shape."""
+    limit = request.app[SETTINGS].max_message_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise Refused(Code.TOO_LARGE)
+    charset = (request.charset or "utf-8").lower()
+    if request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
+        raise Refused(Code.UNSUPPORTED_MEDIA_TYPE)
     try:
-        raw = await request.json()
-    except ValueError:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(Code.TOO_LARGE) from None
+    if too_deep(raw):
+        raise Refused(Code.SCHEMA, f"The body is nested more than {MAX_DEPTH} levels deep.")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise Refused(Code.SCHEMA, "The body must be JSON.") from None
-    return model.model_validate(raw)
+    return model.model_validate(data)
 
 
 def caller(request: web.Request) -> Identity:

@@ -2,16 +2,21 @@
 
 SDP and candidates are typed ``Any`` here on purpose: their content is checked by
 :mod:`server.domain.signals`, which answers the more useful ``E_BAD_SDP`` /
-``E_BAD_CANDIDATE``.
+``E_BAD_CANDIDATE``. Free text shown to someone (a deny or remove reason) is normalised
+to NFC and refuses control, bidi and zero-width characters (:mod:`server.domain.text`).
+Tool payloads are the tool's own to check.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+
+from server.domain.text import LINE_PATTERN, nfc
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
+Reason = Annotated[str, Field(max_length=200, pattern=LINE_PATTERN), BeforeValidator(nfc)]
 
 
 class Payload(BaseModel):
@@ -32,7 +37,7 @@ class Target(Payload):
 
 class TargetWithReason(Payload):
     participant: Id
-    reason: Annotated[str, Field(max_length=200)] | None = None
+    reason: Reason | None = None
 
 
 class Lock(Payload):

@@ -435,7 +435,11 @@ class RealtimeServer:
         who = conn.identity
         await self._change(conn, "end", lambda r: rules.end(r, who, time.time()))
         conn.joined = False
-        # The clinician's own socket stays open so the page can show "ended".
+        # Every socket of an ended room is closed (docs/protocol.md §5); the others were in
+        # _deliver, the clinician's goes right after this answer. The task first runs once
+        # this handler has returned, and python-socketio queues the ack before it yields
+        # again, so the ack still reaches the clinician ahead of the close.
+        self._spawn(self.sio.disconnect(conn.sid))
         return {}
 
     # -- signaling -------------------------------------------------------------------
