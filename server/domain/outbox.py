@@ -42,6 +42,7 @@ STEP_EVENTS = {"consent": "partner.consented", "decline": "partner.declined",
                "decline-request": "approval.decided"}
 
 Doc = dict[str, Any]
+MAX_WAIT = 3600.0  # seconds between two attempts at most, however many are allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,11 @@ def room_events(room_id: str, result: object) -> list[Event]:
     """The events of a room rule's :class:`Change`: arrivals, departures, start and end."""
     if not isinstance(result, Change):
         return []
-    events = [Event(f"participant.{status}", room=room_id, participant=who)
+    started = [Event(n, room=room_id) for n in result.events if n == "session.started"]
+    people = [Event(f"participant.{status}", room=room_id, participant=who)
               for who, status in result.presence if status in ("joined", "left")]
-    return events + [Event(name, room=room_id) for name in result.events]
+    ended = [Event(n, room=room_id) for n in result.events if n != "session.started"]
+    return started + people + ended  # a session starts before anyone is in it
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -147,8 +150,8 @@ def settle(doc: Doc | None, record: Doc | None, event_id: str, *, delivered: boo
     ``gone`` (the head is another event: someone settled it already).
 
     Returns the outcome and the event's record to write (None: none to write).
-    A failed attempt waits ``backoff * 2 ** (attempts - 1)`` before the next; after
-    ``attempts`` of them the event is parked: it leaves the queue (its record keeps
+    A failed attempt waits ``backoff * 2 ** (n - 1)`` (at most an hour) before the next;
+    after ``attempts`` of them the event is parked: it leaves the queue (its record keeps
     the body for a replay) and later events go on, so one bad event cannot stall them.
     """
     if doc is None or not doc["pending"] or doc["pending"][0]["event"]["id"] != event_id:
@@ -157,7 +160,7 @@ def settle(doc: Doc | None, record: Doc | None, event_id: str, *, delivered: boo
     head["attempts"] += 1
     head["last"] = status
     if not delivered and head["attempts"] < attempts:
-        head["next"] = now + backoff * 2 ** (head["attempts"] - 1)
+        head["next"] = now + min(MAX_WAIT, backoff * 2 ** (head["attempts"] - 1))
         return "retry", None
     doc["pending"].pop(0)
     body = head["event"]
