@@ -177,6 +177,10 @@ class Webhooks:
             return outcome
 
         outcome = await self.store.transact([okey, rkey], settle, rows)
+        if outcome == "parked" and not parks:  # another node's attempts counted too
+            await self.store.record(AuditEntry(
+                actor="server", role="system", action="webhook-parked", target=body["id"],
+                room=body["room"] or "", program=program))
         if outcome == "parked":
             log_event("webhook.parked", logging.WARNING, event=body["type"],
                       count=entry["attempts"] + 1)

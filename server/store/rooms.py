@@ -81,7 +81,7 @@ class Rooms:
         """Run one domain rule on the room in one atomic write with its audit row
         (and, with an outbox, the webhook events of its change)."""
         changed: list[tuple[Room, Doc]] = []
-        staged = await self._stage(room_id)
+        staged = None if self.outbox is None else await self._stage(room_id)
         keys = [key(room_id)] if staged is None else [key(room_id), staged.key]
 
         def write(docs: dict[Key, Doc | None]) -> T:
@@ -112,8 +112,7 @@ class Rooms:
 
     async def _stage(self, room_id: str) -> Staged | None:
         """The outbox share of one update: of the room's program (which never changes)."""
-        if self.outbox is None:
-            return None
+        assert self.outbox is not None
         cached = self._decoded.get(room_id)
         program = cached.program if cached is not None else \
             (await self._read_recent(key(room_id)) or {}).get("program")
