@@ -189,3 +189,29 @@ async def test_events_of_quick_steps_arrive_in_commit_order_though_the_first_is_
                 types.index("participant.left") < types.index("session.ended")
     finally:
         await receiver.stop()
+
+
+async def test_an_admission_queues_its_event_in_the_same_commit_as_the_program(
+        start_server: Any) -> None:
+    receiver = Receiver(mode="up")
+    await receiver.start()
+    h = await start_server(webhook_url=receiver.url, webhook_secret=HOOK_SECRET)
+    try:
+        clinician = await h.peer("clinician", sub="clinician-1", room="room-couples")
+        await h.admitted("partner", clinician, sub="partner-1", room="room-couples")
+        accepted = await receiver.wait_accepted(3)
+        assert [(e["type"], e["participant"], e["seq"]) for e in accepted] == [
+            ("session.started", None, 1), ("participant.joined", "clinician-1", 2),
+            ("participant.joined", "partner-1", 3)]
+        assert {e["room"] for e in accepted} == {"room-couples"}
+    finally:
+        await receiver.stop()
+
+
+async def test_without_a_webhook_url_no_write_touches_an_outbox(alongside: Any) -> None:
+    h = alongside
+    clinician = await h.peer("clinician", sub="clinician-1", room="room-couples")
+    await h.admitted("partner", clinician, sub="partner-1", room="room-couples")
+    assert (await clinician.call("end", {}))["ok"]
+    assert await h.store.list("outbox", "*") == []
+    assert await h.store.read(("outbox", "prog-1")) is None
