@@ -149,8 +149,10 @@ class Webhooks:
                     await self._attempt(program, claim.entry)
                 elif claim.kind == "later":
                     await asyncio.sleep(claim.wait)
-                elif claim.kind == "busy" or program not in self._again:
-                    return  # another node's (its lease runs out if it dies), or done
+                elif claim.kind == "busy":
+                    return  # another node's: if it dies, its lease runs out and a scan finds it
+                elif program not in self._again:
+                    return  # idle, and nothing was queued since the claim
         except StoreUnavailable:  # the next scan starts the program again
             log_event("webhook.store_unavailable", logging.WARNING)
         except Exception as exc:  # a bug: the scan retries the program, log the type only
