@@ -66,6 +66,9 @@ class Settings:
     partner_token_ttl: int = 4 * 3600
     content_dir: Path = field(default_factory=lambda: WEB_DIR / "content")
     web_dir: Path = field(default_factory=lambda: WEB_DIR)
+    # In cluster mode, how long a replica holds a program's webhook queue before another may
+    # deliver it (after a crash): longer than one delivery attempt (server/webhooks.py).
+    webhook_lease: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -82,6 +85,9 @@ class Settings:
             raise ValueError("ALONGSIDE_WEBHOOK_URL and ALONGSIDE_WEBHOOK_SECRET go together")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise ValueError("ALONGSIDE_TURN_URLS and ALONGSIDE_TURN_SECRET go together")
+        if self.webhook_attempts < 1 or self.webhook_backoff < 0 or self.webhook_lease < 1:
+            raise ValueError("ALONGSIDE_WEBHOOK_ATTEMPTS must be at least 1, "
+                             "ALONGSIDE_WEBHOOK_BACKOFF at least 0, ALONGSIDE_WEBHOOK_LEASE 1 s")
 
     @property
     def cluster(self) -> bool:
@@ -132,4 +138,7 @@ class Settings:
             content_dir=Path(e["ALONGSIDE_CONTENT_DIR"]) if e.get("ALONGSIDE_CONTENT_DIR")
             else WEB_DIR / "content",
             web_dir=Path(e["ALONGSIDE_WEB_DIR"]) if e.get("ALONGSIDE_WEB_DIR") else WEB_DIR,
+            webhook_attempts=int(e.get("ALONGSIDE_WEBHOOK_ATTEMPTS", "6")),
+            webhook_backoff=float(e.get("ALONGSIDE_WEBHOOK_BACKOFF", "0.5")),
+            webhook_lease=float(e.get("ALONGSIDE_WEBHOOK_LEASE", "30")),
         )

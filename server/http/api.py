@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.appkeys import CONTENT, REALTIME, STORE
+from server.appkeys import CONTENT, REALTIME, STORE, WEBHOOKS
 from server.domain import partner as lifecycle
 from server.domain.identity import Role, RoomKind
 from server.domain.program import Partner, Person, Program
@@ -33,7 +33,9 @@ from server.http.rest import (
     body,
     caller,
     for_program,
+    programs_of,
     refuse,
+    step_events,
 )
 from server.store.programs import Programs
 from server.store.rooms import Rooms
@@ -96,11 +98,11 @@ async def take_step(request: web.Request) -> web.Response:
     b = await body(request, bodies.Step)
     now = time.time()
     version = request.app[CONTENT].version
-    programs = Programs(request.app[STORE])
-    updated, _ = await programs.update(
+    updated, _ = await programs_of(request).update(
         program.id, lambda p: lifecycle.apply(p, b.step, who.role.value, now, note=b.note or "",
                                               share=b.share, consent_version=version),
-        audit(who, f"partner-{b.step}", program.id, target=program.partner.id))
+        audit(who, f"partner-{b.step}", program.id, target=program.partner.id),
+        events=step_events(b.step))
     await after_step(request, updated, b.step)
     return web.json_response(partner_view(updated, who.role))
 
@@ -213,8 +215,18 @@ async def checkin_trend(request: web.Request) -> web.Response:
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
+    """Every event of the program by ``seq``: ``pending``, ``delivered`` or ``parked``."""
     who, program = await for_program(request, "read-webhooks", (Role.INTEGRATOR,))
-    return web.json_response(await request.app[STORE].list("webhook", program.id))
+    return web.json_response(await request.app[WEBHOOKS].listing(program.id))
+
+
+async def replay_webhook(request: web.Request) -> web.Response:
+    """Queue a parked (or delivered) event again, same id, at the end of the program's queue."""
+    who, program = await for_program(request, "replay-webhook", (Role.INTEGRATOR,))
+    event_id = request.match_info["event"]
+    await request.app[WEBHOOKS].replay(program.id, event_id, audit(
+        who, "replay-webhook", program.id, target=event_id))
+    return web.json_response({"id": event_id, "status": "pending"}, status=202)
 
 
 def add_routes(app: web.Application) -> None:
@@ -230,6 +242,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/programs/{program}/approvals", approvals)
     r.add_get("/api/programs/{program}/attendance", attendance)
     r.add_get("/api/programs/{program}/webhooks", list_webhooks)
+    r.add_post("/api/programs/{program}/webhooks/{event}/replay", replay_webhook)
     r.add_get("/api/programs/{program}/sessions/{session}/record", session_record)
     r.add_get("/api/programs/{program}/checkin-trend", checkin_trend)
     r.add_get("/api/audit", export_audit)

@@ -24,7 +24,9 @@ from server.http.rest import (
     audit,
     body,
     for_program,
+    programs_of,
     refuse,
+    step_events,
 )
 from server.realtime.ratelimit import TokenBucket
 from server.store.programs import INVITE_INDEX, Programs
@@ -140,12 +142,13 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     now = time.time()
     entry = AuditEntry(actor=partner_id, role=Role.PARTNER.value, action=f"invite-{b.decision}",
                        target=invite.id, room=invite.room, program=program.id)
-    programs = Programs(request.app[STORE])
+    programs = programs_of(request)
     if b.decision != "consent":
         step = "defer" if b.decision == "not-now" else "decline"
         updated, _ = await programs.update(
             program.id, lambda p: lifecycle.apply(p, step, Role.PARTNER.value, now,
-                                                  share=b.share), entry)
+                                                  share=b.share), entry,
+            events=step_events(step))
         await after_step(request, updated, step)
         return web.json_response({"state": updated.partner.state, "support": content.support})
     if b.documentVersion != content.version:
@@ -157,7 +160,8 @@ async def respond_to_invite(request: web.Request) -> web.Response:
             p.partner.name = b.name
         return lifecycle.redeem(p, p.invites[invite.id], content.version, now, share=b.share)
 
-    updated, room = await programs.update(program.id, consent, entry)
+    updated, room = await programs.update(
+        program.id, consent, entry, events=None if was_consenting else step_events("consent"))
     if not was_consenting:
         await after_step(request, updated, "consent")
     settings = request.app[SETTINGS]

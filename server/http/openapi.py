@@ -119,7 +119,14 @@ def document() -> dict[str, Any]:
         p + "/attendance": {"parameters": [PROGRAM],
                             "get": _op("Stays per session; minutes per week", 200, OBJECT)},
         p + "/webhooks": {"parameters": [PROGRAM],
-                          "get": _op("Webhook deliveries (integrator)", 200, ARRAY)},
+                          "get": _op("Webhook events by seq: pending, delivered or parked "
+                                     "(integrator)", 200, ARRAY)},
+        p + "/webhooks/{event}/replay": {
+            "parameters": [PROGRAM, {"name": "event", "in": "path", "required": True,
+                                     "schema": {"type": "string"}}],
+            "post": _op("Queue a parked (or delivered) event again, same id (integrator)",
+                        202, {"type": "object", "required": ["id", "status"], "properties": {
+                            "id": {"type": "string"}, "status": {"const": "pending"}}})},
         "/api/support": {"get": _op("Other support the deployment offers (public)", 200, ARRAY,
                                     auth=False, errors=())},
         "/api/invites/preview": {"post": _op(

@@ -1,5 +1,5 @@
 """What every REST route shares: authentication, bodies, refusals, the program binding,
-and the effects of a partner's step outside the program document.
+and the effects of a partner's step outside its commit.
 
 Refusals answer ``{"ok": false, "error": {code, message}}`` with the status from
 :func:`server.errors.http_status`, and are audited when the caller is known.
@@ -17,8 +17,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from server.appkeys import REALTIME, SETTINGS, STORE, WEBHOOKS
+from server.domain import outbox
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
+from server.domain.outbox import Event
 from server.domain.program import Program
 from server.errors import Code, Refused, http_status
 from server.http import bodies
@@ -28,10 +30,6 @@ from server.store.programs import Programs
 from server.tokens import TokenVerifier
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-STEP_EVENTS = {"consent": "partner.consented", "decline": "partner.declined",
-               "defer": "partner.deferred", "withdraw": "partner.withdrew",
-               "request": "approval.requested", "approve": "approval.decided",
-               "decline-request": "approval.decided"}
 CLOSING_CODES = {"pause": Code.PARTNER_PAUSED, "withdraw": Code.CONSENT_WITHDRAWN,
                  "revoke": Code.PARTNER_REVOKED}
 
@@ -197,15 +195,26 @@ ALL = (Role.CLINICIAN, Role.CLIENT, Role.PARTNER, Role.INTEGRATOR)
 STAFF = (Role.CLINICIAN, Role.INTEGRATOR)
 
 
+def programs_of(request: web.Request) -> Programs:
+    """Programs whose updates queue their webhook events in the same commit (when on)."""
+    return Programs(request.app[STORE], request.app[WEBHOOKS].outbox)
+
+
+def step_events(step: str) -> Callable[[Program, object], list[Event]] | None:
+    """The webhook events of a partner's step, for ``Programs.update(events=...)``
+    (``None`` for a step that makes none: its write need not touch the outbox)."""
+    if step not in outbox.STEP_EVENTS:
+        return None
+    return lambda program, _: outbox.step_events(program, step)
+
+
 async def after_step(request: web.Request, program: Program, step: str) -> None:
-    """Effects outside the program document: moving a partner out, webhooks."""
+    """Effects outside the step's commit: moving a partner out of their rooms.
+
+    Note: the step's webhook event is not here: it is queued inside the commit
+    (:func:`step_events`), so a crash right after it cannot lose it.
+    """
     if step in CLOSING_CODES:
         await request.app[REALTIME].evict(program.id, program.partner.id, CLOSING_CODES[step])
-    if step in STEP_EVENTS:
-        data = {"state": program.partner.state}
-        if step in ("approve", "decline-request"):
-            data["decision"] = "approved" if step == "approve" else "declined"
-        request.app[WEBHOOKS].emit(STEP_EVENTS[step], program=program.id,
-                                   participant=program.partner.id, data=data)
 
 

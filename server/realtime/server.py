@@ -64,8 +64,9 @@ class RealtimeServer:
         self.settings = settings
         self.webhooks = webhooks
         self.store = store
-        self.rooms = Rooms(store)
-        self.programs = Programs(store)
+        # With webhooks on, room changes queue their events in their own commit.
+        self.rooms = Rooms(store, webhooks.outbox)
+        self.programs = Programs(store, webhooks.outbox)
         self.verifier = TokenVerifier(settings)
         self.connections = Connections()
         self.echo = EchoService(settings.precall_limit, settings.precall_seconds)
@@ -220,11 +221,6 @@ class RealtimeServer:
                 if own is None or sid != own.sid:  # the person's own ack says it already
                     await emit("presence", {"participant": participant, "status": status},
                                to=sid)
-            if status in ("joined", "left"):
-                self.webhooks.emit(f"participant.{status}", program=room.program, room=room.id,
-                                   participant=participant)
-        for event in change.events:
-            self.webhooks.emit(event, program=room.program, room=room.id)
         for member in room.members.values():
             if member.sid and member.sid != skip_sid:
                 await emit("room", snapshot(room, member.id), to=member.sid)

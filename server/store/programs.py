@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
+from server.domain import outbox as webhook_events
 from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.program import Invite, Program
 from server.domain.room import Room
 from server.errors import Code, Refused
 from server.store import rooms
+from server.store.outbox import Outbox
 from server.store.protocol import Doc, Key, Store
 
 T = TypeVar("T")
@@ -25,8 +27,15 @@ def key(program_id: str) -> Key:
 
 
 class Programs:
-    def __init__(self, store: Store) -> None:
+    """Programs over a :class:`Store`.
+
+    Note: with an ``outbox`` (webhooks on), ``update`` given ``events`` and
+    ``update_with_room`` queue their webhook events in the same commit.
+    """
+
+    def __init__(self, store: Store, outbox: Outbox | None = None) -> None:
         self.store = store
+        self.outbox = outbox
         self._decoded: dict[str, Program] = {}
 
     async def get(self, program_id: str) -> Program | None:
@@ -57,8 +66,13 @@ class Programs:
             docs[key(program.id)] = program.to_dict()
         await self.store.transact([key(program.id)], write, audit)
 
-    async def update(self, program_id: str, rule: Callable[[Program], T],
-                     audit: AuditEntry) -> tuple[Program, T]:
+    async def update(self, program_id: str, rule: Callable[[Program], T], audit: AuditEntry,
+                     events: Callable[[Program, T], list[webhook_events.Event]] | None = None,
+                     ) -> tuple[Program, T]:
+        """One rule over the program; ``events``: the webhook events of its outcome."""
+        staged = self.outbox.stage(program_id) if self.outbox and events else None
+        keys = [key(program_id)] if staged is None else [key(program_id), staged.key]
+
         def write(docs: dict[Key, Doc | None]) -> tuple[Program, T]:
             doc = docs[key(program_id)]
             if doc is None:
@@ -66,8 +80,13 @@ class Programs:
             program = Program.from_dict(doc)
             result = rule(program)
             docs[key(program_id)] = program.to_dict()
+            if staged is not None and events is not None:
+                staged.write(docs, events(program, result))
             return program, result
-        return await self.store.transact([key(program_id)], write, audit)
+        done = await self.store.transact(keys, write, audit)
+        if staged is not None:
+            staged.committed()
+        return done
 
     async def create_invite(self, program_id: str, *, room: str, quota: int, ttl: float,
                             by: str, now: float, audit: AuditEntry) -> tuple[Invite, str]:
@@ -100,6 +119,8 @@ class Programs:
         """One rule over a program and one of its rooms, committed together
         (e.g. admitting a partner re-checks their consent in the same write)."""
         pkey, rkey = key(program_id), rooms.key(room_id)
+        staged = self.outbox.stage(program_id) if self.outbox else None
+        keys = [pkey, rkey] if staged is None else [pkey, rkey, staged.key]
 
         def write(docs: dict[Key, Doc | None]) -> tuple[Program, Room, T]:
             pdoc, rdoc = docs[pkey], docs[rkey]
@@ -110,8 +131,12 @@ class Programs:
             program, room = Program.from_dict(pdoc), Room.from_dict(rdoc)
             result = rule(program, room)
             docs[pkey], docs[rkey] = program.to_dict(), room.to_dict()
+            if staged is not None:
+                staged.write(docs, webhook_events.room_events(room_id, result))
             return program, room, result
-        program, _, result = await self.store.transact([pkey, rkey], write, audit)
+        program, _, result = await self.store.transact(keys, write, audit)
+        if staged is not None:
+            staged.committed()
         # Read the room back: the copy decoded inside the write still has the old
         # version, and clients ignore a snapshot that is not newer than theirs.
         committed = await rooms.Rooms(self.store).get(room_id)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from server.domain import outbox as webhook_events
 from server.domain.audit import AuditEntry
 from server.domain.room import Room
 from server.errors import Code, Refused
+from server.store.outbox import Outbox, Staged
 from server.store.protocol import Doc, Key, RecentReads, Store
 
 T = TypeVar("T")
@@ -24,10 +26,13 @@ class Rooms:
     Decoded rooms are cached per version, so relaying a signal (which reads the
     room twice per message) costs no JSON decoding.
     Note: a returned room is a snapshot; never mutate it, go through ``update``.
+    Note: with an ``outbox`` (webhooks on), ``update`` queues the webhook events of the
+    rule's :class:`~server.domain.room.Change` in the same commit.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, outbox: Outbox | None = None) -> None:
         self.store = store
+        self.outbox = outbox
         self._decoded: dict[str, Room] = {}
         self._read_recent = store.read_recent if isinstance(store, RecentReads) else store.read
 
@@ -73,8 +78,11 @@ class Rooms:
 
     async def update(self, room_id: str, rule: Callable[[Room], T],
                      audit: AuditEntry) -> tuple[Room, T]:
-        """Run one domain rule on the room in one atomic write with its audit row."""
+        """Run one domain rule on the room in one atomic write with its audit row
+        (and, with an outbox, the webhook events of its change)."""
         changed: list[tuple[Room, Doc]] = []
+        staged = None if self.outbox is None else await self._stage(room_id)
+        keys = [key(room_id)] if staged is None else [key(room_id), staged.key]
 
         def write(docs: dict[Key, Doc | None]) -> T:
             doc = docs[key(room_id)]
@@ -84,8 +92,12 @@ class Rooms:
             result = rule(room)
             docs[key(room_id)] = written = room.to_dict()
             changed[:] = [(room, written)]  # the last run is the one committed (a backend may retry)
+            if staged is not None:
+                staged.write(docs, webhook_events.room_events(room_id, result))
             return result
-        result = await self.store.transact([key(room_id)], write, audit)
+        result = await self.store.transact(keys, write, audit)
+        if staged is not None:
+            staged.committed()
         # Reuse the room just committed instead of decoding it again; only its
         # version, which the store bumped (in the written document too), needs taking over.
         committed = await self.store.read(key(room_id))
@@ -97,3 +109,11 @@ class Rooms:
             room = self._decode(committed)
         self._decoded[room_id] = room
         return room, result
+
+    async def _stage(self, room_id: str) -> Staged | None:
+        """The outbox share of one update: of the room's program (which never changes)."""
+        assert self.outbox is not None
+        cached = self._decoded.get(room_id)
+        program = cached.program if cached is not None else \
+            (await self._read_recent(key(room_id)) or {}).get("program")
+        return None if program is None else self.outbox.stage(str(program))
