@@ -21,7 +21,7 @@ from aiohttp import ClientSession
 
 from server.domain.partner import hash_secret
 from server.errors import http_status
-from server.http.rest import MAX_DEPTH
+from server.json_depth import MAX_DEPTH
 from server.logs import JsonFormatter
 from tests.conftest import Harness
 

@@ -8,7 +8,6 @@ Refusals answer ``{"ok": false, "error": {code, message}}`` with the status from
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from server.domain.outbox import Event
 from server.domain.program import Program
 from server.errors import Code, Refused, http_status
 from server.http import bodies
+from server.json_depth import MAX_DEPTH, too_deep
 from server.logs import log_event
 from server.store import StoreUnavailable
 from server.store.programs import Programs
@@ -102,27 +102,6 @@ def raised_at(exc: BaseException) -> str:
 
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-MAX_DEPTH = 32  # levels of nested objects and arrays in a request body
-# A JSON string, escapes included; an unterminated one runs to the end (the parser then
-# refuses the body), so the scan stays linear whatever the bytes.
-_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"?', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
-    """More than ``limit`` nested objects/arrays, judged on the raw bytes before any
-    parser sees them (brackets inside strings do not count)."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    if len(brackets) <= limit:
-        return False
-    level = 0
-    for byte in brackets:
-        level += 1 if byte in b"[{" else -1
-        if level > limit:
-            return True
-    return False
-
-
 async def body(request: web.Request, model: type[bodies.B]) -> bodies.B:
     """The request's JSON body as ``model``: ``E_TOO_LARGE`` past
     ``ALONGSIDE_MAX_MESSAGE_BYTES`` (announced or sent), ``E_UNSUPPORTED_MEDIA_TYPE``

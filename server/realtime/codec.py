@@ -12,6 +12,13 @@ from typing import Any
 import orjson
 from socketio import packet
 
+from server.json_depth import too_deep
+
+# The event name an unreadable packet is delivered as, so the catch-all handler can
+# answer it (``E_SCHEMA``) on the packet's own ack id. It cannot clash with a real
+# event: every name we handle is printable.
+UNREADABLE = "\x00unreadable"
+
 
 class OrjsonCodec:
     @staticmethod
@@ -48,6 +55,39 @@ class OrjsonPacket(packet.Packet):
             else:
                 binary = False
         super().__init__(packet_type, data, namespace, id, binary, encoded_packet)
+
+    def decode(self, encoded_packet: Any) -> int:
+        """Decode as the library does, except that a payload nested past
+        :data:`~server.json_depth.MAX_DEPTH`, one that is not JSON, or an event that
+        is not ``[name, ...]`` becomes the event :data:`UNREADABLE`.
+
+        Why: the library raises from its message handler for these, so the sender
+        would get no answer at all and engine.io would log a traceback. The type,
+        namespace and ack id come before the payload, so they are kept.
+        """
+        if isinstance(encoded_packet, str) and too_deep(encoded_packet):
+            start = next((i for i, c in enumerate(encoded_packet) if c in '[{"'),
+                         len(encoded_packet))
+            count = super().decode(encoded_packet[:start])
+            self._unreadable()
+            return count
+        try:
+            count = super().decode(encoded_packet)
+        except orjson.JSONDecodeError:
+            self._unreadable()
+            return 0
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and not (
+                isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
+            self._unreadable()
+        return count
+
+    def _unreadable(self) -> None:
+        data: Any = None
+        kind = int(getattr(self, "packet_type", -1))  # the library leaves it untyped
+        if kind in (packet.EVENT, packet.BINARY_EVENT):
+            self.packet_type = packet.EVENT  # no attachments are awaited for it
+            data = [UNREADABLE]
+        self.data = data
 
     def encode(self) -> Any:
         text = self._text

@@ -35,7 +35,7 @@ from server.logs import log_event
 from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
 from server.realtime import schemas
-from server.realtime.codec import OrjsonCodec, OrjsonPacket
+from server.realtime.codec import UNREADABLE, OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connection, Connections
 from server.realtime.direct import DirectManager
 from server.realtime.media_events import MediaEvents
@@ -194,6 +194,8 @@ class RealtimeServer:
         conn = self.connections.get(sid)
         if conn is not None and not conn.bucket.take():
             return failure(Code.RATE_LIMITED)
+        if event == UNREADABLE:  # too deep, not JSON, or not [name, ...]: see codec.py
+            return failure(Code.SCHEMA)
         return failure(Code.UNKNOWN_EVENT)
 
     async def _change(self, conn: Connection, action: str, rule: Callable[[Room], Change],
