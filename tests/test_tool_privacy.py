@@ -106,3 +106,28 @@ async def test_a_private_check_in_answer_sends_the_partner_nothing(alongside: Ha
     closed = await partner.wait_for("tool", lambda d: view(d, "checkin")["open"] is False)
     assert view(closed, "checkin")["answered"] is False  # still nothing of the client's
     assert len(partner.received) > mark
+
+
+async def test_a_partner_back_on_a_new_connection_learns_nothing_either(
+        start_server: Any) -> None:
+    """What was last sent on the old socket cannot be the yardstick: a partner who comes
+    back (or whose node is another one) must still get nothing for a private change."""
+    alongside: Harness = await start_server(grace_seconds=5)
+    clinician, client, partner = await trio(alongside)
+    assert (await clinician.call("tool:start", {"tool": "checkin",
+                                                "options": {"phase": "start"}}))["ok"]
+    await partner.wait_for("tool", lambda d: d["tools"])
+    await partner.sio.eio.ws.close()  # the network drops, without a goodbye
+    await clinician.wait_for("presence", lambda d: d == {"participant": "partner-1",
+                                                         "status": "reconnecting"})
+    back = await alongside.peer("partner")  # the same seat, within the grace period
+    assert back.join_ack["you"]["state"] == "admitted"  # type: ignore[attr-defined]
+    await settled(clinician, client, back)
+    mark = len(back.received)
+    ack = await tool_act(client, "checkin", "answer", {"mood": 2, "readiness": 3})
+    assert view(ack, "checkin")["mine"]["mood"] == 2
+    await clinician.wait_for("tool", lambda d: "client-1" in view(d, "checkin")["answers"])
+    await nothing_for(back, mark)
+    # The new connection does hear what it may see.
+    assert (await tool_act(clinician, "checkin", "close"))["ok"]
+    await back.wait_for("tool", lambda d: view(d, "checkin")["open"] is False)

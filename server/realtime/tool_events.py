@@ -58,7 +58,7 @@ class ToolEvents:
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._arming: dict[tuple[str, str], int] = {}  # the latest wake_at asked, per tool
         self._asked: dict[tuple[str, str], int] = {}  # room version whose wake_at was None
-        self._sent: dict[tuple[str, str, str], tuple[int, str]] = {}  # per socket: last view
+        self._sent: dict[tuple[str, str, str], int] = {}  # room version last shown per socket
 
     def handlers(self) -> dict[str, tuple[type[schemas.Payload],
                                           Callable[[Connection, Any], Awaitable[dict[str, Any]]],
@@ -94,9 +94,11 @@ class ToolEvents:
             else:
                 item["catalog"] = found
             available.append(item)
-        room, per_member = await self._views(room)
+        viewed, per_member, _ = await self._views(room)
+        if viewed is not room:  # a tool failed: everyone sees that
+            await self._send_views(viewed, per_member, None)
         mine = per_member.get(me.id, [])
-        self._remember(room, me.id, conn.sid, mine)  # what this socket now has
+        self._remember(viewed, me.id, conn.sid)
         return {"available": available, "running": mine, "now": time.time()}
 
     async def records(self, room: Room, role: str) -> list[dict[str, Any]]:
@@ -186,7 +188,7 @@ class ToolEvents:
                     who.room, self._commit(room.version, tool, state, ctx.effects, stop), audit)
             except Conflict:
                 continue
-            updated, per_member = await self._deliver(updated, shown, ctx.effects)
+            updated, per_member = await self._deliver(updated, shown, ctx.effects, room)
             updated = await self._schedule(updated, tool)
             entry = updated.tools.get(tool.name)
             if entry is not None and entry["status"] == "failed":  # its view or clock failed
@@ -242,30 +244,38 @@ class ToolEvents:
         return updated
 
     # -- delivery ----------------------------------------------------------------------
-    async def _deliver(self, room: Room, shown: Shown,
-                       effects: list[dict[str, Any]]) -> tuple[Room, guarded.Views]:
-        """After a commit: snapshots where they changed, then views, then effects.
-        Returns the room (newer if a tool failed meanwhile) and everyone's views."""
+    async def _deliver(self, room: Room, shown: Shown, effects: list[dict[str, Any]],
+                       before: Room) -> tuple[Room, guarded.Views]:
+        """After a commit (``before`` is the room it changed): snapshots and views to
+        whoever they changed for, then effects. Returns the room (newer if a tool failed
+        meanwhile) and everyone's views."""
         await self._snapshots(room, shown)
-        room, per_member = await self._views(room)
-        await self._send_views(room, per_member)
+        room, per_member, earlier = await self._views(room, before)
+        await self._send_views(room, per_member, earlier)
         await self._effects(room, effects)
         return room, per_member
 
     async def _publish(self, room: Room) -> None:
-        room, per_member = await self._views(room)
-        await self._send_views(room, per_member)
+        """Views to everyone (after a tool failed, which everyone sees)."""
+        room, per_member, _ = await self._views(room)
+        await self._send_views(room, per_member, None)
 
-    async def _views(self, room: Room) -> tuple[Room, guarded.Views]:
-        """Everyone's views; a tool whose views fail is marked failed first."""
+    async def _views(self, room: Room, before: Room | None = None
+                     ) -> tuple[Room, guarded.Views, guarded.Views | None]:
+        """Everyone's views now and (given ``before``) just before; a tool whose views
+        fail is marked failed first, and then the views before are dropped (everyone
+        sees a tool fail)."""
         per_member: guarded.Views = {}
+        earlier: guarded.Views | None = None
         for _ in range(len(room.tools) + 1):  # each round fails one tool at least
-            per_member, failed = await guarded.views(self.runner, self.tools, room)
+            per_member, earlier, failed = await guarded.views(self.runner, self.tools, room,
+                                                              before)
             if not failed:
                 break
             for name, code in failed.items():
                 room = await self._fail(room, name, code)
-        return room, per_member
+            before = earlier = None
+        return room, per_member, earlier
 
     async def _snapshots(self, room: Room, shown: Shown) -> None:
         """A ``room`` event to each person whose snapshot changed, the caller included
@@ -276,29 +286,34 @@ class ToolEvents:
                 if shown.get(member.id) != _digest(view):
                     await self.server.sio.emit("room", view, to=member.sid)
 
-    async def _send_views(self, room: Room, per_member: guarded.Views) -> None:
+    async def _send_views(self, room: Room, per_member: guarded.Views,
+                          earlier: guarded.Views | None) -> None:
+        """``tool`` to each person whose views differ from ``earlier`` (all, if None).
+
+        Compared with what the room showed just before, not with what this node last
+        sent: in a cluster another node may have sent something newer meanwhile."""
         sids = {m.id: m.sid for m in room.admitted() if m.sid}
         for member_id, seen in per_member.items():
             sid = sids.get(member_id)
             # Only when this person's view changed: an identical event would still
             # tell them that someone else is, say, writing a private answer.
-            if sid is not None and self._remember(room, member_id, sid, seen):
+            if sid is None or (earlier is not None and member_id in earlier
+                               and earlier[member_id] == seen):
+                continue
+            if self._remember(room, member_id, sid):
                 # The server's clock, so countdowns do not depend on the browser's.
                 await self.server.sio.emit("tool", {"tools": seen, "now": time.time()}, to=sid)
         live = set(sids.values())
         for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
             del self._sent[stale]
 
-    def _remember(self, room: Room, member_id: str, sid: str,
-                  seen: list[dict[str, Any]]) -> bool:
-        """Note that socket ``sid`` has ``seen``; ``False`` if it had it already, or if a
-        delivery of a newer version of the room got there first (this one is stale)."""
+    def _remember(self, room: Room, member_id: str, sid: str) -> bool:
+        """Note that socket ``sid`` was shown the tools of this version of the room;
+        ``False`` if it was shown a newer one already (this delivery came late)."""
         key = (room.id, member_id, sid)
-        digest = json.dumps(seen, sort_keys=True, default=str)
-        last = self._sent.get(key)
-        if last is not None and (last[1] == digest or last[0] > room.version):
+        if self._sent.get(key, -1) > room.version:
             return False
-        self._sent[key] = (room.version, digest)
+        self._sent[key] = room.version
         return True
 
     async def _effects(self, room: Room, effects: list[dict[str, Any]]) -> None:
@@ -379,7 +394,7 @@ class ToolEvents:
                     room_id, self._commit(room.version, tool, state, ctx.effects, False), audit)
             except Conflict:
                 continue
-            updated, _ = await self._deliver(updated, shown, ctx.effects)
+            updated, _ = await self._deliver(updated, shown, ctx.effects, room)
             await self._schedule(updated, tool)
             return
 

@@ -2,8 +2,8 @@
 wake time, a session record's parts, the launchers' catalogs.
 
 What one tool is asked for a delivery is batched into ONE worker call (every
-person's view), and different tools' calls run side by side, so one time limit bounds
-the whole delivery however many people there are. Each call gets
+person's view, now and just before the change), and different tools' calls run side
+by side, so one time limit bounds the whole delivery however many people there are. Each call gets
 its own JSON copy of the state, so a tool cannot change what the server holds.
 
 Note: a batch fails as a whole when it overruns, so one slow view marks its tool
@@ -35,30 +35,54 @@ def _code(outcome: BaseException) -> Code:
     raise outcome
 
 
-async def views(runner: run.Runner, tools: dict[str, Tool],
-                room: Room) -> tuple[Views, dict[str, Code]]:
-    """Every running tool as each admitted member may see it, and the tools whose views
-    failed (left out of the views; the caller marks them failed)."""
+async def views(runner: run.Runner, tools: dict[str, Tool], room: Room,
+                before: Room | None = None) -> tuple[Views, Views | None, dict[str, Code]]:
+    """Every running tool as each admitted member may see it, the same as it was in
+    ``before`` (the room just before this change, if given), and the tools whose views
+    failed (left out; the caller marks them failed).
+
+    Each tool's views, after and before, are one call. A tool that is no longer running
+    is not asked what it showed before: it shows something else now anyway."""
     people = run.roster(room)
+    earlier = run.roster(before) if before is not None else ()
     running = [(name, tools[name], entry["state"]) for name, entry in room.tools.items()
                if entry["status"] == "running" and name in tools]
     outcomes = await asyncio.gather(
-        *(runner.call(name, partial(_view_each, tool, state, people))
+        *(runner.call(name, partial(_view_each, tool, state, people,
+                                    _running_state(before, name), earlier))
           for name, tool, state in running), return_exceptions=True)
-    seen: dict[str, dict[str, Any]] = {}
+    now: dict[str, dict[str, Any]] = {}
+    then: dict[str, dict[str, Any]] = {}
     failed: dict[str, Code] = {}
     for (name, _, _), outcome in zip(running, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             failed[name] = _code(outcome)
         else:
-            seen[name] = outcome
-    return run.arrange(tools, room, seen), failed
+            now[name], then[name] = outcome
+    if before is None:
+        return run.arrange(tools, room, now), None, failed
+    for name, entry in before.tools.items():
+        if entry["status"] == "running" and not then.get(name):
+            then[name] = {p.id: GONE for p in earlier}
+    return run.arrange(tools, room, now), run.arrange(tools, before, then), failed
 
 
-def _view_each(tool: Tool, state: dict[str, Any],
-               people: Sequence[Participant]) -> dict[str, Any]:
+GONE = "(no longer running)"  # stands for a view that was not asked for again
+
+
+def _running_state(room: Room | None, name: str) -> dict[str, Any] | None:
+    entry = room.tools.get(name) if room is not None else None
+    return entry["state"] if entry is not None and entry["status"] == "running" else None
+
+
+def _view_each(tool: Tool, state: dict[str, Any], people: Sequence[Participant],
+               earlier_state: dict[str, Any] | None,
+               earlier: Sequence[Participant]) -> tuple[dict[str, Any], dict[str, Any]]:
     # In the worker. Each view gets its own copy: views are pure, but must not be trusted.
-    return {p.id: tool.view(run.plain(state), p) for p in people}
+    now = {p.id: tool.view(run.plain(state), p) for p in people}
+    if earlier_state is None:
+        return now, {}
+    return now, {p.id: tool.view(run.plain(earlier_state), p) for p in earlier}
 
 
 async def wake_at(runner: run.Runner, tool: Tool, state: dict[str, Any]) -> float | None:
