@@ -187,3 +187,32 @@ async def test_a_catalog_that_hangs_or_raises_is_marked_in_the_tools_list(
     assert (await clinician.call("tool:start", {"tool": "tally"}))["ok"]
     still_connected(clinician, client)
     await room.close()
+
+
+async def test_a_stuck_tool_cannot_take_the_threads_of_the_others(served: Serve) -> None:
+    """Each call that overran keeps its thread (Python cannot kill one): a tool whose
+    threads are all stuck is refused at once, and every other tool goes on."""
+    room = Room(served().url)
+    clinician, client = await room.couple()
+    loop = asyncio.get_running_loop()
+    for _ in range(8):  # each hang sleeps 30 s in its thread, long past the time limit
+        began = loop.time()
+        started = await clinician.call("tool:start", {"tool": "tally"})
+        if not started["ok"]:
+            # Once its threads are all held, the tool is refused without waiting.
+            assert started["error"]["code"] == "E_TOOL_TIMEOUT", started
+            assert loop.time() - began < PROMPT
+            break
+        hung = await clinician.call("tool:act", {"tool": "tally", "action": "hang"},
+                                    timeout=10)
+        assert hung["error"]["code"] == "E_TOOL_TIMEOUT"
+        assert (await clinician.call("tool:stop", {"tool": "tally"}))["ok"]
+    # Another tool in the same room works as ever.
+    started = await clinician.call("tool:start", {"tool": "checkin",
+                                                  "options": {"phase": "start"}})
+    assert started["ok"], started
+    answered = await client.call("tool:act", {"tool": "checkin", "action": "answer",
+                                              "payload": {"mood": 4, "readiness": 4}})
+    assert answered["ok"], answered
+    still_connected(clinician, client)
+    await room.close()
