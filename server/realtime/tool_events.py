@@ -3,25 +3,18 @@
 Each action reads the room, runs the tool's code in a worker (time-limited), then
 commits the new tool state in one store write that also checks nobody wrote the
 room in between (retried if so). Then each person is told what changed *for them*
-and nothing more: a ``room`` snapshot only if their snapshot changed (apart from its
-version), and ``tool`` with the running tools as they may see them only if that
-changed. So a private answer sends the other partner nothing at all, not even a bare
-new version. Effects follow (``tool:<event>``, ``mute``).
+and nothing more (``server/realtime/tool_delivery.py``): a private answer sends the
+other partner nothing at all. Effects follow (``tool:<event>``, ``mute``).
 
 Every call into a tool's code goes through the runner (``server/tools/guarded.py``
 for views, wake times, records and catalogs): a tool that raises or overruns in any
 of them is marked failed, and the room goes on.
-
-Note: the room's version still grows with each private action, so a later snapshot
-shows a gap; it is whole, and a client that asks for ``snapshot`` after the gap learns
-that the room changed, never when or what.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -29,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from server.domain.audit import AuditEntry
 from server.domain.room import MemberState, Room
-from server.domain.view import snapshot
 from server.errors import Code, Refused, ToolCode
 from server.realtime import schemas
 from server.realtime.connections import Connection
+from server.realtime.tool_delivery import Delivery, Shown, shown_to
 from server.tools import guarded
 from server.tools import runner as run
 from server.tools.api import MAIN, Tool, ToolError
@@ -42,7 +35,6 @@ if TYPE_CHECKING:
     from server.realtime.server import RealtimeServer
 
 RETRIES = 5
-Shown = dict[str, str]  # member id -> their snapshot before a write, apart from its version
 
 
 class Conflict(Exception):
@@ -58,7 +50,7 @@ class ToolEvents:
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._arming: dict[tuple[str, str], int] = {}  # the latest wake_at asked, per tool
         self._asked: dict[tuple[str, str], int] = {}  # room version whose wake_at was None
-        self._sent: dict[tuple[str, str, str], int] = {}  # room version last shown per socket
+        self.delivery = Delivery(server)
 
     def handlers(self) -> dict[str, tuple[type[schemas.Payload],
                                           Callable[[Connection, Any], Awaitable[dict[str, Any]]],
@@ -96,9 +88,9 @@ class ToolEvents:
             available.append(item)
         viewed, per_member, _ = await self._views(room)
         if viewed is not room:  # a tool failed: everyone sees that
-            await self._send_views(viewed, per_member, None)
+            await self.delivery.views(viewed, per_member, None)
         mine = per_member.get(me.id, [])
-        self._remember(viewed, me.id, conn.sid)
+        self.delivery.remember(viewed, me.id, conn.sid)
         return {"available": available, "running": mine, "now": time.time()}
 
     async def records(self, room: Room, role: str) -> list[dict[str, Any]]:
@@ -201,7 +193,7 @@ class ToolEvents:
         def write(room: Room) -> Shown:
             if room.version != version:
                 raise Conflict()
-            shown = _shown(room)
+            shown = shown_to(room)
             if stop:
                 ended = room.tools.pop(tool.name, None)
                 if ended is not None and ended["status"] == "running":
@@ -225,7 +217,7 @@ class ToolEvents:
         unmute: list[dict[str, Any]] = []
 
         def mark(current: Room) -> Shown:
-            shown = _shown(current)
+            shown = shown_to(current)
             entry = current.tools.get(name)
             if entry is not None and entry["status"] == "running":
                 current.tools[name] = {"status": "failed", "state": {}, "error": code.value}
@@ -239,8 +231,8 @@ class ToolEvents:
                            target=name, room=room.id, program=room.program,
                            outcome=f"refused:{code.value}")
         updated, shown = await self.server.rooms.update(room.id, mark, audit)
-        await self._snapshots(updated, shown)
-        await self._effects(updated, unmute)
+        await self.delivery.snapshots(updated, shown)
+        await self.delivery.effects(updated, unmute)
         return updated
 
     # -- delivery ----------------------------------------------------------------------
@@ -249,16 +241,16 @@ class ToolEvents:
         """After a commit (``before`` is the room it changed): snapshots and views to
         whoever they changed for, then effects. Returns the room (newer if a tool failed
         meanwhile) and everyone's views."""
-        await self._snapshots(room, shown)
+        await self.delivery.snapshots(room, shown)
         room, per_member, earlier = await self._views(room, before)
-        await self._send_views(room, per_member, earlier)
-        await self._effects(room, effects)
+        await self.delivery.views(room, per_member, earlier)
+        await self.delivery.effects(room, effects)
         return room, per_member
 
     async def _publish(self, room: Room) -> None:
         """Views to everyone (after a tool failed, which everyone sees)."""
         room, per_member, _ = await self._views(room)
-        await self._send_views(room, per_member, None)
+        await self.delivery.views(room, per_member, None)
 
     async def _views(self, room: Room, before: Room | None = None
                      ) -> tuple[Room, guarded.Views, guarded.Views | None]:
@@ -276,57 +268,6 @@ class ToolEvents:
                 room = await self._fail(room, name, code)
             before = earlier = None
         return room, per_member, earlier
-
-    async def _snapshots(self, room: Room, shown: Shown) -> None:
-        """A ``room`` event to each person whose snapshot changed, the caller included
-        (a tool's ack carries no snapshot); to nobody else, not even for a new version."""
-        for member in room.members.values():
-            if member.sid:
-                view = snapshot(room, member.id)
-                if shown.get(member.id) != _digest(view):
-                    await self.server.sio.emit("room", view, to=member.sid)
-
-    async def _send_views(self, room: Room, per_member: guarded.Views,
-                          earlier: guarded.Views | None) -> None:
-        """``tool`` to each person whose views differ from ``earlier`` (all, if None).
-
-        Compared with what the room showed just before, not with what this node last
-        sent: in a cluster another node may have sent something newer meanwhile."""
-        sids = {m.id: m.sid for m in room.admitted() if m.sid}
-        for member_id, seen in per_member.items():
-            sid = sids.get(member_id)
-            # Only when this person's view changed: an identical event would still
-            # tell them that someone else is, say, writing a private answer.
-            if sid is None or (earlier is not None and member_id in earlier
-                               and earlier[member_id] == seen):
-                continue
-            if self._remember(room, member_id, sid):
-                # The server's clock, so countdowns do not depend on the browser's.
-                await self.server.sio.emit("tool", {"tools": seen, "now": time.time()}, to=sid)
-        live = set(sids.values())
-        for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
-            del self._sent[stale]
-
-    def _remember(self, room: Room, member_id: str, sid: str) -> bool:
-        """Note that socket ``sid`` was shown the tools of this version of the room;
-        ``False`` if it was shown a newer one already (this delivery came late)."""
-        key = (room.id, member_id, sid)
-        if self._sent.get(key, -1) > room.version:
-            return False
-        self._sent[key] = room.version
-        return True
-
-    async def _effects(self, room: Room, effects: list[dict[str, Any]]) -> None:
-        emit = self.server.sio.emit
-        sids = {m.id: m.sid for m in room.admitted() if m.sid}
-        for effect in effects:
-            targets = [sids[effect["to"]]] if effect.get("to") in sids else (
-                list(sids.values()) if effect.get("to") is None else [])
-            for sid in targets:
-                if effect["kind"] == "send":
-                    await emit(f"tool:{effect['event']}", effect["payload"], to=sid)
-                elif effect["kind"] == "mute":
-                    await emit("mute", {"muted": bool(effect["muted"])}, to=sid)
 
     # -- the clock -------------------------------------------------------------------
     def rearm(self, room: Room) -> None:
@@ -398,12 +339,3 @@ class ToolEvents:
             await self._schedule(updated, tool)
             return
 
-
-def _digest(view: dict[str, Any]) -> str:
-    """A snapshot as its receiver sees it, apart from the version (which every write bumps)."""
-    return json.dumps({k: v for k, v in view.items() if k != "version"}, sort_keys=True,
-                      default=str)
-
-
-def _shown(room: Room) -> Shown:
-    return {m.id: _digest(snapshot(room, m.id)) for m in room.members.values() if m.sid}
