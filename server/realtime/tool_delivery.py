@@ -5,9 +5,11 @@ and ``tool`` only to those whose views differ from what the room showed just bef
 the change. So a private answer sends the other partner nothing at all: no event at
 the instant it is given is the whole point (an identical event would still say when).
 
-Note: the room's version still grows with each private change, so a later snapshot
-skips versions (it is whole); one asked for meanwhile shows that the room changed,
-never when or what. Two deliveries on different nodes may still arrive out of order.
+Note: the room's version still grows with each private change (the store bumps it
+on every write), so a later snapshot skips versions (it is whole), and someone who
+keeps asking for ``snapshot`` sees the version move when something they cannot see
+changed: roughly when, never what. Closing that needs a version per viewer. Two
+deliveries from different nodes may still arrive out of order.
 """
 
 from __future__ import annotations
