@@ -3,71 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.outside_tool import Room, plugin_path, served
 
-from server.settings import Settings
-from server.tokens import mint
-from tests import live_server
-from tests.conftest import SECRET
-from tests.peers import Peer
-
-PACKAGE = Path(__file__).parent / "outside_plugin"
-
-
-@pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(PACKAGE)], check=True)
-    return target
-
-
-class Room:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.settings = Settings(jwt_secret=SECRET)
-        self.peers: list[Peer] = []
-
-    async def person(self, role: str, sub: str) -> Peer:
-        token = mint(self.settings, sub=sub, name=sub.title(), role=role, program="tp",
-                     room="tools-room", ttl=600,
-                     **({"room_kind": "couples"} if role == "clinician" else {}))
-        peer = Peer(self.url, token)
-        self.peers.append(peer)
-        await peer.connect()
-        assert (await peer.call("join", {}))["ok"]
-        return peer
-
-    async def couple(self) -> tuple[Peer, Peer]:
-        clinician = await self.person("clinician", "dr")
-        client = await self.person("client", "cl")
-        await clinician.call("admit", {"participant": "cl"})
-        await client.wait_for("admitted")
-        return clinician, client
-
-    async def close(self) -> None:
-        for p in self.peers:
-            await p.close()
-
-
-@pytest.fixture
-async def served(plugin_path: Path, tmp_path: Path) -> AsyncIterator[Any]:
-    env = {"PYTHONPATH": f"{plugin_path}:{Path(__file__).parent.parent}"}
-    servers: list[live_server.LiveServer] = []
-
-    def start() -> live_server.LiveServer:
-        servers.append(live_server.start(tmp_path, **env))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
+__all__ = ["plugin_path", "served"]  # fixtures shared with the other outside-tool tests
 
 
 async def test_outside_tool_is_discovered_and_views_are_filtered(served: Any) -> None:

@@ -2,26 +2,31 @@
 
 Each action reads the room, runs the tool's code in a worker (time-limited), then
 commits the new tool state in one store write that also checks nobody wrote the
-room in between (retried if so). Every admitted member then gets ``tool`` with
-the running tools as *they* may see them; effects follow (``tool:<event>``,
-``mute``, side-room moves, which also change the room snapshot).
+room in between (retried if so). Then each person is told what changed *for them*
+and nothing more (``server/realtime/tool_delivery.py``): a private answer sends the
+other partner nothing at all. Effects follow (``tool:<event>``, ``mute``).
+
+Every call into a tool's code goes through the runner (``server/tools/guarded.py``
+for views, wake times, records and catalogs): a tool that raises or overruns in any
+of them is marked failed, and the room goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from server.domain.audit import AuditEntry
-from server.domain.room import Change, MemberState, Room
+from server.domain.room import MemberState, Room
 from server.errors import Code, Refused, ToolCode
 from server.realtime import schemas
 from server.realtime.connections import Connection
+from server.realtime.tool_delivery import Delivery, Shown, shown_to
+from server.tools import guarded
 from server.tools import runner as run
 from server.tools.api import MAIN, Tool, ToolError
 from server.tools.registry import discover
@@ -43,7 +48,9 @@ class ToolEvents:
         self.tools = discover() if tools is None else tools
         self.runner = run.Runner(timeout=timeout)
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
-        self._sent: dict[tuple[str, str, str], str] = {}  # last view sent per socket
+        self._arming: dict[tuple[str, str], int] = {}  # the latest wake_at asked, per tool
+        self._asked: dict[tuple[str, str], int] = {}  # room version whose wake_at was None
+        self.delivery = Delivery(server)
 
     def handlers(self) -> dict[str, tuple[type[schemas.Payload],
                                           Callable[[Connection, Any], Awaitable[dict[str, Any]]],
@@ -64,14 +71,41 @@ class ToolEvents:
     async def _list(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
         room = await self._room(conn)
         me = run.participant(room, conn.identity.id)
-        available = [
-            {"name": t.name, "title": t.title,
-             "actions": sorted(a for a, roles in t.actions.items() if me.role in roles),
-             # What a launcher can offer before starting (e.g. the exercise library).
-             "catalog": getattr(t, "catalog", None) if me.role == "clinician" else None}
-            for t in self.tools.values() if room.kind.value in t.room_kinds]
-        mine = run.views(self.tools, room).get(me.id, [])
+        offered = [t for t in self.tools.values() if room.kind.value in t.room_kinds]
+        # What a launcher can offer before starting (e.g. the exercise library).
+        catalogs = await guarded.catalogs(self.runner, offered) if me.role == "clinician" \
+            else {}
+        available = []
+        for t in offered:
+            item: dict[str, Any] = {
+                "name": t.name, "title": t.title, "catalog": None,
+                "actions": sorted(a for a, roles in t.actions.items() if me.role in roles)}
+            found = catalogs.get(t.name)
+            if isinstance(found, Code):
+                item["error"] = found.value
+            else:
+                item["catalog"] = found
+            available.append(item)
+        viewed, per_member, _ = await self._views(room)
+        if viewed is not room:  # a tool failed: everyone sees that
+            await self.delivery.views(viewed, per_member, None)
+        mine = per_member.get(me.id, [])
+        self.delivery.remember(viewed, me.id, conn.sid)
         return {"available": available, "running": mine, "now": time.time()}
+
+    async def records(self, room: Room, role: str) -> list[dict[str, Any]]:
+        """The room's session record as ``role`` may read it (see :func:`guarded.records`)."""
+        return await guarded.records(self.runner, self.tools, room.records, role)
+
+    async def helper(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run other code of tool ``name`` (e.g. its module's ``trend``) through the runner;
+        a failure is refused with ``E_TOOL_FAILED`` or ``E_TOOL_TIMEOUT``."""
+        try:
+            return await self.runner.call(name, fn)
+        except ToolError:
+            raise Refused(Code.TOOL_FAILED) from None
+        except run.ToolFailed as failed:
+            raise Refused(failed.code) from None
 
     async def _start(self, conn: Connection, p: schemas.ToolStart) -> dict[str, Any]:
         tool = self._tool(p.tool)
@@ -136,27 +170,30 @@ class ToolEvents:
                 await self.server.store.record(audit.refused(error.code))
                 raise Refused(ToolCode(error.code), error.message) from None
             except run.ToolFailed as failed:
-                await self._fail(conn, tool, failed.code)
+                await self._publish(await self._fail(room, tool.name, failed.code))
                 raise Refused(failed.code) from None
             if stop:  # a tool that ends must not leave anyone muted
                 ctx.effects.extend({"kind": "mute", "to": p.id, "muted": False}
                                    for p in ctx.roster if p.role != "clinician")
             try:
-                updated, change = await self.server.rooms.update(
+                updated, shown = await self.server.rooms.update(
                     who.room, self._commit(room.version, tool, state, ctx.effects, stop), audit)
             except Conflict:
                 continue
-            await self._deliver(updated, change, ctx.effects)
-            self._schedule(updated, tool)
-            mine = run.views(self.tools, updated).get(who.id, [])
-            return {"tools": mine, "now": time.time()}
+            updated, per_member = await self._deliver(updated, shown, ctx.effects, room)
+            updated = await self._schedule(updated, tool)
+            entry = updated.tools.get(tool.name)
+            if entry is not None and entry["status"] == "failed":  # its view or clock failed
+                raise Refused(Code(entry["error"]))
+            return {"tools": per_member.get(who.id, []), "now": time.time()}
         raise Refused(Code.UNAVAILABLE, "The session is busy; try again.")
 
     def _commit(self, version: int, tool: Tool, state: dict[str, Any],
-                effects: list[dict[str, Any]], stop: bool) -> Callable[[Room], Change]:
-        def write(room: Room) -> Change:
+                effects: list[dict[str, Any]], stop: bool) -> Callable[[Room], Shown]:
+        def write(room: Room) -> Shown:
             if room.version != version:
                 raise Conflict()
+            shown = shown_to(room)
             if stop:
                 ended = room.tools.pop(tool.name, None)
                 if ended is not None and ended["status"] == "running":
@@ -170,80 +207,108 @@ class ToolEvents:
                     member = room.members[effect["to"]]
                     if member.state is MemberState.ADMITTED:
                         member.side = str(effect["side"])
-            return Change()
+            return shown
         return write
 
-    async def _fail(self, conn: Connection, tool: Tool, code: Code) -> None:
-        """Mark a tool failed (the clinician sees it); the room and other tools go on."""
-        who = conn.identity
+    async def _fail(self, room: Room, name: str, code: Code) -> Room:
+        """Mark a running tool failed (the clinician sees it); the room and other tools go
+        on. As when a tool stops, everyone comes back to the main room and nobody stays
+        muted. Sends snapshots and the unmuting; the caller publishes the views."""
+        unmute: list[dict[str, Any]] = []
 
-        def mark(room: Room) -> Change:
-            if tool.name in room.tools:
-                room.tools[tool.name] = {"status": "failed", "state": {}, "error": code.value}
-                for member in room.members.values():
+        def mark(current: Room) -> Shown:
+            shown = shown_to(current)
+            entry = current.tools.get(name)
+            if entry is not None and entry["status"] == "running":
+                current.tools[name] = {"status": "failed", "state": {}, "error": code.value}
+                for member in current.members.values():
                     member.side = MAIN
-            return Change()
+                unmute[:] = [{"kind": "mute", "to": m.id, "muted": False}
+                             for m in current.admitted() if m.role.value != "clinician"]
+            return shown
 
         audit = AuditEntry(actor="server", role="system", action="tool-failed",
-                           target=tool.name, room=who.room, program=who.program,
+                           target=name, room=room.id, program=room.program,
                            outcome=f"refused:{code.value}")
-        updated, change = await self.server.rooms.update(who.room, mark, audit)
-        await self._deliver(updated, change, [])
+        updated, shown = await self.server.rooms.update(room.id, mark, audit)
+        await self.delivery.snapshots(updated, shown)
+        await self.delivery.effects(updated, unmute)
+        return updated
 
-    async def _deliver(self, room: Room, change: Change, effects: list[dict[str, Any]]) -> None:
-        await self.server._deliver(room, change)  # snapshots (side rooms may have changed)
-        try:
-            per_member = await self.runner.call("views", lambda: run.views(self.tools, room))
-        except run.ToolFailed:
-            per_member = {}  # a view that hangs: the room goes on; the next change retries
-        emit = self.server.sio.emit
-        sids = {m.id: m.sid for m in room.admitted() if m.sid}
-        for member_id, seen in per_member.items():
-            if member_id not in sids:
-                continue
-            # Only when this person's view changed: an identical event would still
-            # tell them that someone else is, say, writing a private answer.
-            key = (room.id, member_id, sids[member_id])
-            digest = json.dumps(seen, sort_keys=True, default=str)
-            if self._sent.get(key) == digest:
-                continue
-            self._sent[key] = digest
-            # The server's clock, so countdowns do not depend on the browser's.
-            await emit("tool", {"tools": seen, "now": time.time()}, to=sids[member_id])
-        live = set(sids.values())
-        for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
-            del self._sent[stale]
-        for effect in effects:
-            targets = [sids[effect["to"]]] if effect.get("to") in sids else (
-                list(sids.values()) if effect.get("to") is None else [])
-            for sid in targets:
-                if effect["kind"] == "send":
-                    await emit(f"tool:{effect['event']}", effect["payload"], to=sid)
-                elif effect["kind"] == "mute":
-                    await emit("mute", {"muted": bool(effect["muted"])}, to=sid)
+    # -- delivery ----------------------------------------------------------------------
+    async def _deliver(self, room: Room, shown: Shown, effects: list[dict[str, Any]],
+                       before: Room) -> tuple[Room, guarded.Views]:
+        """After a commit (``before`` is the room it changed): snapshots and views to
+        whoever they changed for, then effects. Returns the room (newer if a tool failed
+        meanwhile) and everyone's views."""
+        await self.delivery.snapshots(room, shown)
+        room, per_member, earlier = await self._views(room, before)
+        await self.delivery.views(room, per_member, earlier)
+        await self.delivery.effects(room, effects)
+        return room, per_member
+
+    async def _publish(self, room: Room) -> None:
+        """Views to everyone (after a tool failed, which everyone sees)."""
+        room, per_member, _ = await self._views(room)
+        await self.delivery.views(room, per_member, None)
+
+    async def _views(self, room: Room, before: Room | None = None
+                     ) -> tuple[Room, guarded.Views, guarded.Views | None]:
+        """Everyone's views now and (given ``before``) just before; a tool whose views
+        fail is marked failed first, and then the views before are dropped (everyone
+        sees a tool fail)."""
+        per_member: guarded.Views = {}
+        earlier: guarded.Views | None = None
+        for _ in range(len(room.tools) + 1):  # each round fails one tool at least
+            per_member, earlier, failed = await guarded.views(self.runner, self.tools, room,
+                                                              before)
+            if not failed:
+                break
+            for name, code in failed.items():
+                room = await self._fail(room, name, code)
+            before = earlier = None
+        return room, per_member, earlier
 
     # -- the clock -------------------------------------------------------------------
     def rearm(self, room: Room) -> None:
         """Arm clocks of running tools that no timer on this node holds (after a
         restart, or when the node that held them died)."""
-        for name in room.tools:
-            tool = self.tools.get(name)
-            if tool is not None and (room.id, name) not in self._wakes:
-                self._schedule(room, tool)
+        for name, entry in room.tools.items():
+            tool, key = self.tools.get(name), (room.id, name)
+            if tool is None or entry["status"] != "running" or key in self._wakes \
+                    or key in self._arming or self._asked.get(key) == room.version:
+                continue
+            self.server._spawn(self._schedule(room, tool))
 
-    def _schedule(self, room: Room, tool: Tool) -> None:
+    async def _schedule(self, room: Room, tool: Tool) -> Room:
+        """Ask the tool when it wants its clock, and set the timer; a tool that cannot
+        say is marked failed. Returns the room (newer if so)."""
         key = (room.id, tool.name)
         if (old := self._wakes.pop(key, None)) is not None:
             old.cancel()
         entry = room.tools.get(tool.name)
         if entry is None or entry["status"] != "running":
-            return
-        at = tool.wake_at(entry["state"])
+            self._asked.pop(key, None)
+            return room
+        turn = self._arming[key] = self._arming.get(key, 0) + 1
+        try:
+            at = await guarded.wake_at(self.runner, tool, entry["state"])
+        except run.ToolFailed as failed:
+            if self._arming.get(key) == turn:
+                del self._arming[key]
+            room = await self._fail(room, tool.name, failed.code)
+            await self._publish(room)
+            return room
+        if self._arming.get(key) != turn:  # a newer change asked meanwhile: it decides
+            return room
+        del self._arming[key]
         if at is None:
-            return
+            self._asked[key] = room.version
+            return room
         delay = max(0.0, at - time.time())
         self._wakes[key] = asyncio.get_running_loop().call_later(
             delay, lambda: self.server._spawn(self._tick(room.id, tool)))
+        return room
 
     async def _tick(self, room_id: str, tool: Tool) -> None:
         """The tool's clock fired (a timer ran out): let it act as the system."""
@@ -258,15 +323,19 @@ class ToolEvents:
             try:
                 state = await self.runner.call(
                     tool.name, partial(tool.act, ctx, state, run.SYSTEM, "tick", {}))
-            except (ToolError, run.ToolFailed):
+            except ToolError:
+                return
+            except run.ToolFailed as failed:
+                await self._publish(await self._fail(room, tool.name, failed.code))
                 return
             audit = AuditEntry(actor="server", role="system", action="tool-tick",
                                target=tool.name, room=room_id, program=room.program)
             try:
-                updated, change = await self.server.rooms.update(
+                updated, shown = await self.server.rooms.update(
                     room_id, self._commit(room.version, tool, state, ctx.effects, False), audit)
             except Conflict:
                 continue
-            await self._deliver(updated, change, ctx.effects)
-            self._schedule(updated, tool)
+            updated, _ = await self._deliver(updated, shown, ctx.effects, room)
+            await self._schedule(updated, tool)
             return
+

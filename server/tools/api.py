@@ -10,8 +10,11 @@ A tool never sees the server. Through :class:`ToolContext` it reads the roster a
 the clock, and asks for effects: a message to the room or to one person, muting
 a microphone, or moving someone to a side room.
 
-Note: tool methods run in a worker thread with a time limit; they must not
-touch asyncio or keep global state.
+Note: every method (and a ``catalog`` attribute, if the tool has one) runs in a
+worker thread with a time limit (``server/tools/runner.py``); they must not touch
+asyncio or keep global state, and must return JSON. A tool that raises or overruns
+in any of them is marked failed. ``name``, ``title``, ``room_kinds`` and ``actions``
+are read on the event loop: keep them plain values, not properties.
 """
 
 from __future__ import annotations

@@ -1,0 +1,93 @@
+"""Telling each person what a tool's change changed for *them*, and nothing more.
+
+A ``room`` snapshot goes only to those whose snapshot changed apart from its version,
+and ``tool`` only to those whose views differ from what the room showed just before
+the change. So a private answer sends the other partner nothing at all: no event at
+the instant it is given is the whole point (an identical event would still say when).
+
+Note: the room's version still grows with each private change (the store bumps it
+on every write), so a later snapshot skips versions (it is whole), and someone who
+keeps asking for ``snapshot`` sees the version move when something they cannot see
+changed: roughly when, never what. Closing that needs a version per viewer. Two
+deliveries from different nodes may still arrive out of order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from server.domain.room import Room
+from server.domain.view import snapshot
+from server.tools.guarded import Views
+
+if TYPE_CHECKING:
+    from server.realtime.server import RealtimeServer
+
+Shown = dict[str, str]  # member id -> their snapshot before a write, apart from its version
+
+
+def digest(view: dict[str, Any]) -> str:
+    """A snapshot as its receiver sees it, apart from the version (which every write bumps)."""
+    return json.dumps({k: v for k, v in view.items() if k != "version"}, sort_keys=True,
+                      default=str)
+
+
+def shown_to(room: Room) -> Shown:
+    """What each connected member's snapshot shows (taken inside a write, before it)."""
+    return {m.id: digest(snapshot(room, m.id)) for m in room.members.values() if m.sid}
+
+
+class Delivery:
+    def __init__(self, server: RealtimeServer) -> None:
+        self.server = server
+        self._sent: dict[tuple[str, str, str], int] = {}  # room version last shown per socket
+
+    async def snapshots(self, room: Room, shown: Shown) -> None:
+        """A ``room`` event to each person whose snapshot changed, the caller included
+        (a tool's ack carries no snapshot); to nobody else, not even for a new version."""
+        for member in room.members.values():
+            if member.sid:
+                view = snapshot(room, member.id)
+                if shown.get(member.id) != digest(view):
+                    await self.server.sio.emit("room", view, to=member.sid)
+
+    async def views(self, room: Room, per_member: Views, earlier: Views | None) -> None:
+        """``tool`` to each person whose views differ from ``earlier`` (all, if None).
+
+        Compared with what the room showed just before, not with what this node last
+        sent: a person back on a new socket, or on another node, is no exception."""
+        sids = {m.id: m.sid for m in room.admitted() if m.sid}
+        for member_id, seen in per_member.items():
+            sid = sids.get(member_id)
+            if sid is None or (earlier is not None and earlier.get(member_id) == seen):
+                continue
+            if self.remember(room, member_id, sid):
+                # The server's clock, so countdowns do not depend on the browser's.
+                await self.server.sio.emit("tool", {"tools": seen, "now": time.time()}, to=sid)
+        live = set(sids.values())
+        for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
+            del self._sent[stale]
+
+    def remember(self, room: Room, member_id: str, sid: str) -> bool:
+        """Note that socket ``sid`` was shown the tools of this version of the room;
+        ``False`` if it was shown a newer one already (this delivery came late)."""
+        key = (room.id, member_id, sid)
+        if self._sent.get(key, -1) > room.version:
+            return False
+        self._sent[key] = room.version
+        return True
+
+    async def effects(self, room: Room, effects: list[dict[str, Any]]) -> None:
+        """A tool's own messages (``tool:<event>``) and mute requests, to whom they name."""
+        emit = self.server.sio.emit
+        sids = {m.id: m.sid for m in room.admitted() if m.sid}
+        for effect in effects:
+            targets = [sids[effect["to"]]] if effect.get("to") in sids else (
+                list(sids.values()) if effect.get("to") is None else [])
+            for sid in targets:
+                if effect["kind"] == "send":
+                    await emit(f"tool:{effect['event']}", effect["payload"], to=sid)
+                elif effect["kind"] == "mute":
+                    await emit("mute", {"muted": bool(effect["muted"])}, to=sid)
