@@ -2,8 +2,12 @@
 
 See docs/partner-lifecycle.md for the diagram. The rules that protect people:
 
-* consent is the partner's own: only the partner consents, declines, defers or withdraws;
+* consent is the partner's own: only the partner consents, declines, defers, withdraws
+  or asks for couples sessions on their behalf;
 * the client's access never reads this module (individual sessions go on unchanged);
+* no answer to a client's step depends on the partner's state: the client's steps
+  (:data:`CLIENT_STEPS`) are judged by the client's own record only (agreement, pause,
+  their own request), so a refusal never tells the client what the partner chose;
 * a partner enters a couples room only with a current consent and either an
   approval or an unused trial on a valid invite (:func:`may_enter`);
 * pause, withdrawal and revocation close access at once (:func:`has_access`).
@@ -50,6 +54,8 @@ class Step:
     target: State | None  # None: stays (agree) or goes back (resume)
 
 
+# The client's steps take every source state: whether the client is refused depends on the
+# client's own record only (see ``_client_step``), never on what the partner chose.
 STEPS: dict[str, Step] = {
     "agree": Step(frozenset({Role.CLIENT}), frozenset(State), None),
     "invite": Step(frozenset({Role.CLINICIAN}),
@@ -60,18 +66,21 @@ STEPS: dict[str, Step] = {
     "defer": Step(frozenset({Role.PARTNER}), frozenset({S.INVITED, S.DEFERRED}), S.DEFERRED),
     "decline": Step(frozenset({Role.PARTNER}),
                     frozenset({S.INVITED, S.DEFERRED, S.DECLINED}), S.DECLINED),
+    # The partner's request moves them to ``requested``; the client's records only the
+    # client's own wish and leaves the partner's state alone (``_client_step``).
     "request": Step(frozenset({Role.PARTNER, Role.CLIENT}), frozenset({S.CONSENTED}),
                     S.REQUESTED),
     "approve": Step(frozenset({Role.CLINICIAN}), frozenset({S.CONSENTED, S.REQUESTED}),
                     S.APPROVED),
-    "decline-request": Step(frozenset({Role.CLINICIAN}), frozenset({S.REQUESTED}),
-                            S.CONSENTED),
+    # Settles every pending request (the client's too) whatever the partner's state, so
+    # that its effect on the client's view never depends on what the partner chose; only a
+    # partner who had asked goes back to ``consented``.
+    "decline-request": Step(frozenset({Role.CLINICIAN}), frozenset(State), None),
     "activate": Step(frozenset({SYSTEM}), frozenset({S.APPROVED}), S.ACTIVE),
     # The client may pause from any state: a refusal would tell them what the
     # partner chose (declined, withdrew) when the partner chose not to share it.
-    "pause": Step(frozenset({Role.CLIENT}), frozenset(State) - {S.PAUSED, S.REVOKED},
-                  S.PAUSED),
-    "resume": Step(frozenset({Role.CLIENT}), frozenset({S.PAUSED}), None),
+    "pause": Step(frozenset({Role.CLIENT}), frozenset(State), S.PAUSED),
+    "resume": Step(frozenset({Role.CLIENT}), frozenset(State), None),
     "withdraw": Step(frozenset({Role.PARTNER}), frozenset({*CONSENTING, S.PAUSED}),
                      S.WITHDRAWN),
     "revoke": Step(frozenset({Role.CLINICIAN}),
@@ -81,6 +90,7 @@ STEPS: dict[str, Step] = {
 # Steps after which a partner who is in a live room must be moved out.
 CLOSING = frozenset({"pause", "withdraw", "revoke"})
 NOTE_STEPS = frozenset({"approve", "decline-request"})
+CLIENT_STEPS = frozenset({"agree", "request", "pause", "resume"})
 
 
 def hash_secret(secret: str) -> str:
@@ -98,6 +108,60 @@ def _move(partner: Partner, state: State, by: str, now: float) -> None:
     partner.history.append(Transition(state.value, by, now))
 
 
+def client_paused(partner: Partner) -> bool:
+    """Whether the client's pause is in effect: set by ``pause``, ended only by ``resume``.
+
+    Note: it outlasts the ``paused`` state when the partner withdraws or the clinician
+    revokes meanwhile, so neither opens the way back (no invite, no consent) behind the
+    client's back, and the client's view and answers stay the same.
+    """
+    return partner.paused_from is not None or partner.state == S.PAUSED
+
+
+def _pending(partner: Partner, by: str | None = None) -> list[Request]:
+    return [r for r in partner.requests
+            if r.status == "pending" and (by is None or r.by == by)]
+
+
+def _client_step(program: Program, step: str, now: float) -> State:
+    """The client's own steps, answered from the client's own record only.
+
+    The refusals here read ``client_agreed``, the client's pause and the client's own
+    requests: never the partner's state, so the client cannot tell from an answer what
+    the partner chose without sharing it.
+    """
+    partner = program.partner
+    current = State(partner.state)
+    if step == "agree":
+        partner.client_agreed = True
+        partner.history.append(Transition("client-agreed", Role.CLIENT, now))
+    elif step == "request":
+        # The client's own wish for couples sessions, for a clinician to decide on; never a
+        # request on the partner's behalf (only the partner's own moves them to requested).
+        if not partner.client_agreed:
+            raise Refused(Code.CLIENT_AGREEMENT_REQUIRED,
+                          "Agree to invite your partner before asking for couples sessions.")
+        if not _pending(partner, Role.CLIENT):
+            partner.requests.append(Request(id=f"req-{len(partner.requests) + 1}",
+                                            by=Role.CLIENT, at=now))
+    elif step == "pause":
+        if client_paused(partner):
+            raise Refused(Code.TRANSITION_NOT_ALLOWED, "You have already paused.")
+        partner.paused_from = current.value
+        _move(partner, S.PAUSED, Role.CLIENT, now)
+    else:  # resume
+        if not client_paused(partner):
+            raise Refused(Code.TRANSITION_NOT_ALLOWED, "Nothing is paused.")
+        if current is S.PAUSED:
+            # Back as it was; the history says the client resumed, not that the client
+            # made the partner's choice. A partner who withdrew meanwhile, or was revoked,
+            # stays where they are.
+            partner.state = State(partner.paused_from or S.CONSENTED).value
+        partner.paused_from = None
+        partner.history.append(Transition("resumed", Role.CLIENT, now))
+    return State(partner.state)
+
+
 def apply(program: Program, step: str, actor: str, now: float, *, note: str = "",
           share: bool = False, consent_version: str | None = None) -> State:
     """Take one step for ``actor`` (a role or ``"system"``); refuse if not allowed.
@@ -109,19 +173,22 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         raise Refused(Code.TRANSITION_NOT_ALLOWED, "Unknown step.")
     if actor not in rule.actors:
         raise Refused(Code.FORBIDDEN_ROLE)
+    if actor == Role.CLIENT:
+        return _client_step(program, step, now)
     partner = program.partner
     current = State(partner.state)
     if current not in rule.sources:
         raise Refused(Code.TRANSITION_NOT_ALLOWED)
+    if step == "decline-request" and not _pending(partner):
+        raise Refused(Code.TRANSITION_NOT_ALLOWED, "No request is waiting for a decision.")
     if step in NOTE_STEPS and not note.strip():
         raise Refused(Code.NOTE_REQUIRED)
-    if step == "agree":
-        partner.client_agreed = True
-        partner.history.append(Transition("client-agreed", actor, now))
-        return current
     if step == "invite":
         if not partner.client_agreed:
             raise Refused(Code.CLIENT_AGREEMENT_REQUIRED)
+        if client_paused(partner):
+            # A withdrawal or a revocation during the client's pause does not end it.
+            raise Refused(Code.TRANSITION_NOT_ALLOWED, "The client has paused.")
         # In every state: a revoke (or pause) in between must not end a cool-down.
         if partner.cooldown_until and now < partner.cooldown_until:
             raise Refused(Code.COOLDOWN)
@@ -130,6 +197,8 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         # Pausing a revoked or declined partner must not open a path back to consent.
         raise Refused(Code.TRANSITION_NOT_ALLOWED)
     if step == "consent":
+        if client_paused(partner):
+            raise Refused(Code.PARTNER_PAUSED)
         if not consent_version:
             raise Refused(Code.CONSENT_REQUIRED, "Consent names the document version read.")
         partner.consent_version = consent_version
@@ -139,28 +208,25 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         partner.cooldown_until = now + program.cooldown_days * 86400
     if step in ("withdraw", "revoke"):
         partner.consented_at = None
-    if step == "pause":
-        partner.paused_from = current.value
     if step in ("approve", "decline-request"):
         partner.approval_note = note.strip()
-        for request in partner.requests:
-            if request.status == "pending":
-                request.status = "approved" if step == "approve" else "declined"
-                request.decided_at = now
-                request.note = note.strip()
+        for request in _pending(partner):
+            request.status = "approved" if step == "approve" else "declined"
+            request.decided_at = now
+            request.note = note.strip()
+    if step == "decline-request" and current is not S.REQUESTED:
+        # The client's request, or the partner's made before a pause or a withdrawal: the
+        # state stays; a resume must not revive a declined request.
+        if current is S.PAUSED and partner.paused_from == S.REQUESTED:
+            partner.paused_from = S.CONSENTED.value
+        partner.history.append(Transition("request-declined", actor, now))
+        return current
     if step == "request":
         partner.requests.append(Request(id=f"req-{len(partner.requests) + 1}", by=actor, at=now))
     if actor == Role.PARTNER:
         partner.shared_with_client = (rule.target.value if rule.target else None) if share \
             else partner.shared_with_client
-    target = rule.target or State(partner.paused_from or S.CONSENTED)
-    if step == "resume":
-        # The state comes back as it was; the history says the client resumed,
-        # not that the client made the partner's choice.
-        partner.paused_from = None
-        partner.state = target.value
-        partner.history.append(Transition("resumed", actor, now))
-        return target
+    target = rule.target or S.CONSENTED  # decline-request of the partner's request
     _move(partner, target, actor, now)
     return target
 
@@ -210,9 +276,10 @@ def redeem(program: Program, invite: Invite, consent_version: str, now: float,
     only if the program was not written in between.
     """
     check_invite(invite, now)
-    if State(program.partner.state) in (S.PAUSED, S.REVOKED):
-        raise Refused(Code.PARTNER_PAUSED if program.partner.state == S.PAUSED
-                      else Code.PARTNER_REVOKED)
+    if State(program.partner.state) is S.REVOKED:
+        raise Refused(Code.PARTNER_REVOKED)
+    if client_paused(program.partner):
+        raise Refused(Code.PARTNER_PAUSED)
     if State(program.partner.state) not in CONSENTING:
         apply(program, "consent", Role.PARTNER, now, consent_version=consent_version,
               share=share)
