@@ -11,10 +11,11 @@ After every step the machine checks the rules that protect people:
 
 * a refused step changes nothing;
 * ``may_enter`` passes only with a current consent and either an approval or a
-  redeemed, unrevoked trial pass naming that couples room; never in a closed
+  redeemed, unrevoked, unexpired trial pass naming that couples room; never in a closed
   state;
 * the client's steps are answered from the client's own record (agreement, pause, own
   request), never from the partner's state; the client's pause holds until they resume;
+* revoking the partner revokes every link of theirs;
 * the client's access never depends on the partner;
 * each transition is made by the role allowed to make it;
 * an invite is never used beyond its quota and its secret is never stored;
@@ -220,6 +221,9 @@ class PartnerLifecycle(RuleBasedStateMachine):
             self.client_paused = True
         if step == "resume":
             self.client_paused = False
+        if step == "revoke":
+            assert all(i.revoked for i in self.program.invites.values()), \
+                "a link of a revoked partner still opens"
         if step in lc.CLOSING:
             # The server moves the partner out of every live room at once.
             for room in self.rooms.values():
@@ -462,7 +466,7 @@ class PartnerLifecycle(RuleBasedStateMachine):
                             label="room")
         room = self.rooms[room_id]
         try:
-            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, trial)
+            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, trial, self.now)
         except Refused:
             return  # the entry invariant checks refusals
         approved = S(self.program.partner.state) in (S.APPROVED, S.ACTIVE)
@@ -487,7 +491,8 @@ class PartnerLifecycle(RuleBasedStateMachine):
         if CLINICIAN_ID not in room.members:
             rules.join(room, who(Role.CLINICIAN, room_id), self._next("sid"), False, self.now)
         try:
-            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial)
+            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial,
+                         self.now)
             expected: Code | None = None
         except Refused as refusal:
             expected = refusal.code
@@ -496,7 +501,8 @@ class PartnerLifecycle(RuleBasedStateMachine):
         attended = partner.trials_attended
 
         def admit_partner() -> None:
-            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial)
+            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial,
+                         self.now)
             on_trial = partner.state not in ("approved", "active")
             rules.admit(room, who(Role.CLINICIAN, room_id), PARTNER_ID, self.now)
             lc.record_admission(self.program, self.now, trial=on_trial)
@@ -550,7 +556,8 @@ class PartnerLifecycle(RuleBasedStateMachine):
             for kind in RoomKind:
                 for trial in (None, UNKNOWN_INVITE, *self.program.invites):
                     try:
-                        lc.may_enter(self.program, PARTNER_ID, kind, room_id, trial)
+                        lc.may_enter(self.program, PARTNER_ID, kind, room_id, trial,
+                                     self.now)
                     except Refused:
                         continue
                     assert state not in NEVER_ENTER, f"may_enter passed in {state}"
@@ -562,11 +569,12 @@ class PartnerLifecycle(RuleBasedStateMachine):
                     assert kind is RoomKind.COUPLES and invite is not None, \
                         f"unapproved entry to {kind} {room_id} with trial {trial!r}"
                     assert not invite.revoked and room_id in invite.redeemed_rooms
+                    assert self.now < invite.expires_at, "an expired trial pass let them in"
         # nobody else gets in through this partner's record
         for kind in RoomKind:
             for probe, program in (("someone-else", self.program), (PARTNER_ID, None)):
                 try:
-                    lc.may_enter(program, probe, kind, "couples-a", None)
+                    lc.may_enter(program, probe, kind, "couples-a", None, self.now)
                 except Refused:
                     continue
                 raise AssertionError("may_enter passed for a stranger or no program")
@@ -574,8 +582,16 @@ class PartnerLifecycle(RuleBasedStateMachine):
     def check_partners_in_rooms_may_be_there(self) -> None:
         for room in self.rooms.values():
             member = room.members.get(PARTNER_ID)
-            if member is not None:
-                lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, member.trial)
+            if member is None:
+                continue
+            try:
+                lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, member.trial,
+                             self.now)
+            except Refused as refusal:
+                # The one refusal the server leaves to the clock: the token minted with a
+                # trial pass expires with its invite, which disconnects the partner then.
+                invite = self.program.invites[member.trial or ""]
+                assert refusal.code is Code.INVITE_EXPIRED and self.now >= invite.expires_at
 
     def check_consent_is_current_while_consenting(self) -> None:
         partner = self.program.partner

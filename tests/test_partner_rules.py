@@ -368,8 +368,9 @@ def test_revoke_unknown_invite_is_not_found() -> None:
     refused(Code.NOT_FOUND, program, lc.revoke_invite, program, "inv-nope")
 
 
+# A revoked partner's links are revoked with them (consent follows the person).
 @pytest.mark.parametrize(("state", "code"), [(S.PAUSED, Code.PARTNER_PAUSED),
-                                             (S.REVOKED, Code.PARTNER_REVOKED)])
+                                             (S.REVOKED, Code.INVITE_REVOKED)])
 def test_redeem_refused_while_paused_or_revoked(state: S, code: Code) -> None:
     program = reach(S.INVITED)
     invite, _ = add_invite(program, quota=2)
@@ -486,33 +487,75 @@ def test_entry_without_a_trial_pass(state: S, kind: RoomKind) -> None:
     program = reach(state)
     code = ENTRY[state]
     if code is None:
-        lc.may_enter(program, PARTNER_ID, kind, "room-1", None)
+        lc.may_enter(program, PARTNER_ID, kind, "room-1", None, T0)
     else:
-        refused(code, program, lc.may_enter, program, PARTNER_ID, kind, "room-1", None)
+        refused(code, program, lc.may_enter, program, PARTNER_ID, kind, "room-1", None, T0)
 
 
 def test_trial_pass_opens_only_its_couples_room() -> None:
     program = reach(S.INVITED)
     invite, secret = add_invite(program, room="couples-a")
     lc.redeem(program, invite, VERSION, T0 + 1)
-    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id, T0 + 2)
     for kind, room, trial in [(RoomKind.COUPLES, "couples-b", invite.id),
                               (RoomKind.INDIVIDUAL, "couples-a", invite.id),
                               (RoomKind.COUPLES, "couples-a", None),
                               (RoomKind.COUPLES, "couples-a", "inv-other")]:
         refused(Code.APPROVAL_REQUIRED, program, lc.may_enter, program, PARTNER_ID, kind,
-                room, trial)
+                room, trial, T0 + 2)
     lc.revoke_invite(program, invite.id)
     refused(Code.APPROVAL_REQUIRED, program, lc.may_enter, program, PARTNER_ID,
-            RoomKind.COUPLES, "couples-a", invite.id)
+            RoomKind.COUPLES, "couples-a", invite.id, T0 + 2)
+
+
+def test_a_trial_pass_ends_with_its_invite() -> None:
+    program = reach(S.INVITED)
+    invite, _ = add_invite(program, ttl=3600)
+    lc.redeem(program, invite, VERSION, T0 + 1)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id, T0 + 3599)
+    for now in (T0 + 3600, T0 + 2 * DAY):
+        refused(Code.INVITE_EXPIRED, program, lc.may_enter, program, PARTNER_ID,
+                RoomKind.COUPLES, "couples-a", invite.id, now)
+    # an approval is not a trial pass: it holds whatever the links do
+    lc.apply(program, "approve", Role.CLINICIAN, T0 + 2, note=NOTE)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id, T0 + 2 * DAY)
+
+
+def test_revoking_the_partner_revokes_every_link_of_theirs() -> None:
+    program = reach(S.INVITED)
+    used, _ = add_invite(program, quota=1, invite_id="inv-used")
+    lc.redeem(program, used, VERSION, T0 + 1)
+    waiting, secret = add_invite(program, quota=2, invite_id="inv-waiting", room="couples-b")
+    lc.apply(program, "revoke", Role.CLINICIAN, T0 + 2)
+    assert used.revoked and waiting.revoked
+    refused(Code.INVITE_REVOKED, program, lc.redeem, program, lc.find_invite(program, secret),
+            VERSION, T0 + 3)
+    # A new invitation makes new links; the old pass stays closed.
+    lc.apply(program, "invite", Role.CLINICIAN, T0 + 3)
+    fresh, _ = add_invite(program, invite_id="inv-fresh", now=T0 + 3)
+    lc.redeem(program, fresh, VERSION, T0 + 4)
+    refused(Code.APPROVAL_REQUIRED, program, lc.may_enter, program, PARTNER_ID,
+            RoomKind.COUPLES, "couples-a", used.id, T0 + 5)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", fresh.id, T0 + 5)
+
+
+def test_a_withdrawal_leaves_the_partners_links_theirs() -> None:
+    """Consent is the partner's: a partner who withdrew may come back on a live link."""
+    program = reach(S.INVITED, new_program(cooldown_days=30.0))
+    invite, secret = add_invite(program, quota=2)
+    lc.redeem(program, invite, VERSION, T0 + 1)
+    lc.apply(program, "withdraw", Role.PARTNER, T0 + 2)
+    assert not invite.revoked
+    lc.redeem(program, lc.find_invite(program, secret), VERSION, T0 + 3)
+    assert S(program.partner.state) is S.CONSENTED
 
 
 def test_entry_refused_for_someone_else_or_no_program() -> None:
     program = reach(S.APPROVED)
     refused(Code.FORBIDDEN_ROOM, program, lc.may_enter, program, "someone-else",
-            RoomKind.COUPLES, "couples-a", None)
+            RoomKind.COUPLES, "couples-a", None, T0)
     with pytest.raises(Refused) as caught:
-        lc.may_enter(None, PARTNER_ID, RoomKind.COUPLES, "couples-a", None)
+        lc.may_enter(None, PARTNER_ID, RoomKind.COUPLES, "couples-a", None, T0)
     assert caught.value.code is Code.CONSENT_REQUIRED
 
 

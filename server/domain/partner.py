@@ -9,8 +9,9 @@ See docs/partner-lifecycle.md for the diagram. The rules that protect people:
   (:data:`CLIENT_STEPS`) are judged by the client's own record only (agreement, pause,
   their own request), so a refusal never tells the client what the partner chose;
 * a partner enters a couples room only with a current consent and either an
-  approval or an unused trial on a valid invite (:func:`may_enter`);
-* pause, withdrawal and revocation close access at once (:func:`has_access`).
+  approval or the trial pass of an unrevoked, unexpired invite (:func:`may_enter`);
+* pause, withdrawal and revocation close access at once (:func:`has_access`); revoking the
+  partner also revokes every link of theirs (consent follows the person, not the link).
 """
 
 from __future__ import annotations
@@ -208,6 +209,11 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         partner.cooldown_until = now + program.cooldown_days * 86400
     if step in ("withdraw", "revoke"):
         partner.consented_at = None
+    if step == "revoke":
+        # Consent follows the person, not the link: no link of theirs opens anything now,
+        # nor after a new invitation (a used-up link still carries its trial pass).
+        for invite in program.invites.values():
+            invite.revoked = True
     if step in ("approve", "decline-request"):
         partner.approval_note = note.strip()
         for request in _pending(partner):
@@ -302,11 +308,13 @@ def has_access(partner: Partner) -> bool:
 
 
 def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, room_id: str,
-              trial_invite: str | None) -> None:
-    """Refuse unless this partner may knock on this room now.
+              trial_invite: str | None, now: float) -> None:
+    """Refuse unless this partner may knock on this room at ``now``.
 
     Approved partners may also knock on an individual session (the clinician
-    may then admit them and make it a couples session).
+    may then admit them and make it a couples session). A trial pass ends with its
+    invite: revoked, it is no pass (``E_APPROVAL_REQUIRED``); expired, ``E_INVITE_EXPIRED``
+    (the token minted with it expires then too, see ``invites_api.respond_to_invite``).
     """
     if program is None:
         raise Refused(Code.CONSENT_REQUIRED)
@@ -327,6 +335,8 @@ def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, roo
     invite = program.invites.get(trial_invite or "")
     if room_kind is RoomKind.COUPLES and invite is not None and not invite.revoked \
             and room_id in invite.redeemed_rooms:
+        if now >= invite.expires_at:
+            raise Refused(Code.INVITE_EXPIRED)
         return
     raise Refused(Code.APPROVAL_REQUIRED)
 
