@@ -3,7 +3,7 @@
 See docs/partner-lifecycle.md for the diagram. The rules that protect people:
 
 * consent is the partner's own: only the partner consents, declines, defers, withdraws
-  or asks for couples sessions on their behalf;
+  or moves themselves to ``requested``; nobody asks on their behalf;
 * the client's access never reads this module (individual sessions go on unchanged);
 * no answer to a client's step depends on the partner's state: the client's steps
   (:data:`CLIENT_STEPS`) are judged by the client's own record only (agreement, pause,
@@ -22,6 +22,8 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from server.domain.client_steps import client_paused, pending
+from server.domain.client_steps import take as client_step
 from server.domain.identity import Role, RoomKind
 from server.domain.program import CheckIn, Invite, Partner, Program, Request, Transition
 from server.errors import Code, Refused
@@ -52,11 +54,11 @@ CONSENTING = frozenset({S.CONSENTED, S.REQUESTED, S.APPROVED, S.ACTIVE})
 class Step:
     actors: frozenset[str]
     sources: frozenset[State]
-    target: State | None  # None: stays (agree) or goes back (resume)
+    target: State | None  # None: stays, or goes back (resume, decline-request: see apply)
 
 
 # The client's steps take every source state: whether the client is refused depends on the
-# client's own record only (see ``_client_step``), never on what the partner chose.
+# client's own record only (see ``client_steps.py``), never on what the partner chose.
 STEPS: dict[str, Step] = {
     "agree": Step(frozenset({Role.CLIENT}), frozenset(State), None),
     "invite": Step(frozenset({Role.CLINICIAN}),
@@ -68,7 +70,7 @@ STEPS: dict[str, Step] = {
     "decline": Step(frozenset({Role.PARTNER}),
                     frozenset({S.INVITED, S.DEFERRED, S.DECLINED}), S.DECLINED),
     # The partner's request moves them to ``requested``; the client's records only the
-    # client's own wish and leaves the partner's state alone (``_client_step``).
+    # client's own wish and leaves the partner's state alone (``client_steps.py``).
     "request": Step(frozenset({Role.PARTNER, Role.CLIENT}), frozenset({S.CONSENTED}),
                     S.REQUESTED),
     "approve": Step(frozenset({Role.CLINICIAN}), frozenset({S.CONSENTED, S.REQUESTED}),
@@ -109,60 +111,6 @@ def _move(partner: Partner, state: State, by: str, now: float) -> None:
     partner.history.append(Transition(state.value, by, now))
 
 
-def client_paused(partner: Partner) -> bool:
-    """Whether the client's pause is in effect: set by ``pause``, ended only by ``resume``.
-
-    Note: it outlasts the ``paused`` state when the partner withdraws or the clinician
-    revokes meanwhile, so neither opens the way back (no invite, no consent) behind the
-    client's back, and the client's view and answers stay the same.
-    """
-    return partner.paused_from is not None or partner.state == S.PAUSED
-
-
-def _pending(partner: Partner, by: str | None = None) -> list[Request]:
-    return [r for r in partner.requests
-            if r.status == "pending" and (by is None or r.by == by)]
-
-
-def _client_step(program: Program, step: str, now: float) -> State:
-    """The client's own steps, answered from the client's own record only.
-
-    The refusals here read ``client_agreed``, the client's pause and the client's own
-    requests: never the partner's state, so the client cannot tell from an answer what
-    the partner chose without sharing it.
-    """
-    partner = program.partner
-    current = State(partner.state)
-    if step == "agree":
-        partner.client_agreed = True
-        partner.history.append(Transition("client-agreed", Role.CLIENT, now))
-    elif step == "request":
-        # The client's own wish for couples sessions, for a clinician to decide on; never a
-        # request on the partner's behalf (only the partner's own moves them to requested).
-        if not partner.client_agreed:
-            raise Refused(Code.CLIENT_AGREEMENT_REQUIRED,
-                          "Agree to invite your partner before asking for couples sessions.")
-        if not _pending(partner, Role.CLIENT):
-            partner.requests.append(Request(id=f"req-{len(partner.requests) + 1}",
-                                            by=Role.CLIENT, at=now))
-    elif step == "pause":
-        if client_paused(partner):
-            raise Refused(Code.TRANSITION_NOT_ALLOWED, "You have already paused.")
-        partner.paused_from = current.value
-        _move(partner, S.PAUSED, Role.CLIENT, now)
-    else:  # resume
-        if not client_paused(partner):
-            raise Refused(Code.TRANSITION_NOT_ALLOWED, "Nothing is paused.")
-        if current is S.PAUSED:
-            # Back as it was; the history says the client resumed, not that the client
-            # made the partner's choice. A partner who withdrew meanwhile, or was revoked,
-            # stays where they are.
-            partner.state = State(partner.paused_from or S.CONSENTED).value
-        partner.paused_from = None
-        partner.history.append(Transition("resumed", Role.CLIENT, now))
-    return State(partner.state)
-
-
 def apply(program: Program, step: str, actor: str, now: float, *, note: str = "",
           share: bool = False, consent_version: str | None = None) -> State:
     """Take one step for ``actor`` (a role or ``"system"``); refuse if not allowed.
@@ -175,12 +123,12 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
     if actor not in rule.actors:
         raise Refused(Code.FORBIDDEN_ROLE)
     if actor == Role.CLIENT:
-        return _client_step(program, step, now)
+        return State(client_step(program, step, now))
     partner = program.partner
     current = State(partner.state)
     if current not in rule.sources:
         raise Refused(Code.TRANSITION_NOT_ALLOWED)
-    if step == "decline-request" and not _pending(partner):
+    if step == "decline-request" and not pending(partner):
         raise Refused(Code.TRANSITION_NOT_ALLOWED, "No request is waiting for a decision.")
     if step in NOTE_STEPS and not note.strip():
         raise Refused(Code.NOTE_REQUIRED)
@@ -216,7 +164,7 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
             invite.revoked = True
     if step in ("approve", "decline-request"):
         partner.approval_note = note.strip()
-        for request in _pending(partner):
+        for request in pending(partner):
             request.status = "approved" if step == "approve" else "declined"
             request.decided_at = now
             request.note = note.strip()

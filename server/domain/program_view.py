@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from server.domain.client_steps import client_paused
 from server.domain.identity import Role
-from server.domain.partner import client_paused
 from server.domain.program import Program
 
 
