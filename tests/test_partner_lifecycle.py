@@ -124,7 +124,7 @@ async def test_decline_never_reaches_the_lobby_and_the_client_goes_on(
     # The client learns nothing the partner did not share.
     seen = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["client"], expect=200)
     assert seen == {"clientAgreed": True, "paused": False, "couplesSessions": False,
-                    "shared": None}
+                    "requested": False, "shared": None}
     # The client's individual session is untouched.
     clinician = await clinician_in(alongside, "p-ind")
     client = await connect(alongside, t["client"])

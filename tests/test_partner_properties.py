@@ -11,7 +11,11 @@ After every step the machine checks the rules that protect people:
 
 * a refused step changes nothing;
 * ``may_enter`` passes only with a current consent and either an approval or a
-  redeemed, unrevoked trial pass naming that couples room; never in a closed state;
+  redeemed, unrevoked, unexpired trial pass naming that couples room; never in a closed
+  state;
+* the client's steps are answered from the client's own record (agreement, pause, own
+  request), never from the partner's state; the client's pause holds until they resume;
+* revoking the partner revokes every link of theirs;
 * the client's access never depends on the partner;
 * each transition is made by the role allowed to make it;
 * an invite is never used beyond its quota and its secret is never stored;
@@ -98,6 +102,8 @@ def expected_author(previous: str, entry: str) -> set[str]:
     """Who may have written a history entry, from the state it moved from and to."""
     if entry == "client-agreed":
         return {Role.CLIENT}
+    if entry == "request-declined":  # a request settled; the state stays
+        return {Role.CLINICIAN}
     if entry == S.PAUSED:
         return {Role.CLIENT}
     if previous == S.PAUSED and entry not in (S.WITHDRAWN, S.REVOKED):
@@ -110,7 +116,7 @@ def expected_author(previous: str, entry: str) -> set[str]:
     if entry in (S.INVITED, S.APPROVED, S.REVOKED):
         return {Role.CLINICIAN}
     if entry == S.REQUESTED:
-        return {Role.PARTNER, Role.CLIENT}
+        return {Role.PARTNER}  # the client's request never moves the partner
     if entry == S.ACTIVE:
         return {lc.SYSTEM}
     raise AssertionError(f"unknown history entry {entry!r}")
@@ -129,6 +135,7 @@ class PartnerLifecycle(RuleBasedStateMachine):
         self.cooldown_until: float | None = None  # model: set by decline/withdraw
         self.client_rooms: set[str] = set()
         self.serial = 0
+        self.client_paused = False  # model: the client's pause, ended only by their resume
 
     # -- helpers ----------------------------------------------------------------------
     def _pick_invite(self, data: st.DataObject, *others: str | None) -> str | None:
@@ -172,15 +179,29 @@ class PartnerLifecycle(RuleBasedStateMachine):
             return Code.TRANSITION_NOT_ALLOWED
         if actor not in rule_.actors:
             return Code.FORBIDDEN_ROLE
+        if actor == Role.CLIENT:  # the client's own record only, never the partner's state
+            if step == "request" and not partner.client_agreed:
+                return Code.CLIENT_AGREEMENT_REQUIRED
+            if step == "pause" and self.client_paused:
+                return Code.TRANSITION_NOT_ALLOWED
+            if step == "resume" and not self.client_paused:
+                return Code.TRANSITION_NOT_ALLOWED
+            return None
         if S(partner.state) not in rule_.sources:
+            return Code.TRANSITION_NOT_ALLOWED
+        if step == "decline-request" and all(r.status != "pending" for r in partner.requests):
             return Code.TRANSITION_NOT_ALLOWED
         if step in lc.NOTE_STEPS and not note.strip():
             return Code.NOTE_REQUIRED
         if step == "invite":
             if not partner.client_agreed:
                 return Code.CLIENT_AGREEMENT_REQUIRED
+            if self.client_paused:
+                return Code.TRANSITION_NOT_ALLOWED
             if self.cooldown_until is not None and self.now < self.cooldown_until:
                 return Code.COOLDOWN
+        if step == "consent" and self.client_paused:
+            return Code.PARTNER_PAUSED
         if step == "consent" and not version:
             return Code.CONSENT_REQUIRED
         if step == "withdraw" and S(partner.state) is S.PAUSED and \
@@ -196,6 +217,13 @@ class PartnerLifecycle(RuleBasedStateMachine):
             self.cooldown_until = None
         if step == "consent":
             self.cooldown_until = None  # the partner asked: any cool-down is moot
+        if step == "pause":
+            self.client_paused = True
+        if step == "resume":
+            self.client_paused = False
+        if step == "revoke":
+            assert all(i.revoked for i in self.program.invites.values()), \
+                "a link of a revoked partner still opens"
         if step in lc.CLOSING:
             # The server moves the partner out of every live room at once.
             for room in self.rooms.values():
@@ -250,6 +278,9 @@ class PartnerLifecycle(RuleBasedStateMachine):
         before = S(partner.state)
         paused_from = partner.paused_from
         shared_before = partner.shared_with_client
+        history = len(partner.history)
+        pending_by_client = [r for r in partner.requests
+                             if r.by == Role.CLIENT and r.status == "pending"]
         expected = self._expect_apply(step, actor, note, version)
         ok, result = self._attempt(expected, lambda: lc.apply(
             self.program, step, actor, self.now, note=note, share=share,
@@ -257,17 +288,31 @@ class PartnerLifecycle(RuleBasedStateMachine):
         if not ok:
             return
         rule_ = lc.STEPS[step]
+        moved = True
         if step == "agree":
             want = before
             assert partner.client_agreed
         elif step == "resume":
-            want = S(paused_from or S.CONSENTED)
+            # back to where the pause began, unless the partner or clinician moved since
+            want = S(paused_from or S.CONSENTED) if before is S.PAUSED else before
             assert partner.paused_from is None
+        elif step == "request" and actor == Role.CLIENT:
+            want, moved = before, False
+            mine = [r for r in partner.requests if r.by == Role.CLIENT and r.status == "pending"]
+            assert len(mine) == 1 and (pending_by_client or mine[0].at == self.now)
+        elif step == "decline-request" and before is not S.REQUESTED:
+            want = before
+            assert partner.history[-1].state == "request-declined"
+        elif step == "decline-request":
+            want = S.CONSENTED
         else:
             assert rule_.target is not None
             want = rule_.target
         assert result == want and S(partner.state) == want, (step, before, partner.state)
-        assert partner.history[-1].by == actor and partner.history[-1].at == self.now
+        if moved:
+            assert partner.history[-1].by == actor and partner.history[-1].at == self.now
+        else:
+            assert len(partner.history) == history
         if step == "pause":
             assert partner.paused_from == before
         if step == "consent":
@@ -351,10 +396,10 @@ class PartnerLifecycle(RuleBasedStateMachine):
             expected = Code.INVITE_EXPIRED
         elif invite.used >= invite.quota:
             expected = Code.INVITE_EXHAUSTED
-        elif state is S.PAUSED:
-            expected = Code.PARTNER_PAUSED
         elif state is S.REVOKED:
             expected = Code.PARTNER_REVOKED
+        elif self.client_paused:
+            expected = Code.PARTNER_PAUSED
         elif state in lc.CONSENTING:
             expected = None
         else:
@@ -421,7 +466,7 @@ class PartnerLifecycle(RuleBasedStateMachine):
                             label="room")
         room = self.rooms[room_id]
         try:
-            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, trial)
+            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, trial, self.now)
         except Refused:
             return  # the entry invariant checks refusals
         approved = S(self.program.partner.state) in (S.APPROVED, S.ACTIVE)
@@ -446,7 +491,8 @@ class PartnerLifecycle(RuleBasedStateMachine):
         if CLINICIAN_ID not in room.members:
             rules.join(room, who(Role.CLINICIAN, room_id), self._next("sid"), False, self.now)
         try:
-            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial)
+            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial,
+                         self.now)
             expected: Code | None = None
         except Refused as refusal:
             expected = refusal.code
@@ -455,7 +501,8 @@ class PartnerLifecycle(RuleBasedStateMachine):
         attended = partner.trials_attended
 
         def admit_partner() -> None:
-            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial)
+            lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, waiting.trial,
+                         self.now)
             on_trial = partner.state not in ("approved", "active")
             rules.admit(room, who(Role.CLINICIAN, room_id), PARTNER_ID, self.now)
             lc.record_admission(self.program, self.now, trial=on_trial)
@@ -494,6 +541,7 @@ class PartnerLifecycle(RuleBasedStateMachine):
     # -- invariants -------------------------------------------------------------------
     @invariant()
     def rules_hold(self) -> None:
+        assert lc.client_paused(self.program.partner) == self.client_paused
         self.check_entry_rule()
         self.check_partners_in_rooms_may_be_there()
         self.check_consent_is_current_while_consenting()
@@ -508,7 +556,8 @@ class PartnerLifecycle(RuleBasedStateMachine):
             for kind in RoomKind:
                 for trial in (None, UNKNOWN_INVITE, *self.program.invites):
                     try:
-                        lc.may_enter(self.program, PARTNER_ID, kind, room_id, trial)
+                        lc.may_enter(self.program, PARTNER_ID, kind, room_id, trial,
+                                     self.now)
                     except Refused:
                         continue
                     assert state not in NEVER_ENTER, f"may_enter passed in {state}"
@@ -520,11 +569,12 @@ class PartnerLifecycle(RuleBasedStateMachine):
                     assert kind is RoomKind.COUPLES and invite is not None, \
                         f"unapproved entry to {kind} {room_id} with trial {trial!r}"
                     assert not invite.revoked and room_id in invite.redeemed_rooms
+                    assert self.now < invite.expires_at, "an expired trial pass let them in"
         # nobody else gets in through this partner's record
         for kind in RoomKind:
             for probe, program in (("someone-else", self.program), (PARTNER_ID, None)):
                 try:
-                    lc.may_enter(program, probe, kind, "couples-a", None)
+                    lc.may_enter(program, probe, kind, "couples-a", None, self.now)
                 except Refused:
                     continue
                 raise AssertionError("may_enter passed for a stranger or no program")
@@ -532,8 +582,16 @@ class PartnerLifecycle(RuleBasedStateMachine):
     def check_partners_in_rooms_may_be_there(self) -> None:
         for room in self.rooms.values():
             member = room.members.get(PARTNER_ID)
-            if member is not None:
-                lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, member.trial)
+            if member is None:
+                continue
+            try:
+                lc.may_enter(self.program, PARTNER_ID, room.kind, room.id, member.trial,
+                             self.now)
+            except Refused as refusal:
+                # The one refusal the server leaves to the clock: the token minted with a
+                # trial pass expires with its invite, which disconnects the partner then.
+                invite = self.program.invites[member.trial or ""]
+                assert refusal.code is Code.INVITE_EXPIRED and self.now >= invite.expires_at
 
     def check_consent_is_current_while_consenting(self) -> None:
         partner = self.program.partner
@@ -554,18 +612,22 @@ class PartnerLifecycle(RuleBasedStateMachine):
         last_at = float("-inf")
         before_pause = previous
         for entry in self.program.partner.history:
-            if entry.state == "resumed":  # the client restores what was paused
+            if entry.state == "resumed":  # the client restores what was paused, if still so
                 assert entry.by == Role.CLIENT and entry.at >= last_at
-                last_at, previous = entry.at, before_pause
+                last_at = entry.at
+                previous = before_pause if previous == S.PAUSED.value else previous
                 continue
             if entry.state == S.PAUSED.value:
                 before_pause = previous
+            if entry.state == "request-declined" and before_pause == S.REQUESTED.value \
+                    and previous == S.PAUSED.value:
+                before_pause = S.CONSENTED.value  # the resume will not revive it
             allowed = expected_author(previous, entry.state)
             assert entry.by in allowed, \
                 f"{previous} -> {entry.state} by {entry.by!r}; only {sorted(allowed)} may"
             assert entry.at >= last_at
             last_at = entry.at
-            if entry.state != "client-agreed":
+            if entry.state not in ("client-agreed", "request-declined"):
                 previous = entry.state
         assert previous == self.program.partner.state
 

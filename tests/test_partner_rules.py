@@ -83,10 +83,12 @@ def test_every_state_is_reachable_by_its_path() -> None:
 
 
 # -- the transition table -------------------------------------------------------------
+# The table's rows for the partner's state: the client's steps (answered from the client's
+# own record, tested below) and decline-request (needs a pending request) on their own.
 ALLOWED = [(step, state, actor)
-           for step, rule in sorted(lc.STEPS.items())
+           for step, rule in sorted(lc.STEPS.items()) if step != "decline-request"
            for state in sorted(rule.sources)
-           for actor in sorted(rule.actors)]
+           for actor in sorted(rule.actors) if actor != Role.CLIENT]
 WRONG_ACTOR = [(step, actor)
                for step, rule in sorted(lc.STEPS.items())
                for actor in ACTORS if actor not in rule.actors]
@@ -101,19 +103,11 @@ def test_allowed_step_reaches_documented_target(step: str, state: S, actor: str)
     partner = program.partner
     if step == "invite" and not partner.client_agreed:
         lc.apply(program, "agree", Role.CLIENT, T0)  # tested on its own below
-    paused_from = partner.paused_from
     result = lc.apply(program, step, actor, LATER, note=NOTE, consent_version=VERSION)
     rule = lc.STEPS[step]
-    if step == "agree":
-        expected = state  # stays; only records the client's agreement
-        assert partner.client_agreed
-        assert partner.history[-1].state == "client-agreed"
-    elif step == "resume":
-        expected = S(paused_from)  # back to where the pause began
-    else:
-        assert rule.target is not None
-        expected = rule.target
-        assert partner.history[-1].state == expected
+    assert rule.target is not None
+    expected = rule.target
+    assert partner.history[-1].state == expected
     assert result is expected and S(partner.state) is expected
     assert partner.history[-1].by == actor and partner.history[-1].at == LATER
 
@@ -129,9 +123,100 @@ def test_wrong_actor_is_forbidden(step: str, actor: str) -> None:
 @pytest.mark.parametrize(("step", "state"), WRONG_STATE)
 def test_wrong_source_state_is_not_allowed(step: str, state: S) -> None:
     program = reach(state)
-    actor = sorted(lc.STEPS[step].actors)[0]
+    actor = sorted(lc.STEPS[step].actors - {Role.CLIENT})[0]
     refused(Code.TRANSITION_NOT_ALLOWED, program, lc.apply, program, step, actor, LATER,
             note=NOTE, consent_version=VERSION)
+
+
+def test_no_client_step_is_refused_for_the_partners_state() -> None:
+    """Every source state is open to the client's steps: the client's record decides."""
+    for step in lc.CLIENT_STEPS:
+        assert lc.STEPS[step].sources == set(S) or step == "request"
+        assert Role.CLIENT in lc.STEPS[step].actors
+
+
+def client_answers(program: Program, steps: list[str]) -> list[str]:
+    """What the client is told for each step in turn: ok, or the refusal's code and words."""
+    answers = []
+    for i, step in enumerate(steps):
+        try:
+            lc.apply(program, step, Role.CLIENT, LATER + i)
+            answers.append("ok")
+        except Refused as refusal:
+            answers.append(f"{refusal.code}: {refusal.message}")
+    return answers
+
+
+CLIENT_WALK = ["resume", "pause", "pause", "request", "resume", "resume", "request",
+               "agree", "pause", "request"]
+
+
+def test_the_clients_answers_do_not_depend_on_the_partners_state() -> None:
+    """Whatever the partner chose (every state, reached through its own path), each of the
+    client's steps gets the same answer; the partner is never moved to ``requested``."""
+    seen = {}
+    for state in S:
+        program = reach(state)
+        if not program.partner.client_agreed:
+            lc.apply(program, "agree", Role.CLIENT, T0)
+        if state is S.PAUSED:  # that path ends in the client's own pause
+            lc.apply(program, "resume", Role.CLIENT, T0)
+        back_to = S(program.partner.state)
+        seen[state] = client_answers(program, CLIENT_WALK)
+        assert S(program.partner.state) is S.PAUSED  # the walk ends paused
+        lc.apply(program, "resume", Role.CLIENT, LATER + 100)
+        assert S(program.partner.state) is back_to
+        assert [r.by for r in program.partner.requests if r.status == "pending"
+                ].count(Role.CLIENT) == 1
+    assert len({tuple(a) for a in seen.values()}) == 1, seen
+    assert seen[S.CONSENTED][:3] == ["E_TRANSITION_NOT_ALLOWED: Nothing is paused.", "ok",
+                                     "E_TRANSITION_NOT_ALLOWED: You have already paused."]
+
+
+def test_the_clients_request_needs_only_the_clients_agreement() -> None:
+    program = new_program()
+    refused(Code.CLIENT_AGREEMENT_REQUIRED, program, lc.apply, program, "request",
+            Role.CLIENT, T0)
+    lc.apply(program, "agree", Role.CLIENT, T0)
+    assert lc.apply(program, "request", Role.CLIENT, T0) is S.NOT_INVITED
+
+
+def test_the_clients_request_is_the_clients_not_the_partners() -> None:
+    program = reach(S.CONSENTED)
+    assert lc.apply(program, "request", Role.CLIENT, LATER) is S.CONSENTED
+    [mine] = program.partner.requests
+    assert (mine.by, mine.status) == (Role.CLIENT, "pending")
+    assert program.partner.history[-1].state == S.CONSENTED  # the partner was not moved
+    # The partner's own request moves them; the clinician's decision settles both.
+    assert lc.apply(program, "request", Role.PARTNER, LATER + 1) is S.REQUESTED
+    assert lc.apply(program, "approve", Role.CLINICIAN, LATER + 2, note=NOTE) is S.APPROVED
+    assert [(r.by, r.status) for r in program.partner.requests] == [
+        (Role.CLIENT, "approved"), (Role.PARTNER, "approved")]
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_a_clinician_can_decline_the_clients_request_in_any_state(state: S) -> None:
+    program = reach(state)
+    if not program.partner.client_agreed:
+        lc.apply(program, "agree", Role.CLIENT, T0)
+    before = S(program.partner.state)
+    lc.apply(program, "request", Role.CLIENT, LATER)
+    after = lc.apply(program, "decline-request", Role.CLINICIAN, LATER + 1, note=NOTE)
+    # only a partner who had asked themselves goes back to consented
+    assert after is (S.CONSENTED if before is S.REQUESTED else before)
+    assert all(r.status == "declined" for r in program.partner.requests)
+    refused(Code.TRANSITION_NOT_ALLOWED, program, lc.apply, program, "decline-request",
+            Role.CLINICIAN, LATER + 2, note=NOTE)
+    if after is not S.CONSENTED or before is not S.REQUESTED:
+        assert program.partner.history[-1].state == "request-declined"
+
+
+def test_a_request_declined_during_a_pause_is_not_revived_by_the_resume() -> None:
+    program = reach(S.REQUESTED)
+    lc.apply(program, "pause", Role.CLIENT, LATER)
+    assert lc.apply(program, "decline-request", Role.CLINICIAN, LATER + 1, note=NOTE) \
+        is S.PAUSED
+    assert lc.apply(program, "resume", Role.CLIENT, LATER + 2) is S.CONSENTED
 
 
 def test_unknown_step_is_not_allowed() -> None:
@@ -283,8 +368,9 @@ def test_revoke_unknown_invite_is_not_found() -> None:
     refused(Code.NOT_FOUND, program, lc.revoke_invite, program, "inv-nope")
 
 
+# A revoked partner's links are revoked with them (consent follows the person).
 @pytest.mark.parametrize(("state", "code"), [(S.PAUSED, Code.PARTNER_PAUSED),
-                                             (S.REVOKED, Code.PARTNER_REVOKED)])
+                                             (S.REVOKED, Code.INVITE_REVOKED)])
 def test_redeem_refused_while_paused_or_revoked(state: S, code: Code) -> None:
     program = reach(S.INVITED)
     invite, _ = add_invite(program, quota=2)
@@ -295,13 +381,35 @@ def test_redeem_refused_while_paused_or_revoked(state: S, code: Code) -> None:
 
 
 # -- pause and resume -------------------------------------------------------------------
-@pytest.mark.parametrize("state", sorted(lc.STEPS["pause"].sources))
+@pytest.mark.parametrize("state", sorted(set(S) - {S.PAUSED}))
 def test_resume_returns_to_the_state_before_the_pause(state: S) -> None:
     program = reach(state)
     assert lc.apply(program, "pause", Role.CLIENT, LATER) is S.PAUSED
     assert program.partner.paused_from == state
     assert lc.apply(program, "resume", Role.CLIENT, LATER + 1) is state
     assert S(program.partner.state) is state and program.partner.paused_from is None
+
+
+@pytest.mark.parametrize(("step", "actor", "state"), [("withdraw", Role.PARTNER, S.WITHDRAWN),
+                                                      ("revoke", Role.CLINICIAN, S.REVOKED)])
+def test_the_clients_pause_outlasts_a_withdrawal_or_a_revocation(step: str, actor: str,
+                                                                 state: S) -> None:
+    program = reach(S.CONSENTED, new_program(cooldown_days=0.0))
+    invite, secret = add_invite(program, quota=2, ttl=400 * DAY)
+    lc.apply(program, "pause", Role.CLIENT, T0)
+    assert lc.apply(program, step, actor, T0 + 1) is state
+    assert lc.client_paused(program.partner)
+    # Nothing opens the way back behind the client's back: no invite, no consent.
+    refused(Code.TRANSITION_NOT_ALLOWED, program, lc.apply, program, "invite",
+            Role.CLINICIAN, LATER)
+    if step == "withdraw":
+        refused(Code.PARTNER_PAUSED, program, lc.redeem, program, invite, VERSION, LATER)
+    refused(Code.TRANSITION_NOT_ALLOWED, program, lc.apply, program, "pause", Role.CLIENT,
+            LATER)
+    # The client resumes as they paused; the partner stays where they went.
+    assert lc.apply(program, "resume", Role.CLIENT, LATER) is state
+    assert not lc.client_paused(program.partner)
+    assert lc.apply(program, "invite", Role.CLINICIAN, LATER + 1) is S.INVITED
 
 
 # -- sharing with the client ------------------------------------------------------------
@@ -379,33 +487,75 @@ def test_entry_without_a_trial_pass(state: S, kind: RoomKind) -> None:
     program = reach(state)
     code = ENTRY[state]
     if code is None:
-        lc.may_enter(program, PARTNER_ID, kind, "room-1", None)
+        lc.may_enter(program, PARTNER_ID, kind, "room-1", None, T0)
     else:
-        refused(code, program, lc.may_enter, program, PARTNER_ID, kind, "room-1", None)
+        refused(code, program, lc.may_enter, program, PARTNER_ID, kind, "room-1", None, T0)
 
 
 def test_trial_pass_opens_only_its_couples_room() -> None:
     program = reach(S.INVITED)
     invite, secret = add_invite(program, room="couples-a")
     lc.redeem(program, invite, VERSION, T0 + 1)
-    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id, T0 + 2)
     for kind, room, trial in [(RoomKind.COUPLES, "couples-b", invite.id),
                               (RoomKind.INDIVIDUAL, "couples-a", invite.id),
                               (RoomKind.COUPLES, "couples-a", None),
                               (RoomKind.COUPLES, "couples-a", "inv-other")]:
         refused(Code.APPROVAL_REQUIRED, program, lc.may_enter, program, PARTNER_ID, kind,
-                room, trial)
+                room, trial, T0 + 2)
     lc.revoke_invite(program, invite.id)
     refused(Code.APPROVAL_REQUIRED, program, lc.may_enter, program, PARTNER_ID,
-            RoomKind.COUPLES, "couples-a", invite.id)
+            RoomKind.COUPLES, "couples-a", invite.id, T0 + 2)
+
+
+def test_a_trial_pass_ends_with_its_invite() -> None:
+    program = reach(S.INVITED)
+    invite, _ = add_invite(program, ttl=3600)
+    lc.redeem(program, invite, VERSION, T0 + 1)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id, T0 + 3599)
+    for now in (T0 + 3600, T0 + 2 * DAY):
+        refused(Code.INVITE_EXPIRED, program, lc.may_enter, program, PARTNER_ID,
+                RoomKind.COUPLES, "couples-a", invite.id, now)
+    # an approval is not a trial pass: it holds whatever the links do
+    lc.apply(program, "approve", Role.CLINICIAN, T0 + 2, note=NOTE)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", invite.id, T0 + 2 * DAY)
+
+
+def test_revoking_the_partner_revokes_every_link_of_theirs() -> None:
+    program = reach(S.INVITED)
+    used, _ = add_invite(program, quota=1, invite_id="inv-used")
+    lc.redeem(program, used, VERSION, T0 + 1)
+    waiting, secret = add_invite(program, quota=2, invite_id="inv-waiting", room="couples-b")
+    lc.apply(program, "revoke", Role.CLINICIAN, T0 + 2)
+    assert used.revoked and waiting.revoked
+    refused(Code.INVITE_REVOKED, program, lc.redeem, program, lc.find_invite(program, secret),
+            VERSION, T0 + 3)
+    # A new invitation makes new links; the old pass stays closed.
+    lc.apply(program, "invite", Role.CLINICIAN, T0 + 3)
+    fresh, _ = add_invite(program, invite_id="inv-fresh", now=T0 + 3)
+    lc.redeem(program, fresh, VERSION, T0 + 4)
+    refused(Code.APPROVAL_REQUIRED, program, lc.may_enter, program, PARTNER_ID,
+            RoomKind.COUPLES, "couples-a", used.id, T0 + 5)
+    lc.may_enter(program, PARTNER_ID, RoomKind.COUPLES, "couples-a", fresh.id, T0 + 5)
+
+
+def test_a_withdrawal_leaves_the_partners_links_theirs() -> None:
+    """Consent is the partner's: a partner who withdrew may come back on a live link."""
+    program = reach(S.INVITED, new_program(cooldown_days=30.0))
+    invite, secret = add_invite(program, quota=2)
+    lc.redeem(program, invite, VERSION, T0 + 1)
+    lc.apply(program, "withdraw", Role.PARTNER, T0 + 2)
+    assert not invite.revoked
+    lc.redeem(program, lc.find_invite(program, secret), VERSION, T0 + 3)
+    assert S(program.partner.state) is S.CONSENTED
 
 
 def test_entry_refused_for_someone_else_or_no_program() -> None:
     program = reach(S.APPROVED)
     refused(Code.FORBIDDEN_ROOM, program, lc.may_enter, program, "someone-else",
-            RoomKind.COUPLES, "couples-a", None)
+            RoomKind.COUPLES, "couples-a", None, T0)
     with pytest.raises(Refused) as caught:
-        lc.may_enter(None, PARTNER_ID, RoomKind.COUPLES, "couples-a", None)
+        lc.may_enter(None, PARTNER_ID, RoomKind.COUPLES, "couples-a", None, T0)
     assert caught.value.code is Code.CONSENT_REQUIRED
 
 

@@ -215,3 +215,27 @@ async def test_without_a_webhook_url_no_write_touches_an_outbox(alongside: Any) 
     assert (await clinician.call("end", {}))["ok"]
     assert await h.store.list("outbox", "*") == []
     assert await h.store.read(("outbox", "prog-1")) is None
+
+
+async def test_a_clients_request_is_the_clients_own_event_and_carries_no_partner_state(
+        start_server: Any) -> None:
+    receiver = Receiver(mode="up")
+    await receiver.start()
+    h = await start_server(webhook_url=receiver.url, webhook_secret=HOOK_SECRET,
+                           webhook_backoff=0.01)
+    try:
+        async with ClientSession() as http:
+            api = Api(h, http)
+            t = await api.setup_program()
+            await api.step(t["client"], "agree")
+            secret = secret_of((await api.invite(t["clinician"]))["url"])
+            partner = (await api.respond(secret, "consent", expect=200))["token"]
+            await api.step(t["client"], "request")
+            await api.step(partner, "request")
+            events = await receiver.wait_accepted(3)
+            requests = [(e["participant"], e["data"]) for e in events
+                        if e["type"] == "approval.requested"]
+            assert requests == [("cl-1", {"by": "client"}),
+                                ("pa-1", {"state": "requested", "by": "partner"})]
+    finally:
+        await receiver.stop()

@@ -29,6 +29,7 @@ const STATE_FOR_CLINICIAN = {
 
 const HISTORY_WORDS = {
   "client-agreed": "The client agreed to invite their partner",
+  "request-declined": "A request was declined",
   not_invited: "Not invited",
   invited: "Invited",
   deferred: "Said not now",
@@ -530,7 +531,7 @@ class Panel {
         "Your partner's access is back to where it was."));
       buttons.push(resume);
     } else if (p.clientAgreed) {
-      if (p.shared === "consented" && !p.couplesSessions && !this.asked) {
+      if (p.shared === "consented" && !p.couplesSessions && !(this.asked || p.requested)) {
         const ask = h("button", { type: "button", className: "primary" }, "Ask for couples sessions");
         ask.addEventListener("click", () => this.act(ask, ui.message, async () => {
           const answer = await this.step("request");

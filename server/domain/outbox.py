@@ -68,11 +68,19 @@ def record_key(event_id: str) -> tuple[str, str]:
 
 
 # -- which events a change makes ------------------------------------------------------------
-def step_events(program: Program, step: str) -> list[Event]:
-    """The event of a partner's step, from the program as the step left it."""
+def step_events(program: Program, step: str, actor: str = "partner") -> list[Event]:
+    """The event of a partner's step, from the program as the step left it.
+
+    A client's ``request`` is the client's own wish and moves no one: its event names
+    the client and carries no partner state (see ``client_steps.py``).
+    """
     if step not in STEP_EVENTS:
         return []
+    if step == "request" and actor == "client":
+        return [Event(STEP_EVENTS[step], participant=program.client.id, data={"by": "client"})]
     data: dict[str, Any] = {"state": program.partner.state}
+    if step == "request":
+        data["by"] = "partner"
     if step in ("approve", "decline-request"):
         data["decision"] = "approved" if step == "approve" else "declined"
     return [Event(STEP_EVENTS[step], participant=program.partner.id, data=data)]

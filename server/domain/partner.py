@@ -2,11 +2,16 @@
 
 See docs/partner-lifecycle.md for the diagram. The rules that protect people:
 
-* consent is the partner's own: only the partner consents, declines, defers or withdraws;
+* consent is the partner's own: only the partner consents, declines, defers, withdraws
+  or moves themselves to ``requested``; nobody asks on their behalf;
 * the client's access never reads this module (individual sessions go on unchanged);
+* no answer to a client's step depends on the partner's state: the client's steps
+  (:data:`CLIENT_STEPS`) are judged by the client's own record only (agreement, pause,
+  their own request), so a refusal never tells the client what the partner chose;
 * a partner enters a couples room only with a current consent and either an
-  approval or an unused trial on a valid invite (:func:`may_enter`);
-* pause, withdrawal and revocation close access at once (:func:`has_access`).
+  approval or the trial pass of an unrevoked, unexpired invite (:func:`may_enter`);
+* pause, withdrawal and revocation close access at once (:func:`has_access`); revoking the
+  partner also revokes every link of theirs (consent follows the person, not the link).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from server.domain.client_steps import client_paused, pending
+from server.domain.client_steps import take as client_step
 from server.domain.identity import Role, RoomKind
 from server.domain.program import CheckIn, Invite, Partner, Program, Request, Transition
 from server.errors import Code, Refused
@@ -47,9 +54,11 @@ CONSENTING = frozenset({S.CONSENTED, S.REQUESTED, S.APPROVED, S.ACTIVE})
 class Step:
     actors: frozenset[str]
     sources: frozenset[State]
-    target: State | None  # None: stays (agree) or goes back (resume)
+    target: State | None  # None: stays, or goes back (resume, decline-request: see apply)
 
 
+# The client's steps take every source state: whether the client is refused depends on the
+# client's own record only (see ``client_steps.py``), never on what the partner chose.
 STEPS: dict[str, Step] = {
     "agree": Step(frozenset({Role.CLIENT}), frozenset(State), None),
     "invite": Step(frozenset({Role.CLINICIAN}),
@@ -60,18 +69,21 @@ STEPS: dict[str, Step] = {
     "defer": Step(frozenset({Role.PARTNER}), frozenset({S.INVITED, S.DEFERRED}), S.DEFERRED),
     "decline": Step(frozenset({Role.PARTNER}),
                     frozenset({S.INVITED, S.DEFERRED, S.DECLINED}), S.DECLINED),
+    # The partner's request moves them to ``requested``; the client's records only the
+    # client's own wish and leaves the partner's state alone (``client_steps.py``).
     "request": Step(frozenset({Role.PARTNER, Role.CLIENT}), frozenset({S.CONSENTED}),
                     S.REQUESTED),
     "approve": Step(frozenset({Role.CLINICIAN}), frozenset({S.CONSENTED, S.REQUESTED}),
                     S.APPROVED),
-    "decline-request": Step(frozenset({Role.CLINICIAN}), frozenset({S.REQUESTED}),
-                            S.CONSENTED),
+    # Settles every pending request (the client's too) whatever the partner's state, so
+    # that its effect on the client's view never depends on what the partner chose; only a
+    # partner who had asked goes back to ``consented``.
+    "decline-request": Step(frozenset({Role.CLINICIAN}), frozenset(State), None),
     "activate": Step(frozenset({SYSTEM}), frozenset({S.APPROVED}), S.ACTIVE),
     # The client may pause from any state: a refusal would tell them what the
     # partner chose (declined, withdrew) when the partner chose not to share it.
-    "pause": Step(frozenset({Role.CLIENT}), frozenset(State) - {S.PAUSED, S.REVOKED},
-                  S.PAUSED),
-    "resume": Step(frozenset({Role.CLIENT}), frozenset({S.PAUSED}), None),
+    "pause": Step(frozenset({Role.CLIENT}), frozenset(State), S.PAUSED),
+    "resume": Step(frozenset({Role.CLIENT}), frozenset(State), None),
     "withdraw": Step(frozenset({Role.PARTNER}), frozenset({*CONSENTING, S.PAUSED}),
                      S.WITHDRAWN),
     "revoke": Step(frozenset({Role.CLINICIAN}),
@@ -81,6 +93,7 @@ STEPS: dict[str, Step] = {
 # Steps after which a partner who is in a live room must be moved out.
 CLOSING = frozenset({"pause", "withdraw", "revoke"})
 NOTE_STEPS = frozenset({"approve", "decline-request"})
+CLIENT_STEPS = frozenset({"agree", "request", "pause", "resume"})
 
 
 def hash_secret(secret: str) -> str:
@@ -109,19 +122,22 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         raise Refused(Code.TRANSITION_NOT_ALLOWED, "Unknown step.")
     if actor not in rule.actors:
         raise Refused(Code.FORBIDDEN_ROLE)
+    if actor == Role.CLIENT:
+        return State(client_step(program, step, now))
     partner = program.partner
     current = State(partner.state)
     if current not in rule.sources:
         raise Refused(Code.TRANSITION_NOT_ALLOWED)
+    if step == "decline-request" and not pending(partner):
+        raise Refused(Code.TRANSITION_NOT_ALLOWED, "No request is waiting for a decision.")
     if step in NOTE_STEPS and not note.strip():
         raise Refused(Code.NOTE_REQUIRED)
-    if step == "agree":
-        partner.client_agreed = True
-        partner.history.append(Transition("client-agreed", actor, now))
-        return current
     if step == "invite":
         if not partner.client_agreed:
             raise Refused(Code.CLIENT_AGREEMENT_REQUIRED)
+        if client_paused(partner):
+            # A withdrawal or a revocation during the client's pause does not end it.
+            raise Refused(Code.TRANSITION_NOT_ALLOWED, "The client has paused.")
         # In every state: a revoke (or pause) in between must not end a cool-down.
         if partner.cooldown_until and now < partner.cooldown_until:
             raise Refused(Code.COOLDOWN)
@@ -130,6 +146,8 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         # Pausing a revoked or declined partner must not open a path back to consent.
         raise Refused(Code.TRANSITION_NOT_ALLOWED)
     if step == "consent":
+        if client_paused(partner):
+            raise Refused(Code.PARTNER_PAUSED)
         if not consent_version:
             raise Refused(Code.CONSENT_REQUIRED, "Consent names the document version read.")
         partner.consent_version = consent_version
@@ -139,28 +157,30 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
         partner.cooldown_until = now + program.cooldown_days * 86400
     if step in ("withdraw", "revoke"):
         partner.consented_at = None
-    if step == "pause":
-        partner.paused_from = current.value
+    if step == "revoke":
+        # Consent follows the person, not the link: no link of theirs opens anything now,
+        # nor after a new invitation (a used-up link still carries its trial pass).
+        for invite in program.invites.values():
+            invite.revoked = True
     if step in ("approve", "decline-request"):
         partner.approval_note = note.strip()
-        for request in partner.requests:
-            if request.status == "pending":
-                request.status = "approved" if step == "approve" else "declined"
-                request.decided_at = now
-                request.note = note.strip()
+        for request in pending(partner):
+            request.status = "approved" if step == "approve" else "declined"
+            request.decided_at = now
+            request.note = note.strip()
+    if step == "decline-request" and current is not S.REQUESTED:
+        # The client's request, or the partner's made before a pause or a withdrawal: the
+        # state stays; a resume must not revive a declined request.
+        if current is S.PAUSED and partner.paused_from == S.REQUESTED:
+            partner.paused_from = S.CONSENTED.value
+        partner.history.append(Transition("request-declined", actor, now))
+        return current
     if step == "request":
         partner.requests.append(Request(id=f"req-{len(partner.requests) + 1}", by=actor, at=now))
     if actor == Role.PARTNER:
         partner.shared_with_client = (rule.target.value if rule.target else None) if share \
             else partner.shared_with_client
-    target = rule.target or State(partner.paused_from or S.CONSENTED)
-    if step == "resume":
-        # The state comes back as it was; the history says the client resumed,
-        # not that the client made the partner's choice.
-        partner.paused_from = None
-        partner.state = target.value
-        partner.history.append(Transition("resumed", actor, now))
-        return target
+    target = rule.target or S.CONSENTED  # decline-request of the partner's request
     _move(partner, target, actor, now)
     return target
 
@@ -210,9 +230,10 @@ def redeem(program: Program, invite: Invite, consent_version: str, now: float,
     only if the program was not written in between.
     """
     check_invite(invite, now)
-    if State(program.partner.state) in (S.PAUSED, S.REVOKED):
-        raise Refused(Code.PARTNER_PAUSED if program.partner.state == S.PAUSED
-                      else Code.PARTNER_REVOKED)
+    if State(program.partner.state) is S.REVOKED:
+        raise Refused(Code.PARTNER_REVOKED)
+    if client_paused(program.partner):
+        raise Refused(Code.PARTNER_PAUSED)
     if State(program.partner.state) not in CONSENTING:
         apply(program, "consent", Role.PARTNER, now, consent_version=consent_version,
               share=share)
@@ -235,11 +256,13 @@ def has_access(partner: Partner) -> bool:
 
 
 def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, room_id: str,
-              trial_invite: str | None) -> None:
-    """Refuse unless this partner may knock on this room now.
+              trial_invite: str | None, now: float) -> None:
+    """Refuse unless this partner may knock on this room at ``now``.
 
     Approved partners may also knock on an individual session (the clinician
-    may then admit them and make it a couples session).
+    may then admit them and make it a couples session). A trial pass ends with its
+    invite: revoked, it is no pass (``E_APPROVAL_REQUIRED``); expired, ``E_INVITE_EXPIRED``
+    (the token minted with it expires then too, see ``invites_api.respond_to_invite``).
     """
     if program is None:
         raise Refused(Code.CONSENT_REQUIRED)
@@ -260,6 +283,8 @@ def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, roo
     invite = program.invites.get(trial_invite or "")
     if room_kind is RoomKind.COUPLES and invite is not None and not invite.revoked \
             and room_id in invite.redeemed_rooms:
+        if now >= invite.expires_at:
+            raise Refused(Code.INVITE_EXPIRED)
         return
     raise Refused(Code.APPROVAL_REQUIRED)
 

@@ -2,7 +2,12 @@
 
 * clinician: everything the program holds, invites without secrets or hashes;
 * client: the partner's status only as far as the partner chose to share it,
-  plus the client's own steps (agreement, pause);
+  plus the client's own steps (agreement, pause, their own request) and whether
+  couples sessions are open (the clinician's approval, not the partner's answer).
+  Nothing else of the partner's state reaches it: two partners who answered
+  differently without sharing give the client the same view (tests/test_consent_privacy.py).
+  Caveat: once approved, ``couplesSessions`` turns false again when access ends (the
+  partner withdrew or was revoked), never saying which;
 * partner: their own record, never the client's sessions or notes;
 * integrator: the program's shape and status, no notes or check-ins.
 """
@@ -12,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from server.domain.client_steps import client_paused
 from server.domain.identity import Role
 from server.domain.program import Program
 
@@ -42,8 +48,10 @@ def partner_view(program: Program, role: Role) -> dict[str, Any]:
                 "requests": [{"at": r.at, "status": r.status} for r in p.requests
                              if r.by == Role.PARTNER]}
     if role is Role.CLIENT:
-        return {"clientAgreed": p.client_agreed, "paused": p.state == "paused",
+        return {"clientAgreed": p.client_agreed, "paused": client_paused(p),
                 "couplesSessions": p.state in ("approved", "active"),
+                "requested": any(r.by == Role.CLIENT and r.status == "pending"
+                                 for r in p.requests),
                 "shared": p.shared_with_client}
     return {"state": p.state, "trialsAttended": p.trials_attended}
 

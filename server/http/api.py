@@ -102,7 +102,7 @@ async def take_step(request: web.Request) -> web.Response:
         program.id, lambda p: lifecycle.apply(p, b.step, who.role.value, now, note=b.note or "",
                                               share=b.share, consent_version=version),
         audit(who, f"partner-{b.step}", program.id, target=program.partner.id),
-        events=step_events(b.step))
+        events=step_events(b.step, who.role.value))
     await after_step(request, updated, b.step)
     return web.json_response(partner_view(updated, who.role))
 

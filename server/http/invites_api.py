@@ -7,6 +7,7 @@ are rate limited per address.
 
 from __future__ import annotations
 
+import math
 import time
 
 from aiohttp import web
@@ -145,10 +146,14 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     programs = programs_of(request)
     if b.decision != "consent":
         step = "defer" if b.decision == "not-now" else "decline"
-        updated, _ = await programs.update(
-            program.id, lambda p: lifecycle.apply(p, step, Role.PARTNER.value, now,
-                                                  share=b.share), entry,
-            events=step_events(step))
+
+        def answer(p: Program) -> lifecycle.State:
+            # Only a live link answers (the page offers nothing else): a revoked one opens
+            # nothing, not even a decline on a partner invited again since.
+            lifecycle.check_invite(p.invites[invite.id], now)
+            return lifecycle.apply(p, step, Role.PARTNER.value, now, share=b.share)
+
+        updated, _ = await programs.update(program.id, answer, entry, events=step_events(step))
         await after_step(request, updated, step)
         return web.json_response({"state": updated.partner.state, "support": content.support})
     if b.documentVersion != content.version:
@@ -165,10 +170,12 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     if not was_consenting:
         await after_step(request, updated, "consent")
     settings = request.app[SETTINGS]
+    # A trial pass ends with its invite: the token never outlives the link it came from.
+    issued = int(now)
+    ttl = min(settings.partner_token_ttl, math.floor(invite.expires_at - issued))
     token = mint(settings, sub=partner_id, name=updated.partner.name, role="partner",
-                 program=program.id, room=room, ttl=settings.partner_token_ttl, trial=invite.id)
-    return web.json_response({"token": token, "room": room,
-                              "expiresAt": now + settings.partner_token_ttl})
+                 program=program.id, room=room, ttl=ttl, now=issued, trial=invite.id)
+    return web.json_response({"token": token, "room": room, "expiresAt": issued + ttl})
 
 
 async def partner_session_token(request: web.Request) -> web.Response:

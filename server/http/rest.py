@@ -179,12 +179,14 @@ def programs_of(request: web.Request) -> Programs:
     return Programs(request.app[STORE], request.app[WEBHOOKS].outbox)
 
 
-def step_events(step: str) -> Callable[[Program, object], list[Event]] | None:
-    """The webhook events of a partner's step, for ``Programs.update(events=...)``
-    (``None`` for a step that makes none: its write need not touch the outbox)."""
+def step_events(step: str, actor: str = "partner"
+                ) -> Callable[[Program, object], list[Event]] | None:
+    """The webhook events of a partner's step taken by ``actor`` (a role), for
+    ``Programs.update(events=...)`` (``None`` for a step that makes none: its write
+    need not touch the outbox)."""
     if step not in outbox.STEP_EVENTS:
         return None
-    return lambda program, _: outbox.step_events(program, step)
+    return lambda program, _: outbox.step_events(program, step, actor)
 
 
 async def after_step(request: web.Request, program: Program, step: str) -> None:

@@ -283,7 +283,7 @@ class RealtimeServer:
         if who.role is not Role.PARTNER:
             return False
         program = await self.programs.get(room.program)
-        lifecycle.may_enter(program, who.id, room.kind, room.id, who.trial)
+        lifecycle.may_enter(program, who.id, room.kind, room.id, who.trial, time.time())
         assert program is not None
         return lifecycle.State(program.partner.state) in (lifecycle.S.APPROVED,
                                                           lifecycle.S.ACTIVE)
@@ -394,7 +394,7 @@ class RealtimeServer:
         def admit_partner(program: Any, room: Room) -> Change:
             member = room.members.get(p.participant)
             trial = member.trial if member else None
-            lifecycle.may_enter(program, p.participant, room.kind, room.id, trial)
+            lifecycle.may_enter(program, p.participant, room.kind, room.id, trial, time.time())
             on_trial = program.partner.state not in ("approved", "active")
             change = rules.admit(room, who, p.participant, time.time())
             lifecycle.record_admission(program, time.time(), trial=on_trial)
