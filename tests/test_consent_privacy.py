@@ -304,3 +304,26 @@ async def test_the_clients_pause_holds_when_the_partner_withdraws_meanwhile(
     state = (await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"],
                             expect=200))["state"]
     assert state == "withdrawn"
+
+
+async def test_a_partner_knocking_tells_the_client_nothing(alongside: Harness) -> None:
+    """Only the clinician sees the lobby, and a partner can knock only after consenting:
+    the client must receive nothing when the partner knocks, and a snapshot the client
+    asks for must not show a new version either (the knock is a store write)."""
+    clinician = await alongside.peer("clinician")
+    client = await alongside.admitted("client", clinician)
+    await asyncio.sleep(0.3)
+    before = (await client.call("snapshot", {}))["room"]
+    mark = len(client.received)
+    partner = await alongside.peer("partner")  # knocks
+    await clinician.wait_for("room", lambda d: [p["id"] for p in d.get("lobby", [])]
+                             == ["partner-1"])
+    await asyncio.sleep(0.75)
+    assert client.received[mark:] == []
+    assert (await client.call("snapshot", {}))["room"] == before
+    # What the client may see does reach them: the partner admitted, as the next version.
+    assert (await clinician.call("admit", {"participant": "partner-1"}))["ok"]
+    await partner.wait_for("admitted")
+    snap = await client.wait_for("room", lambda d: any(
+        p["id"] == "partner-1" for p in d["participants"]))
+    assert snap["version"] == before["version"] + 1

@@ -1,8 +1,8 @@
 """Private answers leak no timing (issue 13, point 11).
 
 A private tool action changes nothing the partner may see, so the partner must receive
-nothing at all: no ``tool`` event, and no ``room`` snapshot whose only change is its
-version. Each test then makes a visible change and checks the partner gets it, so
+nothing at all: no ``tool`` event, no ``room`` snapshot whose only change is its
+version, and no new version in a snapshot they ask for. Each test then makes a visible change and checks the partner gets it, so
 "nothing arrived" cannot pass because the partner's socket was deaf.
 """
 
@@ -73,11 +73,14 @@ async def test_a_private_exercise_answer_sends_the_partner_nothing(alongside: Ha
         assert len(clinician.received) > seen_by_clinician
         # The partner receives nothing at all: not a view, not a bare new version.
         await nothing_for(partner, mark)
+        # Asking for a snapshot shows nothing either: the partner's version did not move.
+        asked = await partner.call("snapshot", {})
+        assert asked["room"]["version"] == last_room["version"]
 
-    # Something visible does reach the partner: a whole snapshot, past the skipped versions.
+    # Something visible does reach the partner: the next version of what they are shown.
     assert (await clinician.call("lock", {"locked": True}))["ok"]
     snap = await partner.wait_for("room", lambda d: d["locked"])
-    assert snap["version"] > last_room["version"] + 1  # versions were skipped, not lost
+    assert snap["version"] == last_room["version"] + 1
     assert {p["id"] for p in snap["participants"]} == {"clinician-1", "client-1"}
     assert snap["you"]["id"] == "partner-1" and snap["status"] == "open"
     # And so does a visible tool change: the release shows the client's final answer.

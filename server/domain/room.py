@@ -85,6 +85,12 @@ class Room:
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The session record: what finished tools kept (filtered per role when read).
     records: list[dict[str, Any]] = field(default_factory=list)
+    # member id -> how many writes of this room changed nothing they are shown; their
+    # snapshot's version is ``version - quiet`` (see ``view.py``).
+    quiet: dict[str, int] = field(default_factory=dict)
+    # Not stored: the members whose snapshot the last write changed (None: unknown,
+    # so everyone), set by the store's update for the delivery that follows it.
+    shown_to: frozenset[str] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id or len(self.id) > 128 or not self.program:
@@ -104,6 +110,7 @@ class Room:
             "attendance": {pid: [dict(s) for s in stays]
                            for pid, stays in self.attendance.items()},
             "epochs": self.epochs, "tools": dict(self.tools), "records": list(self.records),
+            "quiet": dict(self.quiet),
         }
 
     @classmethod
@@ -118,7 +125,7 @@ class Room:
                    locked=data["locked"], version=data.get("version", 0), members=members,
                    removed=set(data["removed"]), attendance=data.get("attendance", {}),
                    epochs=data.get("epochs", 0), tools=data.get("tools", {}),
-                   records=data.get("records", []))
+                   records=data.get("records", []), quiet=data.get("quiet", {}))
 
     # -- queries -----------------------------------------------------------------------
     def admitted(self) -> list[Member]:

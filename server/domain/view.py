@@ -2,6 +2,13 @@
 
 Only the clinician sees the lobby; someone waiting sees no one else's details;
 nobody sees connection ids or grace deadlines.
+
+Each person's snapshot carries a version of their own: the room's version less the
+writes that changed nothing they are shown (``Room.quiet``). Why: the store bumps
+the room's version on every write, so a shared version would tell the client the
+moment a partner knocks (the lobby is the clinician's) or answers an exercise in
+private, to someone who merely asks for ``snapshot``. A person's version still only
+grows, and grows by one per change they can see.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
         "id": room.id,
         "kind": room.kind.value,
         "program": room.program,
-        "version": room.version,
+        "version": room.version - room.quiet.get(viewer_id, 0),
         "status": room.status.value,
         "locked": room.locked,
         "clinicianPresent": room.clinician_present(),
@@ -59,3 +66,30 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
             for p in sorted(room.lobby(), key=lambda m: m.since)
         ]
     return view
+
+
+Shown = dict[str, dict[str, Any]]  # member id -> their snapshot, apart from its version
+
+
+def shown(room: Room) -> Shown:
+    """What each member is shown of ``room``, apart from the version."""
+    views = {}
+    for member_id in room.members:
+        view = snapshot(room, member_id)
+        del view["version"]
+        views[member_id] = view
+    return views
+
+
+def settle_quiet(before: Shown, quiet: dict[str, int], room: Room) -> frozenset[str]:
+    """After a write that changed ``room``: count it as quiet for each member whose
+    snapshot it left as ``before`` showed it, and return the others (who are told).
+
+    :param quiet: the counts before the write (the room's are replaced).
+    Note: call it only for a write that changes the room; a write that changes
+    nothing must leave the counts alone, or it would become a write.
+    """
+    after = shown(room)
+    told = frozenset(m for m, view in after.items() if before.get(m) != view)
+    room.quiet = {m: quiet.get(m, 0) + (0 if m in told else 1) for m in after}
+    return told

@@ -208,8 +208,16 @@ class RealtimeServer:
         await self._deliver(room, change, skip_sid=conn.sid)
         return room, change
 
-    async def _deliver(self, room: Room, change: Change, skip_sid: str | None = None) -> None:
-        """Tell each person what changed, each through their own filtered view."""
+    async def _deliver(self, room: Room, change: Change, skip_sid: str | None = None,
+                       everyone: bool = False) -> None:
+        """Tell each person what changed, each through their own filtered view.
+
+        Note: a ``room`` snapshot goes only to those whose snapshot the write changed
+        (``room.shown_to``, from the store's update), so nobody learns the moment of a
+        change they cannot see (a knock, a private answer); ``everyone`` sends it to all
+        (a resync after messages may have been lost).
+        """
+        told = None if everyone else room.shown_to
         emit = self.sio.emit
         closing: list[str] = []
         for notice in change.notices:
@@ -224,7 +232,7 @@ class RealtimeServer:
                     await emit("presence", {"participant": participant, "status": status},
                                to=sid)
         for member in room.members.values():
-            if member.sid and member.sid != skip_sid:
+            if member.sid and member.sid != skip_sid and (told is None or member.id in told):
                 await emit("room", snapshot(room, member.id), to=member.sid)
         for sid in closing:
             await self.sio.disconnect(sid)

@@ -36,7 +36,7 @@ class Upkeep:
             except StoreUnavailable:
                 return
             if room is not None:
-                await self.server._deliver(room, Change())
+                await self.server._deliver(room, Change(), everyone=True)
 
     async def drain(self, deadline: float) -> None:
         """Leave gracefully (SIGTERM): drop every socket *without* a goodbye.

@@ -128,9 +128,9 @@ class Programs:
                 raise Refused(Code.ROOM_NOT_FOUND)
             if pdoc is None:
                 raise Refused(Code.PROGRAM_NOT_FOUND)
-            program, room = Program.from_dict(pdoc), Room.from_dict(rdoc)
-            result = rule(program, room)
-            docs[pkey], docs[rkey] = program.to_dict(), room.to_dict()
+            program = Program.from_dict(pdoc)
+            room, room_doc, result = rooms.apply(rdoc, lambda r: rule(program, r))
+            docs[pkey], docs[rkey] = program.to_dict(), room_doc
             if staged is not None:
                 staged.write(docs, webhook_events.room_events(room_id, result))
             return program, room, result

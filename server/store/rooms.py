@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import orjson
+
 from server.domain import outbox as webhook_events
 from server.domain.audit import AuditEntry
 from server.domain.room import Room
+from server.domain.view import settle_quiet, shown
 from server.errors import Code, Refused
 from server.store.outbox import Outbox, Staged
 from server.store.protocol import Doc, Key, RecentReads, Store
@@ -88,9 +91,8 @@ class Rooms:
             doc = docs[key(room_id)]
             if doc is None:
                 raise Refused(Code.ROOM_NOT_FOUND)
-            room = Room.from_dict(doc)
-            result = rule(room)
-            docs[key(room_id)] = written = room.to_dict()
+            room, written, result = apply(doc, rule)
+            docs[key(room_id)] = written
             changed[:] = [(room, written)]  # the last run is the one committed (a backend may retry)
             if staged is not None:
                 staged.write(docs, webhook_events.room_events(room_id, result))
@@ -117,3 +119,26 @@ class Rooms:
         program = cached.program if cached is not None else \
             (await self._read_recent(key(room_id)) or {}).get("program")
         return None if program is None else self.outbox.stage(str(program))
+
+
+def apply(doc: Doc, rule: Callable[[Room], T]) -> tuple[Room, Doc, T]:
+    """Run ``rule`` on the room ``doc`` holds: the room, the document to write, and the
+    rule's result.
+
+    A write that changes the room also settles each member's own version
+    (:func:`server.domain.view.settle_quiet`) and notes in ``room.shown_to`` whom it
+    changed something for; a write that changes nothing leaves the document as it was.
+    """
+    # The text before the rule: rules edit the decoded room in place, and it shares
+    # nested values with ``doc``, so comparing with ``doc`` afterwards would miss them.
+    was = orjson.dumps({**doc, "quiet": None})
+    room = Room.from_dict(doc)
+    before, quiet = shown(room), dict(room.quiet)
+    result = rule(room)
+    written = room.to_dict()
+    if orjson.dumps({**written, "quiet": None}) == was:
+        room.shown_to = frozenset()
+        return room, written, result
+    room.shown_to = settle_quiet(before, quiet, room)
+    written["quiet"] = dict(room.quiet)
+    return room, written, result
