@@ -103,8 +103,11 @@ class JsonFormatter(logging.Formatter):
 # The libraries whose loggers must end in our handler; none may keep one of its own.
 LIBRARIES = ("socketio", "engineio", "aiohttp", "aiortc", "aioice", "asyncio", "redis",
              "py.warnings")
-# The transport libraries log payloads at INFO; keep them to warnings.
-NOISY = ("socketio", "engineio", "aiohttp.access", "aiortc", "aioice")
+# The transport libraries log payloads at INFO; keep them to warnings. engineio and socketio
+# also warn once per message to a socket just gone or per refused connection (floods of both
+# are normal under load): errors only, the level they set themselves when left to their own.
+NOISY = {"socketio": logging.ERROR, "engineio": logging.ERROR, "aiohttp.access": logging.WARNING,
+         "aiortc": logging.WARNING, "aioice": logging.WARNING}
 
 
 def _crashed(kind: type[BaseException], exc: BaseException | None,
@@ -132,8 +135,8 @@ def configure(level: str = "INFO", key: str = "") -> None:
         library = logging.getLogger(name)
         library.handlers[:] = []
         library.propagate = True
-    for noisy in NOISY:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy, floor in NOISY.items():
+        logging.getLogger(noisy).setLevel(floor)
     # An uncaught exception would print a traceback; it becomes one JSON line instead.
     sys.excepthook = _crashed
     threading.excepthook = lambda a: _crashed(a.exc_type, a.exc_value, a.exc_traceback)
