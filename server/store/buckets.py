@@ -16,7 +16,8 @@ class Buckets:
     """``burst`` tokens at most per name, refilled at ``rate`` per second.
 
     Note: bounded to ``MAX_BUCKETS`` names: past that, buckets that have refilled are
-    forgotten (a full bucket is the same as none), then the least recently used.
+    forgotten (a full bucket is the same as none), then the least recently used; "refilled"
+    is judged by the rate and burst of the take that overflowed (one kind of limit today).
     """
 
     def __init__(self, max_buckets: int = MAX_BUCKETS) -> None:
