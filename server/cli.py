@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import sys
-from dataclasses import replace
 
 import uvloop
 from aiohttp import web
@@ -20,12 +21,12 @@ from server.settings import Settings
 from server.step_aside import Listener, StepAside
 
 
-async def _serve(settings: Settings, seed_demo: bool) -> None:
+async def _serve(settings: Settings, seed_demo: bool, reset_demo: bool = False) -> None:
     app = create_app(settings)
-    invite: list[str] = []
+    seeded: list[demo.Seeded] = []
     if seed_demo:
         async def seed(app: web.Application) -> None:
-            invite.append(await demo.seed(app[STORE]))
+            seeded.append(await demo.prepare(app[STORE], reset=reset_demo))
         app.on_startup.append(seed)
     # No access log: even a path can say more than it should, and engineio's
     # query strings are noise. Our own events are logged content-free.
@@ -43,8 +44,10 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
         watch = asyncio.ensure_future(aside.run())
     print(f"Alongside is serving on {settings.public_url}", flush=True)
     if seed_demo:
-        print("Demo links (open each in its own tab):", flush=True)
-        for line in demo.links(settings, invite[0]):
+        print("Demo links (open each in its own tab):" if seeded[0].fresh else
+              "Demo links (the demo is kept as the last run left it; "
+              "--reset-demo starts it afresh):", flush=True)
+        for line in demo.links(settings, seeded[0]):
             print(line, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -59,11 +62,26 @@ async def _serve(settings: Settings, seed_demo: bool) -> None:
     await runner.cleanup()
 
 
+def _with_flags(args: argparse.Namespace) -> dict[str, str]:
+    """The environment with the flags given on top: a flag overrides only the setting it
+    names (``--port`` keeps ALONGSIDE_PUBLIC_URL and ALONGSIDE_ALLOWED_ORIGINS)."""
+    env = dict(os.environ)
+    for flag, var in (("host", "ALONGSIDE_HOST"), ("port", "ALONGSIDE_PORT")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            env[var] = str(value)
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alongside")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the session server")
-    serve.add_argument("--demo", action="store_true", help="seed the demo program, print links")
+    serve.add_argument("--demo", action="store_true",
+                       help="seed the demo program unless it exists, print links")
+    serve.add_argument("--reset-demo", action="store_true",
+                       help="seed the demo afresh (its rooms and partner answers are lost); "
+                            "implies --demo")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     tok = sub.add_parser("token", help="print an access token for the demo program")
@@ -72,18 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(_with_flags(args))
     if args.command == "token":
         print(demo.token(settings, args.role, args.room, args.ttl))
         return 0
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    if overrides:
-        settings = replace(settings, public_url="", allowed_origins=(), **overrides)
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_key)
+    if settings.cluster and not os.environ.get("ALONGSIDE_LOG_KEY"):
+        # var/log-key is this node's own: pseudonyms and the invite limit's buckets
+        # would differ between nodes.
+        log_event("settings.log_key_not_shared", logging.WARNING, reason="ALONGSIDE_LOG_KEY")
     try:
         # uvloop: a faster event loop for the same code (the benchmark measures it).
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(_serve(settings, args.demo))
+            runner.run(_serve(settings, args.demo or args.reset_demo, args.reset_demo))
     except KeyboardInterrupt:
         pass
     return 0

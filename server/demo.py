@@ -9,7 +9,8 @@ from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.identity import Role, RoomKind
 from server.domain.program import Partner, Person, Program
-from server.domain.room import Room
+from server.domain.room import Room, RoomStatus
+from server.errors import Code, Refused
 from server.settings import Settings
 from server.store import Store
 from server.store.programs import Programs
@@ -40,29 +41,68 @@ def _audit(action: str, room: str = "") -> AuditEntry:
     return AuditEntry(actor="demo", role="system", action=action, room=room, program=PROGRAM)
 
 
-async def seed(store: Store) -> str:
-    """(Re)create the demo fresh, so every `make run` starts clean.
+@dataclass(frozen=True)
+class Seeded:
+    """What :func:`prepare` did, for the printed links."""
 
-    The client has agreed to invite their partner and the clinician has created
-    a one-session trial invite for the couples session; returns its secret
-    (shown once, in the printed link).
+    fresh: bool  # created now (first start, or --reset-demo); else kept as it was
+    invite: str = ""  # a new invite's secret for the partner, "" when none was made
+    partner_approved: bool = False  # the partner joins with a token, no invite needed
+    ended: tuple[str, ...] = ()  # demo rooms whose session has ended
+
+
+# A new link leaves the partner's state as it is only from these (server/domain/partner.py
+# create_invite); from any other, inviting again would overwrite what the partner chose.
+REINVITE = frozenset({"invited", "consented", "requested"})
+APPROVED = frozenset({"approved", "active"})
+ROOMS = ((COUPLES_ROOM, RoomKind.COUPLES), (LATER_COUPLES_ROOM, RoomKind.COUPLES),
+         (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL))
+
+
+async def prepare(store: Store, *, reset: bool = False) -> Seeded:
+    """Seed the demo only if the store has none (or on ``reset``); otherwise keep it.
+
+    A restart keeps live rooms, running tools and the partner's answers. The printed
+    partner link must still work, and an invite's secret is shown once (only its hash
+    is kept), so a kept demo gets a fresh invite through the normal invite rules, but
+    only while that changes nothing the partner chose (invited, consented, requested).
+    Note: with ``reset`` (``--reset-demo``) the demo's rooms and program are replaced.
     """
     now = time.time()
-    rooms = Rooms(store)
-    for room_id, kind in ((COUPLES_ROOM, RoomKind.COUPLES), (LATER_COUPLES_ROOM, RoomKind.COUPLES),
-                          (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL)):
+    rooms, programs = Rooms(store), Programs(store)
+    for room_id, kind in ROOMS:
         room = Room(id=room_id, program=PROGRAM, kind=kind,
                     session={"id": room_id, "scheduled": True, "starts_at": now})
-        await rooms.put(room, _audit("seed-room", room_id))
+        if reset:
+            await rooms.put(room, _audit("seed-room", room_id))
+        else:  # a missing room comes back; an existing one is left alone
+            await rooms.create(room, _audit("seed-room", room_id))
     program = Program(id=PROGRAM, client=Person(CLIENT.sub, CLIENT.name),
                       clinicians=[Person(CLINICIAN.sub, CLINICIAN.name)],
                       partner=Partner(id=PARTNER.sub, name=PARTNER.name))
     lifecycle.apply(program, "agree", Role.CLIENT, now)
-    await Programs(store).put(program, _audit("seed-program"))
-    _, secret = await Programs(store).create_invite(
+    fresh = True
+    if reset:
+        await programs.put(program, _audit("seed-program"))
+    else:
+        try:  # create, not put: another replica starting at once may have seeded it
+            await programs.create(program, _audit("seed-program"))
+        except Refused as refusal:
+            if refusal.code is not Code.PROGRAM_EXISTS:
+                raise
+            fresh = False
+    kept = program if fresh else await programs.get(PROGRAM)
+    assert kept is not None
+    ended = tuple([r for r, _ in ROOMS if (got := await rooms.get(r)) is not None
+                   and got.status is RoomStatus.ENDED])
+    if not fresh and kept.partner.state in APPROVED:
+        return Seeded(fresh, partner_approved=True, ended=ended)
+    if not fresh and kept.partner.state not in REINVITE:
+        return Seeded(fresh, ended=ended)
+    _, secret = await programs.create_invite(
         PROGRAM, room=COUPLES_ROOM, quota=1, ttl=LINK_TTL, by=CLINICIAN.sub, now=now,
         audit=_audit("create-invite", COUPLES_ROOM))
-    return secret
+    return Seeded(fresh, invite=secret, ended=ended)
 
 
 def token(settings: Settings, role: str, room: str = COUPLES_ROOM, ttl: int = LINK_TTL) -> str:
@@ -74,16 +114,27 @@ def token(settings: Settings, role: str, room: str = COUPLES_ROOM, ttl: int = LI
                 room=room, ttl=ttl)
 
 
-def links(settings: Settings, invite_secret: str) -> list[str]:
+def links(settings: Settings, seeded: Seeded) -> list[str]:
     """One line per link, each starting with who it is for. Secrets ride in the fragment."""
     base = settings.public_url.rstrip("/")
     room = base + "/room#"
-    return [
+    if seeded.invite:
+        partner = f"partner invite: {base}/invite#{seeded.invite}"
+    elif seeded.partner_approved:  # approved: no invite needed, a token for the session
+        partner = f"partner: {room}{token(settings, 'partner')}"
+    else:
+        partner = ("partner invite: none, the partner has answered and a new invite would "
+                   "overwrite it (--reset-demo starts the demo afresh)")
+    lines = [
         f"clinician: {room}{token(settings, 'clinician')}",
         f"client: {room}{token(settings, 'client')}",
-        f"partner invite: {base}/invite#{invite_secret}",
+        partner,
         f"clinician (individual session): {room}{token(settings, 'clinician', INDIVIDUAL_ROOM)}",
         f"client (individual session): {room}{token(settings, 'client', INDIVIDUAL_ROOM)}",
         f"clinician (later couples session): "
         f"{room}{token(settings, 'clinician', LATER_COUPLES_ROOM)}",
     ]
+    if seeded.ended:
+        lines.append(f"(ended, kept as the session record: {', '.join(seeded.ended)}; "
+                     f"--reset-demo starts the demo afresh)")
+    return lines

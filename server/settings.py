@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -14,9 +15,13 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _dev_secret(var_dir: Path) -> str:
-    """A per-checkout secret for the embedded default, so `make run` needs no set-up."""
-    path = var_dir / "jwt-secret"
+def _dev_secret(var_dir: Path, name: str = "jwt-secret") -> str:
+    """A per-checkout secret for the embedded default, so `make run` needs no set-up.
+
+    Note: a cluster's nodes each have their own ``var`` directory, so a secret that
+    every node must share comes from the environment there, never from here.
+    """
+    path = var_dir / name
     if path.exists():
         return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -64,6 +69,16 @@ class Settings:
     precall_limit: int = 4
     precall_seconds: float = 30.0
     partner_token_ttl: int = 4 * 3600
+    # The key of log pseudonyms and of the hashed addresses rate limits are kept under
+    # (server/logs.py). Every node of a cluster needs the same one. Empty: a random key
+    # per process (pseudonyms correlate within one process only).
+    log_key: str = ""
+    # Invite look-ups (preview, respond) per client address, shared by every node.
+    invite_rate_per_minute: float = 60.0
+    invite_rate_burst: int = 20
+    # Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); from
+    # anyone else the header is ignored and the connecting address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
     content_dir: Path = field(default_factory=lambda: WEB_DIR / "content")
     web_dir: Path = field(default_factory=lambda: WEB_DIR)
     # In cluster mode, how long a replica holds a program's webhook queue before another may
@@ -88,6 +103,11 @@ class Settings:
         if self.webhook_attempts < 1 or self.webhook_backoff < 0 or self.webhook_lease < 1:
             raise ValueError("ALONGSIDE_WEBHOOK_ATTEMPTS must be at least 1, "
                              "ALONGSIDE_WEBHOOK_BACKOFF at least 0, ALONGSIDE_WEBHOOK_LEASE 1 s")
+        if self.invite_rate_per_minute <= 0 or self.invite_rate_burst < 1:
+            raise ValueError("ALONGSIDE_INVITE_RATE_PER_MINUTE must be above 0 and "
+                             "ALONGSIDE_INVITE_RATE_BURST at least 1")
+        for net in self.trusted_proxies:
+            ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
 
     @property
     def cluster(self) -> bool:
@@ -135,6 +155,10 @@ class Settings:
             step_aside_seconds=float(e.get("ALONGSIDE_STEP_ASIDE_SECONDS", "10")),
             sweep_seconds=float(e.get("ALONGSIDE_SWEEP_SECONDS", "2")),
             precall_seconds=float(e.get("ALONGSIDE_PRECALL_SECONDS", "30")),
+            log_key=e.get("ALONGSIDE_LOG_KEY", "") or _dev_secret(var_dir, "log-key"),
+            invite_rate_per_minute=float(e.get("ALONGSIDE_INVITE_RATE_PER_MINUTE", "60")),
+            invite_rate_burst=int(e.get("ALONGSIDE_INVITE_RATE_BURST", "20")),
+            trusted_proxies=_csv(e.get("ALONGSIDE_TRUSTED_PROXIES", "")),
             content_dir=Path(e["ALONGSIDE_CONTENT_DIR"]) if e.get("ALONGSIDE_CONTENT_DIR")
             else WEB_DIR / "content",
             web_dir=Path(e["ALONGSIDE_WEB_DIR"]) if e.get("ALONGSIDE_WEB_DIR") else WEB_DIR,

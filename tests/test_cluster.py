@@ -238,13 +238,14 @@ async def test_a_couples_session_over_two_nodes(cluster: Any) -> None:
     assert client.events("offer") == client.events("candidate") == []
 
     # What Redis holds: the room document (the session record), one admission each, each
-    # node's heartbeat. Only heartbeats and commit markers expire; the room stays.
+    # node's heartbeat. Only heartbeats, commit markers and rate-limit buckets (the invite
+    # look-ups) expire; the room stays.
     keys = {str(k) for k in await c.store.redis.keys("alongside:*")}
     assert {f"alongside:doc:room:{ROOM}", f"alongside:doc:program:{PROGRAM}",
             "alongside:node:app1", "alongside:node:app2", "alongside:audit"} <= keys
     for key in keys:
         ttl = await c.store.redis.ttl(key)
-        if key.startswith(("alongside:node:", "alongside:commit:")):
+        if key.startswith(("alongside:node:", "alongside:commit:", "alongside:bucket:")):
             assert 0 < ttl <= 120, (key, ttl)
         else:
             assert ttl == -1, (key, ttl)

@@ -441,3 +441,22 @@ async def test_a_commit_whose_reply_is_lost_is_applied_exactly_once(
     finally:
         await store.close()
         await proxy.close()
+
+
+# -- rate limits (take_token) ------------------------------------------------------------------
+async def test_a_token_bucket_allows_a_burst_then_counts_refusals_in_a_row(
+        backend: Backend) -> None:
+    store = backend.store
+    assert [await store.take_token("b1", 0.001, 3) for _ in range(6)] == [0, 0, 0, 1, 2, 3]
+    assert await store.take_token("b2", 0.001, 3) == 0  # buckets are separate
+    # It refills at its rate: at 5 per second a token is back after 200 ms (waited: 300 ms).
+    assert [await store.take_token("fast", 5.0, 1) for _ in range(2)] == [0, 1]
+    await asyncio.sleep(0.3)
+    assert [await store.take_token("fast", 5.0, 1) for _ in range(2)] == [0, 1]
+    if backend.name == "redis":  # every node spends from the same bucket
+        other = await backend.another()
+        try:
+            assert await other.take_token("b1", 0.001, 3) == 4
+            assert await other.take_token("b2", 0.001, 3) == 0
+        finally:
+            await other.close()

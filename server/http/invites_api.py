@@ -7,6 +7,7 @@ are rate limited per address.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -20,6 +21,7 @@ from server.domain.program import Program
 from server.domain.program_view import partner_view
 from server.errors import Code, Refused
 from server.http import bodies
+from server.http.addresses import client_address
 from server.http.rest import (
     after_step,
     audit,
@@ -29,7 +31,7 @@ from server.http.rest import (
     refuse,
     step_events,
 )
-from server.realtime.ratelimit import TokenBucket
+from server.logs import keyed_hash, log_event
 from server.store.programs import INVITE_INDEX, Programs
 from server.store.rooms import Rooms
 from server.tokens import mint
@@ -78,18 +80,32 @@ async def revoke_invite(request: web.Request) -> web.Response:
 
 
 class InviteGuard:
-    """Slows guessing: invite look-ups per client address are rate limited."""
+    """Slows guessing: invite look-ups (preview, respond) are limited per client address.
 
-    def __init__(self) -> None:
-        self._buckets: dict[str, TokenBucket] = {}
+    ``ALONGSIDE_INVITE_RATE_BURST`` look-ups at once, refilled at
+    ``ALONGSIDE_INVITE_RATE_PER_MINUTE``, in the store: every node of a cluster spends
+    from the same bucket. The address is the connecting one unless that is a trusted
+    proxy (server/http/addresses.py), and it is kept only as a keyed hash.
+    A run of refusals is audited once (content-free) and logged once: a flood of
+    guesses does not become a flood of writes.
+    """
 
-    def check(self, request: web.Request) -> None:
-        peer = request.remote or "unknown"
-        bucket = self._buckets.setdefault(peer, TokenBucket(rate=1.0, burst=20))
-        if len(self._buckets) > 10_000:
-            self._buckets.clear()
-        if not bucket.take():
-            raise Refused(Code.RATE_LIMITED)
+    async def check(self, request: web.Request) -> None:
+        settings, store = request.app[SETTINGS], request.app[STORE]
+        address = client_address(request, settings.trusted_proxies)
+        key = settings.log_key.encode() or None  # the deployment's, shared by every node
+        bucket = "invite-lookup:" + keyed_hash("address", address, 32, key=key)
+        refusals = await store.take_token(bucket, settings.invite_rate_per_minute / 60,
+                                          settings.invite_rate_burst)
+        if not refusals:
+            return
+        if refusals == 1:
+            await store.record(AuditEntry(actor="anonymous", role=Role.PARTNER.value,
+                                          action="open-invite",
+                                          outcome=f"refused:{Code.RATE_LIMITED.value}"))
+            log_event("invite.rate_limited", logging.WARNING, code=Code.RATE_LIMITED.value)
+        raise Refused(Code.RATE_LIMITED, "Too many invite look-ups from here; "
+                                         "wait a minute and try again.")
 
 
 INVITE_GUARD = web.AppKey("invite_guard", InviteGuard)
@@ -97,7 +113,7 @@ INVITE_GUARD = web.AppKey("invite_guard", InviteGuard)
 
 async def _program_of_invite(request: web.Request, secret: str) -> Program:
     """Find the program whose invite the secret opens (hash index, constant-time compare)."""
-    request.app[INVITE_GUARD].check(request)
+    await request.app[INVITE_GUARD].check(request)
     index = await request.app[STORE].read((INVITE_INDEX, lifecycle.hash_secret(secret)))
     if index is None:
         await request.app[STORE].record(AuditEntry(actor="anonymous", role="partner",

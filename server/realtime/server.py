@@ -87,8 +87,10 @@ class RealtimeServer:
             max_http_buffer_size=settings.max_message_bytes,
             ping_interval=settings.ping_interval,
             ping_timeout=settings.ping_timeout,
-            logger=False,
-            engineio_logger=False,
+            # Loggers, not False: given False, both libraries add a plain-text stderr
+            # handler of their own, bypassing the JSON formatter (server/logs.py).
+            logger=logging.getLogger("socketio.server"),
+            engineio_logger=logging.getLogger("engineio.server"),
             json=OrjsonCodec,
             serializer=OrjsonPacket,
         )

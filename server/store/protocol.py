@@ -68,6 +68,16 @@ class Store(Protocol):
     async def audit_rows(self, *, program: str | None = None,
                          room: str | None = None) -> builtins.list[AuditEntry]: ...
 
+    async def take_token(self, bucket: str, rate: float, burst: int) -> int:
+        """Take one token from the named bucket (``burst`` at most, refilled at ``rate``
+        per second), the same bucket for every node on this store.
+
+        Returns 0 when a token was taken; otherwise how many refusals in a row the
+        bucket has now given (1: the first since it last allowed), so a caller can
+        note a run of refusals once instead of once per request.
+        Note: the name is stored; never put an address or an id in it unhashed.
+        """
+
 
 @runtime_checkable
 class RecentReads(Protocol):

@@ -52,6 +52,7 @@ from redis.exceptions import (
 
 from server.domain.audit import AuditEntry
 from server.errors import Refused
+from server.store import redis_buckets
 from server.store.protocol import Doc, Key, StoreUnavailable
 from server.store.recent import CHANNEL, RecentDocs
 
@@ -404,3 +405,9 @@ class RedisStore:
         outcomes.append(outcome)
         await pipe.execute()
         return outcome
+
+    # -- rate limits -------------------------------------------------------------
+    async def take_token(self, bucket: str, rate: float, burst: int) -> int:
+        """One bucket for every node, ``alongside:bucket:{bucket}`` (server/store/redis_buckets.py)."""
+        with unavailable_on_outage():
+            return await redis_buckets.take(self.redis, f"{PREFIX}:bucket:{bucket}", rate, burst)

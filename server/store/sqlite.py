@@ -28,6 +28,7 @@ import orjson
 
 from server.domain.audit import AuditEntry
 from server.errors import Refused
+from server.store.buckets import Buckets
 from server.store.protocol import Doc, Key, StoreUnavailable
 
 T = TypeVar("T")
@@ -124,6 +125,7 @@ class SqliteStore:
         self._text: dict[Key, str] = {}
         self._checkpointer: Checkpointer | None = None
         self._commits = 0
+        self._buckets = Buckets()  # rate limits (take_token)
 
     async def open(self) -> None:
         if self._path != ":memory:":
@@ -252,3 +254,10 @@ class SqliteStore:
             args.append(room)
         rows = self.db.execute(sql + " ORDER BY seq", args).fetchall()
         return [AuditEntry(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
+
+    async def take_token(self, bucket: str, rate: float, burst: int) -> int:
+        """In this process's memory: it is the file's only writer (server/store/buckets.py).
+
+        Note: the buckets start full again when the process restarts.
+        """
+        return self._buckets.take(bucket, rate, burst)
