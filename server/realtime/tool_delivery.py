@@ -5,11 +5,9 @@ and ``tool`` only to those whose views differ from what the room showed just bef
 the change. So a private answer sends the other partner nothing at all: no event at
 the instant it is given is the whole point (an identical event would still say when).
 
-Note: the room's version still grows with each private change (the store bumps it
-on every write), so a later snapshot skips versions (it is whole), and someone who
-keeps asking for ``snapshot`` sees the version move when something they cannot see
-changed: roughly when, never what. Closing that needs a version per viewer. Two
-deliveries from different nodes may still arrive out of order.
+Each person's snapshot version is their own (``server/domain/view.py``), so a
+private change does not move it either, even for someone who keeps asking for
+``snapshot``. Note: two deliveries from different nodes may still arrive out of order.
 """
 
 from __future__ import annotations
