@@ -120,6 +120,7 @@ class Programs:
         (e.g. admitting a partner re-checks their consent in the same write)."""
         pkey, rkey = key(program_id), rooms.key(room_id)
         staged = self.outbox.stage(program_id) if self.outbox else None
+        told: list[tuple[int, frozenset[str] | None]] = []
         keys = [pkey, rkey] if staged is None else [pkey, rkey, staged.key]
 
         def write(docs: dict[Key, Doc | None]) -> tuple[Program, Room, T]:
@@ -131,6 +132,7 @@ class Programs:
             program = Program.from_dict(pdoc)
             room, room_doc, result = rooms.apply(rdoc, lambda r: rule(program, r))
             docs[pkey], docs[rkey] = program.to_dict(), room_doc
+            told[:] = [(room.version, room.shown_to)]  # the last run is the one committed
             if staged is not None:
                 staged.write(docs, webhook_events.room_events(room_id, result))
             return program, room, result
@@ -141,4 +143,6 @@ class Programs:
         # version, and clients ignore a snapshot that is not newer than theirs.
         committed = await rooms.Rooms(self.store).get(room_id)
         assert committed is not None
+        if told and committed.version == told[0][0] + 1:  # no other write since ours
+            committed.shown_to = told[0][1]
         return program, committed, result
