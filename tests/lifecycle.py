@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import socketio
 from aiohttp import ClientSession
 
 from tests.conftest import Harness
+from tests.peers import Peer
 
 PROGRAM = "p-life"
 
@@ -54,6 +57,15 @@ class Api:
         return await self.call("POST", f"/api/programs/{PROGRAM}/invites", clinician,
                                {"room": room, "quota": quota, **extra}, expect=expect)
 
+    async def consented_partner(self) -> tuple[dict[str, str], str, str]:
+        """A program whose client agreed and whose partner consented on a fresh link:
+        the tokens, the link's secret and the partner's session token."""
+        t = await self.setup_program()
+        await self.step(t["client"], "agree")
+        secret = secret_of((await self.invite(t["clinician"]))["url"])
+        partner = (await self.respond(secret, "consent", expect=200))["token"]
+        return t, secret, partner
+
     async def respond(self, secret: str, decision: str, expect: int | None = None,
                       **extra: Any) -> Any:
         preview = await self.call("POST", "/api/invites/preview", None, {"secret": secret})
@@ -66,3 +78,18 @@ class Api:
 def secret_of(url: str) -> str:
     assert "#" in url and "?" not in url
     return url.split("#", 1)[1]
+
+
+async def connect(h: Harness, token: str) -> Peer:
+    peer = Peer(h.url, token)
+    h.peers.append(peer)
+    await peer.connect()
+    return peer
+
+
+async def refused_at_handshake(h: Harness, token: str) -> str:
+    peer = Peer(h.url, token)
+    h.peers.append(peer)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.connect()
+    return str(peer.connect_error["code"])

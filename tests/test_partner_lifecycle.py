@@ -15,7 +15,7 @@ import socketio
 from aiohttp import ClientSession
 
 from tests.conftest import Harness
-from tests.lifecycle import PROGRAM, Api, secret_of
+from tests.lifecycle import PROGRAM, Api, connect, refused_at_handshake, secret_of
 from tests.peers import Peer
 
 
@@ -23,21 +23,6 @@ from tests.peers import Peer
 async def api(alongside: Harness) -> AsyncIterator[Api]:
     async with ClientSession() as http:
         yield Api(alongside, http)
-
-
-async def connect(h: Harness, token: str) -> Peer:
-    peer = Peer(h.url, token)
-    h.peers.append(peer)
-    await peer.connect()
-    return peer
-
-
-async def refused_at_handshake(h: Harness, token: str) -> str:
-    peer = Peer(h.url, token)
-    h.peers.append(peer)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await peer.connect()
-    return str(peer.connect_error["code"])
 
 
 async def clinician_in(h: Harness, room: str) -> Peer:

@@ -93,10 +93,7 @@ async def test_a_parked_event_is_listed_the_queue_moves_on_and_a_replay_delivers
     try:
         async with ClientSession() as http:
             api = Api(h, http)
-            t = await api.setup_program()
-            await api.step(t["client"], "agree")
-            secret = secret_of((await api.invite(t["clinician"]))["url"])
-            partner = (await api.respond(secret, "consent", expect=200))["token"]
+            t, secret, partner = await api.consented_partner()
             await api.step(partner, "request")
             # The consent is refused twice and parked; the request behind it goes on.
             [requested] = await receiver.wait_accepted(1)
@@ -158,10 +155,7 @@ async def test_events_of_quick_steps_arrive_in_commit_order_though_the_first_is_
     try:
         async with ClientSession() as http:
             api = Api(h, http)
-            t = await api.setup_program()
-            await api.step(t["client"], "agree")
-            secret = secret_of((await api.invite(t["clinician"]))["url"])
-            partner = (await api.respond(secret, "consent", expect=200))["token"]
+            t, secret, partner = await api.consented_partner()
             clinician = Peer(h.url, h.token("clinician", sub="dr-1", program=PROGRAM,
                                             room="p-ind"))
             h.peers.append(clinician)
@@ -226,10 +220,7 @@ async def test_a_clients_request_is_the_clients_own_event_and_carries_no_partner
     try:
         async with ClientSession() as http:
             api = Api(h, http)
-            t = await api.setup_program()
-            await api.step(t["client"], "agree")
-            secret = secret_of((await api.invite(t["clinician"]))["url"])
-            partner = (await api.respond(secret, "consent", expect=200))["token"]
+            t, secret, partner = await api.consented_partner()
             await api.step(t["client"], "request")
             await api.step(partner, "request")
             events = await receiver.wait_accepted(3)
