@@ -366,20 +366,18 @@ async def test_state_survives_a_restart_mid_roleplay(tmp_path: Path) -> None:
             s.stop()
 
 
-def test_a_clinic_scenario_is_picked_up_without_a_restart(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clinic_scenario_is_picked_up_without_a_restart(tmp_path: Path) -> None:
     from plugins.roleplay.library import Loader
 
-    monkeypatch.setenv(SCENARIOS_ENV, str(tmp_path / "missing"))
-    loader = Loader()
-    assert [s["file"] for s in loader.library().skipped] == [SCENARIOS_ENV]
-    monkeypatch.setenv(SCENARIOS_ENV, str(tmp_path))
-    assert "practice-saying-no" not in loader.library().scenarios
+    loader = Loader()  # the setting as the server passes it in the tool's context
+    assert [s["file"] for s in loader.library(str(tmp_path / "missing")).skipped] \
+        == [SCENARIOS_ENV]
+    assert "practice-saying-no" not in loader.library(str(tmp_path)).scenarios
     (tmp_path / "practice.json").write_text(json.dumps(PRACTICE))
-    assert "practice-saying-no" in loader.library().scenarios
+    assert "practice-saying-no" in loader.library(str(tmp_path)).scenarios
     # The same id twice: the first wins, the second is reported.
     (tmp_path / "z-copy.json").write_text(json.dumps(PRACTICE))
-    library = loader.library()
+    library = loader.library(str(tmp_path))
     assert library.skipped == ({"file": "z-copy.json",
                                 "error": "id 'practice-saying-no' is already used by another "
                                          "scenario"},)

@@ -276,7 +276,7 @@ def test_any_payload_is_refused_with_a_code_or_taken(
         except ToolError as refused:
             assert refused.code.startswith("E_TOOL_")
             continue
-        assert all(e["kind"] == "move" for e in ctx.effects)
+        assert all(e.kind == "move" for e in ctx.effects)
         for viewer in ROSTER:
             json.dumps(tool.view(state, viewer))
         json.dumps(tool.record(state, actor.role))

@@ -9,7 +9,7 @@
 // refreshes after each action and every few seconds while the page is visible. Nothing is
 // stored: an invite link is shown once, in memory, and is gone with the page.
 
-import { h } from "./dom.js";
+import { h, keepFocus, note, patch, replaceIfChanged } from "./dom.js";
 import { restCall, restFailure } from "./sdk/rest.js";
 const POLL_MS = 5000;
 
@@ -725,92 +725,14 @@ function block(title, ...children) {
   return h("div", { className: "program-block" }, h("h3", {}, title), ...children);
 }
 
-/** Rebuilds `container` only when `data` differs from what it shows now. */
-function replaceIfChanged(container, data, build) {
-  const sig = JSON.stringify(data);
-  if (container.dataset.sig === sig) return;
-  container.dataset.sig = sig;
-  container.replaceChildren(...build());
-}
-
 /**
- * Keeps `list` in step with `items`, rebuilding only the items whose data changed, and
- * carrying over what someone typed (fields with `data-field`) and where their focus was.
+ * Keeps `list` in step with `items` (`patch` in dom.js: only changed items are rebuilt, typing
+ * and focus are kept); focus that had nowhere to stay goes to the block's heading.
  */
 function reconcile(list, items, keyOf, build) {
-  const existing = new Map([...list.children].map((node) => [node.dataset.key, node]));
-  const wanted = [];
-  for (const item of items) {
-    const key = keyOf(item);
-    const sig = JSON.stringify(item);
-    let node = existing.get(key);
-    if (!node || node.dataset.sig !== sig) {
-      const fresh = build(item);
-      fresh.dataset.key = key;
-      fresh.dataset.sig = sig;
-      if (node) {
-        carry(node, fresh);
-        const focused = node.contains(document.activeElement) ? pathOf(node, document.activeElement) : null;
-        node.replaceWith(fresh);
-        if (focused) nodeAt(fresh, focused)?.focus();
-      }
-      node = fresh;
-    }
-    wanted.push(node);
-  }
-  for (const node of existing.values()) {
-    if (wanted.includes(node)) continue;
-    if (node.contains(document.activeElement)) {
-      const heading = list.closest(".program-block")?.querySelector("h3");
-      if (heading) {
-        heading.tabIndex = -1;
-        heading.focus();
-      }
-    }
-    node.remove();
-  }
-  wanted.forEach((node, i) => {
-    if (list.children[i] !== node) list.insertBefore(node, list.children[i] ?? null);
-  });
+  const heading = list.closest(".program-block")?.querySelector("h3") ?? null;
+  patch(list, items.map((item) => [keyOf(item), item, () => build(item)]), heading);
 }
-
-function carry(from, to) {
-  for (const field of from.querySelectorAll("[data-field]")) {
-    const twin = to.querySelector(`[data-field="${field.dataset.field}"]`);
-    if (twin && "value" in field) twin.value = field.value;
-  }
-}
-
-/** Where `node` sits under `root`, as child indexes, to find its twin in a rebuilt item. */
-function pathOf(root, node) {
-  const path = [];
-  for (let n = node; n && n !== root; n = n.parentElement) {
-    path.unshift([...n.parentElement.children].indexOf(n));
-  }
-  return path;
-}
-
-function nodeAt(root, path) {
-  let n = root;
-  for (const i of path) n = n?.children[i];
-  return n;
-}
-
-/** If focus is inside `leaving`, which is about to change, move it to `fallback`. */
-function keepFocus(leaving, fallback) {
-  if (!leaving.contains(document.activeElement)) return;
-  fallback.tabIndex = -1;
-  fallback.focus();
-}
-
-/** Shows a short message (or hides it when empty); `kind` "error" styles it as a problem. */
-function note(where, text, kind = "") {
-  if (!where) return;
-  where.textContent = text;
-  where.hidden = !text;
-  where.classList.toggle("is-error", kind === "error");
-}
-
 
 function when(seconds) {
   if (typeof seconds !== "number") return "";

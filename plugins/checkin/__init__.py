@@ -3,7 +3,7 @@
 Each client or partner answers two questions on a 1-5 scale, privately: they see only their
 own answer, the clinician sees everyone's. An answer can be changed until the clinician
 closes the check-in. The session record keeps the answers for the clinician only (other
-roles learn that a check-in happened); :func:`trend` turns a program's records into a
+roles learn that a check-in happened); :func:`trend` (its ``report`` hook) turns a program's records into a
 per-participant time series.
 
 Codes: ``E_TOOL_INVALID`` (a malformed answer or option), ``E_TOOL_CLOSED`` (an answer after
@@ -127,6 +127,10 @@ class CheckIn:
 
     def wake_at(self, state: dict[str, Any]) -> float | None:
         return None
+
+    def report(self, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The program report (the ``ProgramReport`` hook): :func:`trend`."""
+        return trend(records)
 
     def record(self, state: dict[str, Any], viewer_role: str) -> dict[str, Any]:
         phase = state.get("phase")

@@ -27,7 +27,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from plugins.exercises.library import BUILT_IN, Exercise, LibraryError, extra_dirs, load
+from plugins.exercises.library import (
+    BUILT_IN,
+    EXTRA_DIRS_ENV,
+    Exercise,
+    LibraryError,
+    extra_dirs,
+    load,
+)
 from server.tools.api import Participant, ToolContext, ToolError
 
 __all__ = ["Exercises", "LibraryError"]
@@ -66,20 +73,38 @@ class Exercises:
         "tick": frozenset({"system"}),
     }
 
+    setting_names = frozenset({EXTRA_DIRS_ENV})  # read from ctx.settings, never os.environ
+
     def __init__(self, library_dirs: list[Path] | None = None) -> None:
-        if library_dirs is not None:
-            self.library: dict[str, Exercise] = load(library_dirs)
-        else:
-            # The built-in library must be valid; a clinician's broken file in an added
-            # folder is logged and skipped, so it cannot take the built-ins down with it.
-            self.library = load(extra_dirs(), load([BUILT_IN]), on_error=_skipped)
-        # What a launcher may offer (the exercise list), without starting anything.
-        self.catalog = [e.catalog_entry() for e in self.library.values()]
+        # Given folders replace the library (tests); they must all be valid.
+        self._fixed = load(library_dirs) if library_dirs is not None else None
+        self._builtin = load([BUILT_IN])  # the built-in library must be valid
+        self._added: tuple[str, dict[str, Exercise]] | None = None
+
+    def library(self, settings: Mapping[str, str]) -> dict[str, Exercise]:
+        """The built-ins and the clinic's folders (read once per setting's value).
+
+        A clinician's broken file in an added folder is logged and skipped, so it cannot
+        take the built-ins down with it."""
+        if self._fixed is not None:
+            return self._fixed
+        extra = settings.get(EXTRA_DIRS_ENV, "")
+        added = self._added
+        if added is not None and added[0] == extra:
+            return added[1]
+        found = load(extra_dirs(extra), dict(self._builtin), on_error=_skipped)
+        self._added = (extra, found)  # one assignment: safe across worker threads
+        return found
+
+    def catalog(self, ctx: ToolContext) -> list[dict[str, Any]]:
+        """What a launcher may offer (the exercise list), without starting anything."""
+        return [e.catalog_entry() for e in self.library(ctx.settings).values()]
 
     # -- start ---------------------------------------------------------------------------
     def start(self, ctx: ToolContext, options: dict[str, Any]) -> dict[str, Any]:
         exercise_id = options.get("exercise")
-        if not isinstance(exercise_id, str) or exercise_id not in self.library:
+        library = self.library(ctx.settings)
+        if not isinstance(exercise_id, str) or exercise_id not in library:
             raise _err("E_TOOL_INVALID", "Choose an exercise from the library.")
         unknown = set(options) - {"exercise", "participants", "speaker"}
         if unknown:
@@ -89,7 +114,7 @@ class Exercises:
         if not isinstance(speaker, str) or speaker not in {p["id"] for p in people}:
             raise _err("E_TOOL_INVALID", "The speaker must be one of the participants.")
         listener = next(p["id"] for p in people if p["id"] != speaker)
-        exercise = self.library[exercise_id]
+        exercise = library[exercise_id]
         state: dict[str, Any] = {
             "exercise": exercise.model_dump(by_alias=True, mode="json"),
             "people": people,

@@ -132,7 +132,7 @@ def load(dirs: Iterable[Path], found: dict[str, Exercise] | None = None,
     return found
 
 
-def extra_dirs() -> list[Path]:
-    """Folders clinicians add exercises to (``ALONGSIDE_EXERCISE_DIRS``)."""
-    extra = os.environ.get(EXTRA_DIRS_ENV, "")
+def extra_dirs(extra: str) -> list[Path]:
+    """Folders clinicians add exercises to: the setting ``ALONGSIDE_EXERCISE_DIRS``
+    (``os.pathsep``-separated), as the server passes it in the tool's context."""
     return [Path(p) for p in extra.split(os.pathsep) if p]

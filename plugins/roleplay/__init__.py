@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.roleplay.library import PARTS, Loader, Scenario
+from plugins.roleplay.library import PARTS, SCENARIOS_ENV, Library, Loader, Scenario
 from server.tools.api import Participant, ToolContext, ToolError
 
 CLINICIAN = frozenset({"clinician"})
@@ -55,18 +55,22 @@ class RolePlay:
         "tick": frozenset({"system"}),
     }
 
+    setting_names = frozenset({SCENARIOS_ENV})  # read from ctx.settings, never os.environ
+
     def __init__(self) -> None:
         self.loader = Loader()
 
-    @property
-    def catalog(self) -> list[dict[str, Any]]:
+    def library(self, ctx: ToolContext) -> Library:
+        return self.loader.library(ctx.settings.get(SCENARIOS_ENV))
+
+    def catalog(self, ctx: ToolContext) -> list[dict[str, Any]]:
         """The scenarios a launcher can offer before starting (built-in and the clinic's)."""
-        return self.loader.library().catalog()
+        return self.library(ctx).catalog()
 
     # -- starting --------------------------------------------------------------------------
     def start(self, ctx: ToolContext, options: dict[str, Any]) -> dict[str, Any]:
         _only(options, {"scenario", "roles"})
-        library = self.loader.library()
+        library = self.library(ctx)
         state: dict[str, Any] = {
             "stage": "picking", "scenario": None, "cast": {}, "names": {}, "players": [],
             "turn": 0, "deadline": None, "seconds_left": None, "time_up": False,
@@ -84,7 +88,7 @@ class RolePlay:
         chosen = options.get("scenario")
         if not isinstance(chosen, str) or not chosen:
             raise _invalid("Name the scenario to play, by its id.")
-        scenario = self.loader.library().scenarios.get(chosen)
+        scenario = self.library(ctx).scenarios.get(chosen)
         if scenario is None:
             raise ToolError("E_TOOL_SCENARIO", f"There is no scenario called {chosen[:64]!r}.")
         state["scenario"] = scenario.model_dump(mode="json")

@@ -9,7 +9,6 @@ and reported (file name and the first problems), never fatal.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -151,9 +150,11 @@ class Loader:
         except OSError:
             return (directory, "unreadable")
 
-    def library(self) -> Library:
-        """The current library; cheap when nothing changed (a stat of each clinic file)."""
-        directory = os.environ.get(SCENARIOS_ENV) or None
+    def library(self, directory: str | None) -> Library:
+        """The current library, with the clinic's ``directory`` (the tool's setting
+        ``ALONGSIDE_SCENARIOS_DIR``, if any); cheap when nothing changed (a stat of each
+        clinic file)."""
+        directory = directory or None
         signature = self._signature(directory)
         cached = self._cached
         if cached is not None and cached[0] == signature:

@@ -10,10 +10,9 @@ caller is known.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -39,6 +38,8 @@ from server.http.rest import (
 )
 from server.store.programs import Programs
 from server.store.rooms import Rooms
+from server.tools.api import ProgramReport
+from server.tools.guarded import has_hook
 
 
 # -- programs and sessions ---------------------------------------------------------------
@@ -200,14 +201,14 @@ async def checkin_trend(request: web.Request) -> web.Response:
     """Session check-ins (mood, readiness) over the program, per participant: clinicians only."""
     who, program = await for_program(request, "read-checkin-trend", (Role.CLINICIAN,))
     tool = request.app[REALTIME].tool_events.tools.get("checkin")
-    trend = getattr(sys.modules.get(type(tool).__module__), "trend", None) if tool else None
-    if trend is None:
+    if tool is None or not has_hook(tool, "report"):  # the ProgramReport hook
         raise Refused(Code.TOOL_UNKNOWN)
+    report = cast(ProgramReport, tool).report
     records = [{**r, "session": room.id}
                for room in await Rooms(request.app[STORE]).list(program.id)
                for r in room.records]
     # The tool's own code: off the loop, time-limited (E_TOOL_FAILED / E_TOOL_TIMEOUT).
-    found = await request.app[REALTIME].tool_events.helper("checkin", lambda: trend(records))
+    found = await request.app[REALTIME].tool_events.helper("checkin", lambda: report(records))
     return web.json_response({"participants": found})
 
 

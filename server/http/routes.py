@@ -6,6 +6,7 @@ from aiohttp import web
 
 from server.appkeys import REALTIME, SETTINGS, STORE
 from server.readiness import is_ready
+from server.tools.registry import panel
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -28,6 +29,19 @@ async def invite_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(request.app[SETTINGS].web_dir / "invite.html")
 
 
+async def tool_panel(request: web.Request) -> web.Response:
+    """A declared tool's browser panel (``panel.js`` in its package), as a JavaScript module.
+
+    Only tools the server discovered are served, and only that one file of each: the name
+    in the URL is a key, never a path."""
+    tool = request.app[REALTIME].tool_events.tools.get(request.match_info["name"])
+    found = panel(tool) if tool is not None else None
+    if found is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=found.read_bytes(), content_type="text/javascript",
+                        charset="utf-8")
+
+
 async def index(request: web.Request) -> web.Response:
     return web.Response(
         text="Alongside is running. Open a session with the link you were given.\n",
@@ -41,5 +55,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/room", room_page)
     app.router.add_get("/invite", invite_page)
+    # Before the static files, which would otherwise answer for /static/tools/ too.
+    app.router.add_get("/static/tools/{name}/panel.js", tool_panel)
     # follow_symlinks stays False (CVE-2024-23334); no directory listings.
     app.router.add_static("/static/", web_dir, follow_symlinks=False, show_index=False)

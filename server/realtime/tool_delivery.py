@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.domain.room import Room
 from server.domain.view import snapshot
+from server.tools.api import Effect, Mute, Send
 from server.tools.guarded import Views
 
 if TYPE_CHECKING:
@@ -77,15 +78,16 @@ class Delivery:
         self._sent[key] = room.version
         return True
 
-    async def effects(self, room: Room, effects: list[dict[str, Any]]) -> None:
-        """A tool's own messages (``tool:<event>``) and mute requests, to whom they name."""
+    async def effects(self, room: Room, effects: list[Effect]) -> None:
+        """A tool's own messages (``tool:<event>``) and mute requests, to whom they name
+        (a move is no message: the room snapshot says where everyone is)."""
         emit = self.server.sio.emit
         sids = {m.id: m.sid for m in room.admitted() if m.sid}
         for effect in effects:
-            targets = [sids[effect["to"]]] if effect.get("to") in sids else (
-                list(sids.values()) if effect.get("to") is None else [])
+            targets = [sids[effect.to]] if effect.to in sids else (
+                list(sids.values()) if effect.to is None else [])
             for sid in targets:
-                if effect["kind"] == "send":
-                    await emit(f"tool:{effect['event']}", effect["payload"], to=sid)
-                elif effect["kind"] == "mute":
-                    await emit("mute", {"muted": bool(effect["muted"])}, to=sid)
+                if isinstance(effect, Send):
+                    await emit(f"tool:{effect.event}", dict(effect.payload), to=sid)
+                elif isinstance(effect, Mute):
+                    await emit("mute", {"muted": bool(effect.muted)}, to=sid)

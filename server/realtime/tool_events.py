@@ -28,8 +28,8 @@ from server.realtime.connections import Connection
 from server.realtime.tool_delivery import Delivery, Shown, shown_to
 from server.tools import guarded
 from server.tools import runner as run
-from server.tools.api import MAIN, Tool, ToolError
-from server.tools.registry import discover
+from server.tools.api import MAIN, Effect, Move, Mute, Tool, ToolError
+from server.tools.registry import discover, settings
 
 if TYPE_CHECKING:
     from server.realtime.server import RealtimeServer
@@ -47,6 +47,7 @@ class ToolEvents:
         self.server = server
         self.tools = discover() if tools is None else tools
         self.runner = run.Runner(timeout=timeout)
+        self.settings = settings(self.tools)  # what each tool declared, from the environment
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._arming: dict[tuple[str, str], int] = {}  # the latest wake_at asked, per tool
         self._asked: dict[tuple[str, str], int] = {}  # room version whose wake_at was None
@@ -73,8 +74,10 @@ class ToolEvents:
         me = run.participant(room, conn.identity.id)
         offered = [t for t in self.tools.values() if room.kind.value in t.room_kinds]
         # What a launcher can offer before starting (e.g. the exercise library).
-        catalogs = await guarded.catalogs(self.runner, offered) if me.role == "clinician" \
-            else {}
+        contexts = {t.name: run.context(room, time.time(), me, self.settings.get(t.name))
+                    for t in offered}
+        catalogs = await guarded.catalogs(self.runner, offered, contexts) \
+            if me.role == "clinician" else {}
         available = []
         for t in offered:
             item: dict[str, Any] = {
@@ -98,7 +101,7 @@ class ToolEvents:
         return await guarded.records(self.runner, self.tools, room.records, role)
 
     async def helper(self, name: str, fn: Callable[[], Any]) -> Any:
-        """Run other code of tool ``name`` (e.g. its module's ``trend``) through the runner;
+        """Run other code of tool ``name`` (e.g. its ``report``) through the runner;
         a failure is refused with ``E_TOOL_FAILED`` or ``E_TOOL_TIMEOUT``."""
         try:
             return await self.runner.call(name, fn)
@@ -155,7 +158,7 @@ class ToolEvents:
             except Refused as refusal:
                 await self.server.store.record(audit.refused(refusal.code.value))
                 raise
-            ctx = run.context(room, time.time(), actor)
+            ctx = run.context(room, time.time(), actor, self.settings.get(tool.name))
             try:
                 if start:
                     state = await self.runner.call(tool.name,
@@ -173,7 +176,7 @@ class ToolEvents:
                 await self._publish(await self._fail(room, tool.name, failed.code))
                 raise Refused(failed.code) from None
             if stop:  # a tool that ends must not leave anyone muted
-                ctx.effects.extend({"kind": "mute", "to": p.id, "muted": False}
+                ctx.effects.extend(Mute(p.id, False)
                                    for p in ctx.roster if p.role != "clinician")
             try:
                 updated, shown = await self.server.rooms.update(
@@ -189,7 +192,7 @@ class ToolEvents:
         raise Refused(Code.UNAVAILABLE, "The session is busy; try again.")
 
     def _commit(self, version: int, tool: Tool, state: dict[str, Any],
-                effects: list[dict[str, Any]], stop: bool) -> Callable[[Room], Shown]:
+                effects: list[Effect], stop: bool) -> Callable[[Room], Shown]:
         def write(room: Room) -> Shown:
             if room.version != version:
                 raise Conflict()
@@ -203,10 +206,10 @@ class ToolEvents:
             else:
                 room.tools[tool.name] = {"status": "running", "state": state}
             for effect in effects:
-                if effect["kind"] == "move" and effect["to"] in room.members:
-                    member = room.members[effect["to"]]
+                if isinstance(effect, Move) and effect.to in room.members:
+                    member = room.members[effect.to]
                     if member.state is MemberState.ADMITTED:
-                        member.side = str(effect["side"])
+                        member.side = str(effect.side)
             return shown
         return write
 
@@ -214,7 +217,7 @@ class ToolEvents:
         """Mark a running tool failed (the clinician sees it); the room and other tools go
         on. As when a tool stops, everyone comes back to the main room and nobody stays
         muted. Sends snapshots and the unmuting; the caller publishes the views."""
-        unmute: list[dict[str, Any]] = []
+        unmute: list[Effect] = []
 
         def mark(current: Room) -> Shown:
             shown = shown_to(current)
@@ -223,7 +226,7 @@ class ToolEvents:
                 current.tools[name] = {"status": "failed", "state": {}, "error": code.value}
                 for member in current.members.values():
                     member.side = MAIN
-                unmute[:] = [{"kind": "mute", "to": m.id, "muted": False}
+                unmute[:] = [Mute(m.id, False)
                              for m in current.admitted() if m.role.value != "clinician"]
             return shown
 
@@ -236,7 +239,7 @@ class ToolEvents:
         return updated
 
     # -- delivery ----------------------------------------------------------------------
-    async def _deliver(self, room: Room, shown: Shown, effects: list[dict[str, Any]],
+    async def _deliver(self, room: Room, shown: Shown, effects: list[Effect],
                        before: Room) -> tuple[Room, guarded.Views]:
         """After a commit (``before`` is the room it changed): snapshots and views to
         whoever they changed for, then effects. Returns the room (newer if a tool failed
@@ -318,7 +321,7 @@ class ToolEvents:
             entry = room.tools.get(tool.name) if room else None
             if room is None or entry is None or entry["status"] != "running":
                 return
-            ctx = run.context(room, time.time())
+            ctx = run.context(room, time.time(), settings=self.settings.get(tool.name))
             state = copy.deepcopy(entry["state"])
             try:
                 state = await self.runner.call(

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from server.domain.room import Room
 from server.errors import MESSAGES, Code
 from server.tools import runner as run
-from server.tools.api import Participant, Tool, ToolError
+from server.tools.api import Catalog, Participant, ProgramReport, Tool, ToolContext, ToolError
 
 Views = dict[str, list[dict[str, Any]]]  # member id -> the tools as that member sees them
 
@@ -130,11 +130,30 @@ def _record(tool: Tool, state: dict[str, Any], role: str) -> Any:
     return tool.record(run.plain(state), role)
 
 
-async def catalogs(runner: run.Runner, offered: Sequence[Tool]) -> dict[str, Any]:
-    """Each tool's ``catalog`` (what a launcher offers before starting; ``None`` when it
-    has none), or the :class:`Code` it failed with."""
+async def catalogs(runner: run.Runner, offered: Sequence[Tool],
+                   contexts: Mapping[str, ToolContext]) -> dict[str, Any]:
+    """Each tool's ``catalog(ctx)`` (what a launcher offers before starting; ``None`` when
+    it has no :class:`Catalog` hook), or the :class:`Code` it failed with."""
     outcomes = await asyncio.gather(
-        *(runner.call(tool.name, partial(getattr, tool, "catalog", None)) for tool in offered),
-        return_exceptions=True)
+        *(runner.call(tool.name, partial(_catalog, tool, contexts[tool.name]))
+          for tool in offered), return_exceptions=True)
     return {tool.name: _code(outcome) if isinstance(outcome, BaseException) else outcome
             for tool, outcome in zip(offered, outcomes, strict=True)}
+
+
+def has_hook(tool: Tool, name: str) -> bool:
+    """Whether the tool's class defines method ``name``, looked up on the class so a
+    property is never run on the event loop to find out."""
+    return callable(getattr(type(tool), name, None))
+
+
+def _catalog(tool: Tool, ctx: ToolContext) -> Any:
+    return cast(Catalog, tool).catalog(ctx) if has_hook(tool, "catalog") else None
+
+
+async def report(runner: run.Runner, tool: Tool,
+                 records: Sequence[Mapping[str, Any]]) -> Any:
+    """The tool's :class:`ProgramReport` over a program's ``records``; raises
+    :class:`ToolFailed` (or ``ToolError`` as the tool raised it) if it fails."""
+    return await runner.call(tool.name, partial(cast(ProgramReport, tool).report,
+                                                run.plain(list(records))))

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -143,8 +143,10 @@ def participant(room: Room, member_id: str) -> Participant:
     return Participant(m.id, m.name, m.role.value, m.side)
 
 
-def context(room: Room, now: float, actor: Participant | None = None) -> ToolContext:
-    return ToolContext(roster=roster(room), now=now, room_kind=room.kind.value, actor=actor)
+def context(room: Room, now: float, actor: Participant | None = None,
+            settings: Mapping[str, str] | None = None) -> ToolContext:
+    return ToolContext(roster=roster(room), now=now, room_kind=room.kind.value, actor=actor,
+                       settings=dict(settings or {}))
 
 
 def arrange(tools: dict[str, Tool], room: Room,

@@ -2,12 +2,12 @@
 
 ``sulk {in, seconds}`` makes a later call misbehave: ``view``, ``wake`` or ``record`` sleeps
 for ``seconds``, and ``view-raise``, ``wake-raise`` or ``record-raise`` raises. The
-``catalog`` sleeps 5 s or raises when ``ALONGSIDE_TALLY_CATALOG`` is ``sleep`` or ``raise``.
+``catalog`` sleeps 5 s or raises when its setting ``ALONGSIDE_TALLY_CATALOG`` is ``sleep`` or
+``raise``. Its browser panel is ``panel.js`` beside this file.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -30,9 +30,10 @@ class Tally:
         "tick": frozenset({"system"}),
     }
 
-    @property
-    def catalog(self) -> list[dict[str, Any]]:
-        mode = os.environ.get("ALONGSIDE_TALLY_CATALOG", "")
+    setting_names = frozenset({"ALONGSIDE_TALLY_CATALOG"})
+
+    def catalog(self, ctx: Any) -> list[dict[str, Any]]:
+        mode = ctx.settings.get("ALONGSIDE_TALLY_CATALOG", "")
         if mode == "sleep":
             time.sleep(5)
         elif mode == "raise":
