@@ -34,7 +34,7 @@ from server.errors import Code, Refused, failure
 from server.logs import log_event
 from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
-from server.realtime import schemas
+from server.realtime import engine_adapter, schemas
 from server.realtime.codec import UNREADABLE, OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connection, Connections
 from server.realtime.direct import DirectManager
@@ -126,9 +126,7 @@ class RealtimeServer:
         if self.manager is not None:
             self.manager.on_resubscribe = self.resync
             # Subscribe now, not at the first connection: readiness waits for it.
-            if not self.sio.manager_initialized:
-                self.sio.manager_initialized = True
-                self.manager.initialize()
+            engine_adapter.subscribe_now(self.sio)
         self._sweeper = asyncio.ensure_future(self.upkeep.sweep_forever())
 
     async def resync(self) -> None:

@@ -11,12 +11,13 @@ import asyncio
 import logging
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.room import Change, Room
 from server.logs import log_event
+from server.realtime import engine_adapter
 from server.store import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -53,23 +54,14 @@ class Upkeep:
     async def drop_sockets(self, deadline: float) -> None:
         """Close every socket's transport without a socket.io goodbye, so that clients
         reconnect (to another node, once this one no longer listens); see :meth:`drain`."""
-        sockets = []
-        for conn in self.server.connections.values():
-            eio_sid = self.server.sio.manager.eio_sid_from_sid(conn.sid, "/")
-            socket = self.server.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if socket is not None:
-                sockets.append(socket)
-        async def drop(socket: Any) -> None:
-            # Wake the engine.io writer first, so that it closes the websocket now (without
-            # a goodbye) instead of at the next ping timeout: close() below runs our
-            # disconnect handler, which records the drop and so can hang for as long as
-            # the store does (a replica cut off from Redis stepping aside).
-            socket.queue.put_nowait(None)
-            await socket.close(wait=False, abort=True)
-
+        # Each close runs our disconnect handler, which records the drop and so can hang
+        # for as long as the store does (a replica cut off from Redis stepping aside).
+        sockets = engine_adapter.transports(
+            self.server.sio, [c.sid for c in self.server.connections.values()])
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(drop(s) for s in sockets), return_exceptions=True), deadline)
+                asyncio.gather(*(engine_adapter.abort(s) for s in sockets),
+                               return_exceptions=True), deadline)
         except TimeoutError:
             log_event("server.drain_timeout", logging.WARNING, count=len(self.server.connections))
 
