@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import REALTIME, SETTINGS, STORE
+from server.appkeys import NODE, SETTINGS, STORE
 from server.readiness import is_ready
 
 
@@ -15,7 +15,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready: the store answers, so joins and admissions can be recorded; not while draining."""
-    if await is_ready(request.app[REALTIME], request.app[STORE]):
+    if await is_ready(request.app[NODE], request.app[STORE]):
         return web.json_response({"ok": True})
     return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
 

@@ -55,7 +55,8 @@ from server.webhooks import Webhooks
 class RealtimeServer:
     """Owns the ``socketio.AsyncServer`` and this node's connections.
 
-    It also moves people out of their rooms for REST routes (:meth:`evict`).
+    It is also the app's :class:`server.services.notifier.Notifier` (use cases ask it to
+    move people out) and its :class:`server.readiness.Node`.
     """
 
     def __init__(self, settings: Settings, store: Store, webhooks: Webhooks) -> None:
@@ -158,3 +159,5 @@ class RealtimeServer:
         await self.sio.shutdown()
         self.tasks.cancel_all()
 
+
+REALTIME = web.AppKey("realtime", RealtimeServer)
