@@ -109,7 +109,7 @@ async def abort(socket: Any) -> None:
     await socket.close(wait=False, abort=True)
 
 
-class PubSubBase(AsyncPubSubManager):
+class PubSubBase(AsyncPubSubManager):  # type: ignore[misc, unused-ignore]  # untyped library
     """python-socketio's pub/sub manager, driven through its extension hooks.
 
     The hooks the base class asks a backend to implement (``_publish``, ``_listen``)
@@ -139,7 +139,8 @@ class PubSubBase(AsyncPubSubManager):
 
     def dumps(self, data: Any) -> str:
         """A message as the configured JSON module encodes it."""
-        return self.json.dumps(data)
+        encoded: str = self.json.dumps(data)
+        return encoded
 
     def emit_message(self, event: str, data: Any, sid: str) -> dict[str, Any]:
         """The library's message for an emit of one argument to one socket."""

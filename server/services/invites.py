@@ -9,7 +9,7 @@ from __future__ import annotations
 from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.identity import Role
-from server.domain.program import Invite, Program
+from server.domain.program import Invite, Program, State
 from server.errors import Code
 from server.services.notifier import Notifier
 from server.services.partner_steps import after_step, step_events
@@ -35,7 +35,7 @@ async def revoke(programs: Programs, rooms: Rooms, notifier: Notifier, program_i
 async def answer(programs: Programs, notifier: Notifier, program_id: str, invite_id: str,
                  step: str, share: bool, now: float, audit: AuditEntry) -> Program:
     """The partner's ``defer`` or ``decline`` through a live link."""
-    def take(p: Program) -> lifecycle.State:
+    def take(p: Program) -> State:
         # Only a live link answers (the page offers nothing else): a revoked one opens
         # nothing, not even a decline on a partner invited again since.
         lifecycle.check_invite(p.invites[invite_id], now)
