@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.appkeys import CONTENT, REALTIME, SETTINGS, STORE, WEBHOOKS
+from server.appkeys import CONTENT, NODE, NOTIFIER, SESSION_TOOLS, SETTINGS, STORE, WEBHOOKS
 from server.content import Content
 from server.http import api, openapi, rest, routes, security
-from server.realtime.server import RealtimeServer
+from server.realtime.server import REALTIME, RealtimeServer
 from server.settings import Settings
 from server.store import Store, open_store
 from server.webhooks import Webhooks
@@ -49,7 +49,10 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app[WEBHOOKS] = Webhooks(settings, app[STORE])
     realtime = RealtimeServer(settings, app[STORE], app[WEBHOOKS])
     app[REALTIME] = realtime
-    realtime.sio.attach(app)
+    app[NODE] = realtime
+    app[NOTIFIER] = realtime
+    app[SESSION_TOOLS] = realtime.tool_events
+    realtime.attach(app)
     routes.add_routes(app)
     api.add_routes(app)
     openapi.add_routes(app)

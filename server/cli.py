@@ -14,9 +14,10 @@ from aiohttp import web
 
 from server import demo
 from server.app import create_app
-from server.appkeys import REALTIME, STORE
+from server.appkeys import STORE
 from server.logs import configure, log_event
 from server.readiness import is_ready
+from server.realtime.server import REALTIME
 from server.settings import Settings
 from server.step_aside import Listener, StepAside
 

@@ -23,12 +23,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
-import socketio
-from socketio.async_manager import AsyncManager
 
 from server.logs import log_event
 from server.realtime.codec import OrjsonCodec
-from server.realtime.direct import direct_room, send_local
+from server.realtime.engine_adapter import PubSubBase, direct_room, send_to_room
 
 HEARTBEAT_TTL = 10
 HEARTBEAT_EVERY = 3
@@ -42,15 +40,22 @@ def pool(url: str, size: int = 20) -> aioredis.BlockingConnectionPool:
         socket_keepalive=True, health_check_interval=15)
 
 
-class ClusterManager(socketio.AsyncRedisManager):
+class ClusterManager(PubSubBase):
     """Direct delivery for local sockets; Redis pub/sub only for other nodes' sockets.
+
+    Built on python-socketio's pub/sub manager through its backend hooks
+    (:meth:`publish`, :meth:`listen`; see :class:`PubSubBase` for what those hooks do
+    not cover), with a Redis connection of its own: the stock ``AsyncRedisManager``
+    retries a publish twice and drops it, backs its listener off to 60 s, and opens a
+    new connection pool at every reconnect.
 
     Note: only emits addressed to one socket id (or a room with a callback) can
     skip Redis; an emit to a room is published as the stock manager does.
     """
 
     def __init__(self, url: str, channel: str = "alongside", node_id: str = "") -> None:
-        super().__init__(url, channel=channel, json=OrjsonCodec)
+        super().__init__(channel=channel, json=OrjsonCodec)
+        self.url = url
         # Messages for one member go to the channel of the node holding their socket,
         # so no other node decodes them; room-wide emits keep the shared channel.
         self.node_id = node_id
@@ -59,20 +64,30 @@ class ClusterManager(socketio.AsyncRedisManager):
         self.dropped = 0
         self.subscribed = False  # readiness: cross-node delivery is listening
         self._pool: aioredis.BlockingConnectionPool | None = None
+        self._redis: aioredis.Redis | None = None
+        self._pubsub: Any = None
         # Called after the listener subscribes again following a failure: messages
         # published meanwhile are gone, so the server resends full snapshots.
         self.on_resubscribe: Callable[[], Awaitable[None]] | None = None
 
-    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
-        """The stock listener, but its backoff stops at 2 s (not 60 s): when Redis is
-        back, cross-node delivery must be back within seconds."""
+    def _connect(self) -> aioredis.Redis:
+        # One pool for the node's lifetime: a reconnect must not leak the old one.
+        if self._pool is None:
+            self._pool = pool(self.url)
+        self._redis = aioredis.Redis(connection_pool=self._pool)
+        return self._redis
+
+    async def _listen_with_retries(self) -> AsyncIterator[Any]:
+        """Subscribe and listen, resubscribing after any failure; the backoff stops at
+        2 s: when Redis is back, cross-node delivery must be back within seconds."""
         delay, subscribed, failed = 0.25, False, False
         while True:
             try:
                 if not subscribed:
                     # Its own pubsub object: a failed publish reconnecting must not
                     # swap the listener's connection out from under it.
-                    await self._new_pubsub().subscribe(
+                    self._pubsub = self._connect().pubsub(ignore_subscribe_messages=True)
+                    await self._pubsub.subscribe(
                         self.channel, *([node_channel(self.channel, self.node_id)]
                                         if self.node_id else []))
                     subscribed, delay = True, 0.25
@@ -80,7 +95,7 @@ class ClusterManager(socketio.AsyncRedisManager):
                     if failed and self.on_resubscribe is not None:
                         failed = False
                         asyncio.ensure_future(self.on_resubscribe())
-                async for message in self.pubsub.listen():
+                async for message in self._pubsub.listen():
                     yield message
             except Exception as exc:  # any redis-py error: resubscribe after a pause
                 log_event("cluster.listen_retry", logging.WARNING, error=type(exc).__name__)
@@ -88,27 +103,15 @@ class ClusterManager(socketio.AsyncRedisManager):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def _listen(self) -> AsyncIterator[Any]:
-        """The stock filter, for this node's channel as well as the shared one."""
+    async def listen(self) -> AsyncIterator[Any]:
+        """Messages on the shared channel and on this node's own."""
         channels = {self.channel.encode()}
         if self.node_id:
             channels.add(node_channel(self.channel, self.node_id).encode())
-        async for message in self._redis_listen_with_retries():
+        async for message in self._listen_with_retries():
             if message["channel"] in channels and message["type"] == "message" \
                     and "data" in message:
                 yield message["data"]
-
-    def _redis_connect(self) -> None:
-        # One pool for the node's lifetime: a reconnect must not leak the old one.
-        if self._pool is None:
-            self._pool = pool(self.redis_url)
-        self.redis = aioredis.Redis(connection_pool=self._pool)
-        self.connected = True
-
-    def _new_pubsub(self) -> Any:
-        self._redis_connect()
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        return self.pubsub
 
     async def emit(self, event: str, data: Any, namespace: str | None = None,
                    room: str | None = None, skip_sid: Any = None, callback: Any = None,
@@ -119,9 +122,8 @@ class ClusterManager(socketio.AsyncRedisManager):
             self.local += 1
             direct = direct_room(target, ns, skip_sid, callback)
             if direct is not None:
-                return await send_local(self.server, event, data, direct)
-            return await AsyncManager.emit(self, event, data, namespace=ns, room=target,
-                                           skip_sid=skip_sid)
+                return await send_to_room(self, event, data, direct)
+            return await self.emit_here(event, data, ns, target, skip_sid)
         return await super().emit(event, data, namespace=namespace, room=room,
                                   skip_sid=skip_sid, callback=callback, to=to, **kwargs)
 
@@ -134,37 +136,22 @@ class ClusterManager(socketio.AsyncRedisManager):
         new socket gets a full snapshot when it joins.
         """
         if node and node != self.node_id and not self.is_connected(sid, "/"):
-            await self._publish({"method": "emit", "event": event, "data": [data],
-                                 "binary": False, "namespace": "/", "room": sid,
-                                 "skip_sid": None, "callback": None,
-                                 "host_id": self.host_id},
-                                channel=node_channel(self.channel, node))
+            await self.publish(self.emit_message(event, data, sid),
+                               channel=node_channel(self.channel, node))
         else:  # this node's socket (sent directly), or a node we cannot name
             await self.emit(event, data, to=sid)
 
-    async def _handle_emit(self, message: dict[str, Any]) -> None:
-        """A message from another node: the library's handling, but an event for one
-        socket of this node is sent directly (see :mod:`server.realtime.direct`)."""
-        room = direct_room(message.get("room"), message.get("namespace", "/"),
-                           message.get("skip_sid"), message.get("callback"))
-        if room is not None and not message.get("binary") and self.is_connected(room, "/"):
-            data = message.get("data") or []
-            await send_local(self.server, message["event"],
-                             tuple(data) if len(data) != 1 else data[0], room)
-            return
-        await super()._handle_emit(message)
-
-    async def _publish(self, data: Any, channel: str | None = None) -> Any:
+    async def publish(self, data: Any, channel: str | None = None) -> Any:
+        """Publish, waiting for a pooled connection and retrying with backoff; what still
+        fails is counted, logged and dropped."""
         for attempt in range(PUBLISH_ATTEMPTS):
             try:
-                if not self.connected:
-                    self._redis_connect()
-                result = await self.redis.publish(channel or self.channel,
-                                                  self.json.dumps(data))
+                redis = self._redis or self._connect()
+                result = await redis.publish(channel or self.channel, self.dumps(data))
                 self.published += 1
                 return result
             except Exception as exc:  # redis-py raises many kinds; all mean "not now"
-                self.connected = False
+                self._redis = None
                 if attempt == PUBLISH_ATTEMPTS - 1:
                     self.dropped += 1
                     log_event("cluster.publish_dropped", logging.ERROR,

@@ -23,8 +23,8 @@ import pytest
 from aiohttp import ClientSession, web
 from playwright.async_api import Browser, BrowserContext, Frame, Page
 
-from server.appkeys import REALTIME
 from server.domain.audit import AuditEntry
+from server.realtime.server import REALTIME
 from server.store.rooms import Rooms
 from tests.browser import PHONE, PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness, free_port

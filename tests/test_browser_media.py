@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
-from server.appkeys import REALTIME
 from server.media.participant import Participant
+from server.realtime.server import REALTIME
 from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness, free_port
 from tests.coturn import TURN_SECRET, Coturn

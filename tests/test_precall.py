@@ -8,7 +8,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 
-from server.appkeys import REALTIME
+from server.realtime.server import REALTIME
 from tests.conftest import Harness
 
 

@@ -9,11 +9,11 @@ The partner's state machine is in ``partner.py``, which calls :func:`take`.
 from __future__ import annotations
 
 from server.domain.identity import Role
-from server.domain.program import Partner, Program, Request, Transition
+from server.domain.program import Partner, Program, Request, State, Transition
 from server.errors import Code, Refused
 
-PAUSED = "paused"
-CONSENTED = "consented"
+PAUSED = State.PAUSED
+CONSENTED = State.CONSENTED
 
 
 def client_paused(partner: Partner) -> bool:
@@ -53,7 +53,7 @@ def take(program: Program, step: str, now: float) -> str:
     elif step == "pause":
         if client_paused(partner):
             raise Refused(Code.TRANSITION_NOT_ALLOWED, "You have already paused.")
-        partner.paused_from = partner.state
+        partner.paused_from = partner.state.value
         partner.state = PAUSED
         partner.history.append(Transition(PAUSED, Role.CLIENT, now))
     elif step == "resume":
@@ -63,7 +63,7 @@ def take(program: Program, step: str, now: float) -> str:
             # Back as it was; the history says the client resumed, not that the client
             # made the partner's choice. A partner who withdrew meanwhile, or was revoked,
             # stays where they are.
-            partner.state = partner.paused_from or CONSENTED
+            partner.state = State(partner.paused_from) if partner.paused_from else CONSENTED
         partner.paused_from = None
         partner.history.append(Transition("resumed", Role.CLIENT, now))
     else:

@@ -20,34 +20,28 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 
 from server.domain.client_steps import client_paused, pending
 from server.domain.client_steps import take as client_step
 from server.domain.identity import Role, RoomKind
-from server.domain.program import CheckIn, Invite, Partner, Program, Request, Transition
+from server.domain.program import (
+    CheckIn,
+    Invite,
+    Partner,
+    Program,
+    Request,
+    State,
+    Transition,
+)
 from server.errors import Code, Refused
 
 SYSTEM = "system"
 SECRET_BYTES = 32  # 256 bits from the CSPRNG; at least 128 are required
 
 
-class State(StrEnum):
-    NOT_INVITED = "not_invited"
-    INVITED = "invited"
-    DEFERRED = "deferred"
-    DECLINED = "declined"
-    CONSENTED = "consented"  # to trial sessions
-    REQUESTED = "requested"  # couples sessions asked for, awaiting the clinician
-    APPROVED = "approved"
-    ACTIVE = "active"  # approved and has attended
-    PAUSED = "paused"  # by the client
-    WITHDRAWN = "withdrawn"  # consent withdrawn by the partner
-    REVOKED = "revoked"  # by the clinician
-
-
 S = State
 CONSENTING = frozenset({S.CONSENTED, S.REQUESTED, S.APPROVED, S.ACTIVE})
+COUPLES_ACCESS = frozenset({S.APPROVED, S.ACTIVE})  # approved by a clinician, not on trial
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +84,10 @@ STEPS: dict[str, Step] = {
                    frozenset(State) - {S.NOT_INVITED, S.REVOKED}, S.REVOKED),
 }
 
-# Steps after which a partner who is in a live room must be moved out.
-CLOSING = frozenset({"pause", "withdraw", "revoke"})
+# Steps after which a partner who is in a live room must be moved out, and the code
+# their rooms tell them why.
+CLOSING = {"pause": Code.PARTNER_PAUSED, "withdraw": Code.CONSENT_WITHDRAWN,
+           "revoke": Code.PARTNER_REVOKED}
 NOTE_STEPS = frozenset({"approve", "decline-request"})
 CLIENT_STEPS = frozenset({"agree", "request", "pause", "resume"})
 
@@ -107,7 +103,7 @@ def new_secret() -> tuple[str, str]:
 
 
 def _move(partner: Partner, state: State, by: str, now: float) -> None:
-    partner.state = state.value
+    partner.state = state
     partner.history.append(Transition(state.value, by, now))
 
 
@@ -255,6 +251,12 @@ def has_access(partner: Partner) -> bool:
     return State(partner.state) in CONSENTING
 
 
+def has_couples_access(partner: Partner) -> bool:
+    """Approved for couples sessions (no trial pass needed); may knock on an individual
+    session too."""
+    return State(partner.state) in COUPLES_ACCESS
+
+
 def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, room_id: str,
               trial_invite: str | None, now: float) -> None:
     """Refuse unless this partner may knock on this room at ``now``.
@@ -276,7 +278,7 @@ def may_enter(program: Program | None, partner_id: str, room_kind: RoomKind, roo
         raise Refused(Code.CONSENT_WITHDRAWN)
     if state is S.REVOKED:
         raise Refused(Code.PARTNER_REVOKED)
-    if state in (S.APPROVED, S.ACTIVE):
+    if state in COUPLES_ACCESS:
         return
     if state not in CONSENTING:
         raise Refused(Code.CONSENT_REQUIRED)

@@ -7,12 +7,30 @@ about the client's individual sessions reads it (see ``partner.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import orjson
 
 DEFAULT_MAX_TRIALS = 2
 DEFAULT_COOLDOWN_DAYS = 30.0
+
+
+class State(StrEnum):
+    """The partner's lifecycle state (docs/partner-lifecycle.md); stored and answered as
+    its string value, so documents and API answers read as plain strings."""
+
+    NOT_INVITED = "not_invited"
+    INVITED = "invited"
+    DEFERRED = "deferred"
+    DECLINED = "declined"
+    CONSENTED = "consented"  # to trial sessions
+    REQUESTED = "requested"  # couples sessions asked for, awaiting the clinician
+    APPROVED = "approved"
+    ACTIVE = "active"  # approved and has attended
+    PAUSED = "paused"  # by the client
+    WITHDRAWN = "withdrawn"  # consent withdrawn by the partner
+    REVOKED = "revoked"  # by the clinician
 
 
 @dataclass(slots=True)
@@ -70,7 +88,7 @@ class Transition:
 class Partner:
     id: str
     name: str = "Partner"
-    state: str = "not_invited"
+    state: State = State.NOT_INVITED
     client_agreed: bool = False
     consent_version: str | None = None
     consented_at: float | None = None
@@ -82,6 +100,9 @@ class Partner:
     history: list[Transition] = field(default_factory=list)
     checkins: list[CheckIn] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.state = State(self.state)  # a stored document holds the string
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from server.domain.client_steps import client_paused
 from server.domain.identity import Role
+from server.domain.partner import has_couples_access
 from server.domain.program import Program
 
 
@@ -49,7 +50,7 @@ def partner_view(program: Program, role: Role) -> dict[str, Any]:
                              if r.by == Role.PARTNER]}
     if role is Role.CLIENT:
         return {"clientAgreed": p.client_agreed, "paused": client_paused(p),
-                "couplesSessions": p.state in ("approved", "active"),
+                "couplesSessions": has_couples_access(p),
                 "requested": any(r.by == Role.CLIENT and r.status == "pending"
                                  for r in p.requests),
                 "shared": p.shared_with_client}

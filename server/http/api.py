@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from aiohttp import web
 
-from server.appkeys import CONTENT, REALTIME, STORE, WEBHOOKS
+from server.appkeys import CONTENT, NOTIFIER, SESSION_TOOLS, STORE, WEBHOOKS
 from server.domain import partner as lifecycle
 from server.domain.identity import Role, RoomKind
 from server.domain.program import Partner, Person, Program
@@ -27,15 +26,15 @@ from server.http import bodies, invites_api
 from server.http.rest import (
     ALL,
     STAFF,
-    after_step,
     audit,
     body,
     caller,
     for_program,
     programs_of,
     refuse,
-    step_events,
 )
+from server.services import partner_steps
+from server.services.attendance import attendance as attendance_of
 from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.tools.api import ProgramReport
@@ -97,14 +96,10 @@ async def get_partner(request: web.Request) -> web.Response:
 async def take_step(request: web.Request) -> web.Response:
     who, program = await for_program(request, "partner-step", ALL)
     b = await body(request, bodies.Step)
-    now = time.time()
-    version = request.app[CONTENT].version
-    updated, _ = await programs_of(request).update(
-        program.id, lambda p: lifecycle.apply(p, b.step, who.role.value, now, note=b.note or "",
-                                              share=b.share, consent_version=version),
-        audit(who, f"partner-{b.step}", program.id, target=program.partner.id),
-        events=step_events(b.step, who.role.value))
-    await after_step(request, updated, b.step)
+    updated = await partner_steps.take_step(
+        programs_of(request), request.app[NOTIFIER], program.id, b.step, who.role.value,
+        time.time(), audit(who, f"partner-{b.step}", program.id, target=program.partner.id),
+        note=b.note or "", share=b.share, consent_version=request.app[CONTENT].version)
     return web.json_response(partner_view(updated, who.role))
 
 
@@ -137,34 +132,11 @@ async def approvals(request: web.Request) -> web.Response:
     return web.json_response(pending)
 
 
-def week_of(ts: float) -> str:
-    year, week, _ = datetime.fromtimestamp(ts, UTC).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 async def attendance(request: web.Request) -> web.Response:
     """Per session and participant, stays (reconnects merged); minutes per ISO week."""
     who, program = await for_program(request, "read-attendance", STAFF)
-    now = time.time()
-    sessions: list[dict[str, Any]] = []
-    weekly: dict[tuple[str, str, str], float] = {}
-    for room in await Rooms(request.app[STORE]).list(program.id):
-        people = []
-        for pid, stays in room.attendance.items():
-            minutes = 0.0
-            for s in stays:
-                end = s["out"] if s["out"] is not None else now
-                minutes += (end - s["in"]) / 60
-                wk = (week_of(s["in"]), pid, s["role"])
-                weekly[wk] = weekly.get(wk, 0.0) + (end - s["in"]) / 60
-            people.append({"id": pid, "role": stays[0]["role"] if stays else "",
-                           "stays": [{"in": s["in"], "out": s["out"]} for s in stays],
-                           "minutes": round(minutes, 2)})
-        sessions.append({"session": room.id, "kind": room.kind.value, "participants": people})
-    return web.json_response({
-        "sessions": sessions,
-        "weekly": [{"week": w, "participant": pid, "role": role, "minutes": round(m, 2)}
-                   for (w, pid, role), m in sorted(weekly.items())]})
+    rooms = await Rooms(request.app[STORE]).list(program.id)
+    return web.json_response(attendance_of(rooms, time.time()))
 
 
 async def export_audit(request: web.Request) -> web.StreamResponse:
@@ -193,14 +165,14 @@ async def session_record(request: web.Request) -> web.Response:
     if who.role is Role.PARTNER and room.kind is RoomKind.INDIVIDUAL:
         raise await refuse(request, who, "read-record", program.id, Code.FORBIDDEN_ROLE)
     # Each tool's record() runs off the loop, time-limited; a failed part is marked.
-    entries = await request.app[REALTIME].tool_events.records(room, who.role.value)
+    entries = await request.app[SESSION_TOOLS].records(room, who.role.value)
     return web.json_response({"session": room.id, "entries": entries})
 
 
 async def checkin_trend(request: web.Request) -> web.Response:
     """Session check-ins (mood, readiness) over the program, per participant: clinicians only."""
     who, program = await for_program(request, "read-checkin-trend", (Role.CLINICIAN,))
-    tool = request.app[REALTIME].tool_events.tools.get("checkin")
+    tool = request.app[SESSION_TOOLS].tools.get("checkin")
     if tool is None or not has_hook(tool, "report"):  # the ProgramReport hook
         raise Refused(Code.TOOL_UNKNOWN)
     report = cast(ProgramReport, tool).report
@@ -208,7 +180,7 @@ async def checkin_trend(request: web.Request) -> web.Response:
                for room in await Rooms(request.app[STORE]).list(program.id)
                for r in room.records]
     # The tool's own code: off the loop, time-limited (E_TOOL_FAILED / E_TOOL_TIMEOUT).
-    found = await request.app[REALTIME].tool_events.helper("checkin", lambda: report(records))
+    found = await request.app[SESSION_TOOLS].helper("checkin", lambda: report(records))
     return web.json_response({"participants": found})
 
 

@@ -13,7 +13,7 @@ import time
 
 from aiohttp import web
 
-from server.appkeys import CONTENT, REALTIME, SETTINGS, STORE
+from server.appkeys import CONTENT, NOTIFIER, SETTINGS, STORE
 from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.identity import Role, RoomKind
@@ -22,16 +22,9 @@ from server.domain.program_view import partner_view
 from server.errors import Code, Refused
 from server.http import bodies
 from server.http.addresses import client_address
-from server.http.rest import (
-    after_step,
-    audit,
-    body,
-    for_program,
-    programs_of,
-    refuse,
-    step_events,
-)
+from server.http.rest import audit, body, for_program, programs_of, refuse
 from server.logs import keyed_hash, log_event
+from server.services import invites
 from server.store.programs import INVITE_INDEX, Programs
 from server.store.rooms import Rooms
 from server.tokens import mint
@@ -64,18 +57,9 @@ async def list_invites(request: web.Request) -> web.Response:
 async def revoke_invite(request: web.Request) -> web.Response:
     who, program = await for_program(request, "revoke-invite", (Role.CLINICIAN,))
     invite_id = request.match_info["invite"]
-    updated, invite = await Programs(request.app[STORE]).update(
-        program.id, lambda p: lifecycle.revoke_invite(p, invite_id),
-        audit(who, "revoke-invite", program.id, target=invite_id))
-    if updated.partner.state not in ("approved", "active"):
-        # A partner in a room on this invite's trial pass is moved out at once.
-        rooms = Rooms(request.app[STORE])
-        for room_id in invite.redeemed_rooms:
-            room = await rooms.get(room_id)
-            member = room.members.get(updated.partner.id) if room else None
-            if member is not None and member.trial == invite_id:
-                await request.app[REALTIME].evict(program.id, updated.partner.id,
-                                                  Code.INVITE_REVOKED)
+    await invites.revoke(Programs(request.app[STORE]), Rooms(request.app[STORE]),
+                         request.app[NOTIFIER], program.id, invite_id,
+                         audit(who, "revoke-invite", program.id, target=invite_id))
     return web.json_response({"id": invite_id, "revoked": True})
 
 
@@ -159,32 +143,16 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     now = time.time()
     entry = AuditEntry(actor=partner_id, role=Role.PARTNER.value, action=f"invite-{b.decision}",
                        target=invite.id, room=invite.room, program=program.id)
-    programs = programs_of(request)
+    programs, notifier = programs_of(request), request.app[NOTIFIER]
     if b.decision != "consent":
         step = "defer" if b.decision == "not-now" else "decline"
-
-        def answer(p: Program) -> lifecycle.State:
-            # Only a live link answers (the page offers nothing else): a revoked one opens
-            # nothing, not even a decline on a partner invited again since.
-            lifecycle.check_invite(p.invites[invite.id], now)
-            return lifecycle.apply(p, step, Role.PARTNER.value, now, share=b.share)
-
-        updated, _ = await programs.update(program.id, answer, entry, events=step_events(step))
-        await after_step(request, updated, step)
+        updated = await invites.answer(programs, notifier, program.id, invite.id, step,
+                                       b.share, now, entry)
         return web.json_response({"state": updated.partner.state, "support": content.support})
     if b.documentVersion != content.version:
         raise Refused(Code.CONSENT_REQUIRED, "Please read the current description first.")
-    was_consenting = lifecycle.has_access(program.partner)
-
-    def consent(p: Program) -> str:
-        if b.name:
-            p.partner.name = b.name
-        return lifecycle.redeem(p, p.invites[invite.id], content.version, now, share=b.share)
-
-    updated, room = await programs.update(
-        program.id, consent, entry, events=None if was_consenting else step_events("consent"))
-    if not was_consenting:
-        await after_step(request, updated, "consent")
+    updated, room = await invites.consent(programs, notifier, program, invite.id, b.name,
+                                          content.version, b.share, now, entry)
     settings = request.app[SETTINGS]
     # A trial pass ends with its invite: the token never outlives the link it came from.
     issued = int(now)
@@ -198,7 +166,7 @@ async def partner_session_token(request: web.Request) -> web.Response:
     """An approved partner's token for one of the program's couples sessions."""
     who, program = await for_program(request, "partner-session-token", (Role.PARTNER,))
     b = await body(request, bodies.SessionRef)
-    if program.partner.state not in ("approved", "active"):
+    if not lifecycle.has_couples_access(program.partner):
         raise await refuse(request, who, "partner-session-token", program.id,
                            Code.APPROVAL_REQUIRED)
     room = await Rooms(request.app[STORE]).get(b.room)

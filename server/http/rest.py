@@ -1,5 +1,4 @@
-"""What every REST route shares: authentication, bodies, refusals, the program binding,
-and the effects of a partner's step outside its commit.
+"""What every REST route shares: authentication, bodies, refusals and the program binding.
 
 Refusals answer ``{"ok": false, "error": {code, message}}`` with the status from
 :func:`server.errors.http_status`, and are audited when the caller is known.
@@ -15,11 +14,9 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from server.appkeys import REALTIME, SETTINGS, STORE, WEBHOOKS
-from server.domain import outbox
+from server.appkeys import SETTINGS, STORE, WEBHOOKS
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
-from server.domain.outbox import Event
 from server.domain.program import Program
 from server.errors import Code, Refused, http_status
 from server.http import bodies
@@ -30,8 +27,6 @@ from server.store.programs import Programs
 from server.tokens import TokenVerifier
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CLOSING_CODES = {"pause": Code.PARTNER_PAUSED, "withdraw": Code.CONSENT_WITHDRAWN,
-                 "revoke": Code.PARTNER_REVOKED}
 
 
 def fail(refusal: Refused, headers: dict[str, str] | None = None) -> web.Response:
@@ -177,25 +172,3 @@ STAFF = (Role.CLINICIAN, Role.INTEGRATOR)
 def programs_of(request: web.Request) -> Programs:
     """Programs whose updates queue their webhook events in the same commit (when on)."""
     return Programs(request.app[STORE], request.app[WEBHOOKS].outbox)
-
-
-def step_events(step: str, actor: str = "partner"
-                ) -> Callable[[Program, object], list[Event]] | None:
-    """The webhook events of a partner's step taken by ``actor`` (a role), for
-    ``Programs.update(events=...)`` (``None`` for a step that makes none: its write
-    need not touch the outbox)."""
-    if step not in outbox.STEP_EVENTS:
-        return None
-    return lambda program, _: outbox.step_events(program, step, actor)
-
-
-async def after_step(request: web.Request, program: Program, step: str) -> None:
-    """Effects outside the step's commit: moving a partner out of their rooms.
-
-    Note: the step's webhook event is not here: it is queued inside the commit
-    (:func:`step_events`), so a crash right after it cannot lose it.
-    """
-    if step in CLOSING_CODES:
-        await request.app[REALTIME].evict(program.id, program.partner.id, CLOSING_CODES[step])
-
-

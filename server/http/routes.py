@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import REALTIME, SETTINGS, STORE
+from server.appkeys import NODE, SESSION_TOOLS, SETTINGS, STORE
 from server.readiness import is_ready
 from server.tools.registry import panel
 
@@ -16,7 +16,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready: the store answers, so joins and admissions can be recorded; not while draining."""
-    if await is_ready(request.app[REALTIME], request.app[STORE]):
+    if await is_ready(request.app[NODE], request.app[STORE]):
         return web.json_response({"ok": True})
     return web.json_response({"ok": False, "error": {"code": "E_UNAVAILABLE"}}, status=503)
 
@@ -34,7 +34,7 @@ async def tool_panel(request: web.Request) -> web.Response:
 
     Only tools the server discovered are served, and only that one file of each: the name
     in the URL is a key, never a path."""
-    tool = request.app[REALTIME].tool_events.tools.get(request.match_info["name"])
+    tool = request.app[SESSION_TOOLS].tools.get(request.match_info["name"])
     found = panel(tool) if tool is not None else None
     if found is None:
         raise web.HTTPNotFound()

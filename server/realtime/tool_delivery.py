@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from server.domain.room import Room
 from server.domain.view import snapshot
 from server.tools.api import Effect, Mute, Send
 from server.tools.guarded import Views
-
-if TYPE_CHECKING:
-    from server.realtime.server import RealtimeServer
 
 Shown = dict[str, str]  # member id -> their snapshot before a write, apart from its version
 
@@ -38,9 +36,15 @@ def shown_to(room: Room) -> Shown:
     return {m.id: digest(snapshot(room, m.id)) for m in room.members.values() if m.sid}
 
 
+class Emit(Protocol):
+    """``socketio.AsyncServer.emit``, as far as tools use it."""
+
+    def __call__(self, event: str, data: Any, *, to: str) -> Awaitable[Any]: ...
+
+
 class Delivery:
-    def __init__(self, server: RealtimeServer) -> None:
-        self.server = server
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
         self._sent: dict[tuple[str, str, str], int] = {}  # room version last shown per socket
 
     async def snapshots(self, room: Room, shown: Shown) -> None:
@@ -50,7 +54,7 @@ class Delivery:
             if member.sid:
                 view = snapshot(room, member.id)
                 if shown.get(member.id) != digest(view):
-                    await self.server.sio.emit("room", view, to=member.sid)
+                    await self.emit("room", view, to=member.sid)
 
     async def views(self, room: Room, per_member: Views, earlier: Views | None) -> None:
         """``tool`` to each person whose views differ from ``earlier`` (all, if None).
@@ -64,7 +68,7 @@ class Delivery:
                 continue
             if self.remember(room, member_id, sid):
                 # The server's clock, so countdowns do not depend on the browser's.
-                await self.server.sio.emit("tool", {"tools": seen, "now": time.time()}, to=sid)
+                await self.emit("tool", {"tools": seen, "now": time.time()}, to=sid)
         live = set(sids.values())
         for stale in [k for k in self._sent if k[0] == room.id and k[2] not in live]:
             del self._sent[stale]
@@ -81,7 +85,7 @@ class Delivery:
     async def effects(self, room: Room, effects: list[Effect]) -> None:
         """A tool's own messages (``tool:<event>``) and mute requests, to whom they name
         (a move is no message: the room snapshot says where everyone is)."""
-        emit = self.server.sio.emit
+        emit = self.emit
         sids = {m.id: m.sid for m in room.admitted() if m.sid}
         for effect in effects:
             targets = [sids[effect.to]] if effect.to in sids else (

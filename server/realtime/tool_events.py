@@ -18,21 +18,21 @@ import copy
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from server.domain.audit import AuditEntry
 from server.domain.room import MemberState, Room
 from server.errors import Code, Refused, ToolCode
 from server.realtime import schemas
 from server.realtime.connections import Connection
-from server.realtime.tool_delivery import Delivery, Shown, shown_to
+from server.realtime.tasks import TaskSupervisor
+from server.realtime.tool_delivery import Delivery, Emit, Shown, shown_to
+from server.store import Store
+from server.store.rooms import Rooms
 from server.tools import guarded
 from server.tools import runner as run
 from server.tools.api import MAIN, Effect, Move, Mute, Tool, ToolError
 from server.tools.registry import discover, settings
-
-if TYPE_CHECKING:
-    from server.realtime.server import RealtimeServer
 
 RETRIES = 5
 
@@ -42,16 +42,18 @@ class Conflict(Exception):
 
 
 class ToolEvents:
-    def __init__(self, server: RealtimeServer, tools: dict[str, Tool] | None = None,
-                 timeout: float = 2.0) -> None:
-        self.server = server
+    def __init__(self, rooms: Rooms, store: Store, tasks: TaskSupervisor, emit: Emit,
+                 tools: dict[str, Tool] | None = None, timeout: float = 2.0) -> None:
+        self.rooms = rooms
+        self.store = store
+        self.tasks = tasks
         self.tools = discover() if tools is None else tools
         self.runner = run.Runner(timeout=timeout)
         self.settings = settings(self.tools)  # what each tool declared, from the environment
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._arming: dict[tuple[str, str], int] = {}  # the latest wake_at asked, per tool
         self._asked: dict[tuple[str, str], int] = {}  # room version whose wake_at was None
-        self.delivery = Delivery(server)
+        self.delivery = Delivery(emit)
 
     def handlers(self) -> dict[str, tuple[type[schemas.Payload],
                                           Callable[[Connection, Any], Awaitable[dict[str, Any]]],
@@ -131,7 +133,7 @@ class ToolEvents:
         return tool
 
     async def _room(self, conn: Connection) -> Room:
-        room = await self.server.rooms.get(conn.identity.room)
+        room = await self.rooms.get(conn.identity.room)
         if room is None:
             raise Refused(Code.ROOM_NOT_FOUND)
         return room
@@ -156,7 +158,7 @@ class ToolEvents:
                 elif entry is None or (entry["status"] != "running" and not stop):
                     raise Refused(Code.TOOL_NOT_RUNNING)
             except Refused as refusal:
-                await self.server.store.record(audit.refused(refusal.code.value))
+                await self.store.record(audit.refused(refusal.code.value))
                 raise
             ctx = run.context(room, time.time(), actor, self.settings.get(tool.name))
             try:
@@ -170,7 +172,7 @@ class ToolEvents:
                     state = await self.runner.call(
                         tool.name, partial(tool.act, ctx, before, actor, action, dict(payload)))
             except ToolError as error:
-                await self.server.store.record(audit.refused(error.code))
+                await self.store.record(audit.refused(error.code))
                 raise Refused(ToolCode(error.code), error.message) from None
             except run.ToolFailed as failed:
                 await self._publish(await self._fail(room, tool.name, failed.code))
@@ -179,7 +181,7 @@ class ToolEvents:
                 ctx.effects.extend(Mute(p.id, False)
                                    for p in ctx.roster if p.role != "clinician")
             try:
-                updated, shown = await self.server.rooms.update(
+                updated, shown = await self.rooms.update(
                     who.room, self._commit(room.version, tool, state, ctx.effects, stop), audit)
             except Conflict:
                 continue
@@ -233,7 +235,7 @@ class ToolEvents:
         audit = AuditEntry(actor="server", role="system", action="tool-failed",
                            target=name, room=room.id, program=room.program,
                            outcome=f"refused:{code.value}")
-        updated, shown = await self.server.rooms.update(room.id, mark, audit)
+        updated, shown = await self.rooms.update(room.id, mark, audit)
         await self.delivery.snapshots(updated, shown)
         await self.delivery.effects(updated, unmute)
         return updated
@@ -281,7 +283,7 @@ class ToolEvents:
             if tool is None or entry["status"] != "running" or key in self._wakes \
                     or key in self._arming or self._asked.get(key) == room.version:
                 continue
-            self.server._spawn(self._schedule(room, tool))
+            self.tasks.spawn(self._schedule(room, tool))
 
     async def _schedule(self, room: Room, tool: Tool) -> Room:
         """Ask the tool when it wants its clock, and set the timer; a tool that cannot
@@ -310,14 +312,14 @@ class ToolEvents:
             return room
         delay = max(0.0, at - time.time())
         self._wakes[key] = asyncio.get_running_loop().call_later(
-            delay, lambda: self.server._spawn(self._tick(room.id, tool)))
+            delay, lambda: self.tasks.spawn(self._tick(room.id, tool)))
         return room
 
     async def _tick(self, room_id: str, tool: Tool) -> None:
         """The tool's clock fired (a timer ran out): let it act as the system."""
         self._wakes.pop((room_id, tool.name), None)
         for _ in range(RETRIES):
-            room = await self.server.rooms.get(room_id)
+            room = await self.rooms.get(room_id)
             entry = room.tools.get(tool.name) if room else None
             if room is None or entry is None or entry["status"] != "running":
                 return
@@ -334,7 +336,7 @@ class ToolEvents:
             audit = AuditEntry(actor="server", role="system", action="tool-tick",
                                target=tool.name, room=room_id, program=room.program)
             try:
-                updated, shown = await self.server.rooms.update(
+                updated, shown = await self.rooms.update(
                     room_id, self._commit(room.version, tool, state, ctx.effects, False), audit)
             except Conflict:
                 continue

@@ -10,33 +10,51 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
+import socketio
+
+from server.cluster import NodeHeartbeat
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.room import Change, Room
 from server.logs import log_event
+from server.realtime import engine_adapter
+from server.realtime.connections import Connections
+from server.realtime.delivery import RoomDelivery
+from server.realtime.room_writes import RoomWrites
+from server.settings import Settings
 from server.store import StoreUnavailable
-
-if TYPE_CHECKING:
-    from server.realtime.server import RealtimeServer
+from server.store.rooms import Rooms
 
 
 class Upkeep:
-    def __init__(self, server: RealtimeServer) -> None:
-        self.server = server
+    def __init__(self, settings: Settings, rooms: Rooms, connections: Connections,
+                 local_rooms: set[str], writes: RoomWrites, delivery: RoomDelivery,
+                 heartbeat: NodeHeartbeat | None, node_id: str, sio: socketio.AsyncServer,
+                 rearm: Callable[[Room], None]) -> None:
+        self.settings = settings
+        self.rooms = rooms
+        self.connections = connections
+        self.local_rooms = local_rooms
+        self.writes = writes
+        self.delivery = delivery
+        self.heartbeat = heartbeat
+        self.node_id = node_id
+        self.sio = sio  # only to close transports (see engine_adapter.abort)
+        self.rearm = rearm  # re-arms the clocks of a room's running tools
         self.draining = False
 
     async def resync(self) -> None:
         """Send every local participant a fresh snapshot (after messages may have been lost)."""
-        for room_id in list(self.server.local_rooms):
+        for room_id in list(self.local_rooms):
             try:
-                room = await self.server.rooms.get(room_id)
+                room = await self.rooms.get(room_id)
             except StoreUnavailable:
                 return
             if room is not None:
-                await self.server._deliver(room, Change(), everyone=True)
+                await self.delivery.deliver(room, Change(), everyone=True)
 
     async def drain(self, deadline: float) -> None:
         """Leave gracefully (SIGTERM): drop every socket *without* a goodbye.
@@ -53,29 +71,19 @@ class Upkeep:
     async def drop_sockets(self, deadline: float) -> None:
         """Close every socket's transport without a socket.io goodbye, so that clients
         reconnect (to another node, once this one no longer listens); see :meth:`drain`."""
-        sockets = []
-        for conn in self.server.connections.values():
-            eio_sid = self.server.sio.manager.eio_sid_from_sid(conn.sid, "/")
-            socket = self.server.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if socket is not None:
-                sockets.append(socket)
-        async def drop(socket: Any) -> None:
-            # Wake the engine.io writer first, so that it closes the websocket now (without
-            # a goodbye) instead of at the next ping timeout: close() below runs our
-            # disconnect handler, which records the drop and so can hang for as long as
-            # the store does (a replica cut off from Redis stepping aside).
-            socket.queue.put_nowait(None)
-            await socket.close(wait=False, abort=True)
-
+        # Each close runs our disconnect handler, which records the drop and so can hang
+        # for as long as the store does (a replica cut off from Redis stepping aside).
+        sockets = engine_adapter.transports(self.sio, [c.sid for c in self.connections.values()])
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(drop(s) for s in sockets), return_exceptions=True), deadline)
+                asyncio.gather(*(engine_adapter.abort(s) for s in sockets),
+                               return_exceptions=True), deadline)
         except TimeoutError:
-            log_event("server.drain_timeout", logging.WARNING, count=len(self.server.connections))
+            log_event("server.drain_timeout", logging.WARNING, count=len(self.connections))
 
     async def sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.server.settings.sweep_seconds)
+            await asyncio.sleep(self.settings.sweep_seconds)
             try:
                 await self.sweep()
             except StoreUnavailable:
@@ -92,32 +100,32 @@ class Upkeep:
         expired seats are let go, and tool clocks that no node holds are re-armed.
         """
         now = time.time()
-        local = {c.sid for c in self.server.connections.values()}
+        local = {c.sid for c in self.connections.values()}
         # Judged on the node's recent copies (a pub/sub hop behind at most): every repair
         # below is re-checked inside its write, and the next sweep sees what this one missed.
-        for room_id in list(self.server.local_rooms):
-            room = await self.server.rooms.get_recent(room_id)
+        for room_id in list(self.local_rooms):
+            room = await self.rooms.get_recent(room_id)
             if room is None or not room.members:
-                self.server.local_rooms.discard(room_id)
+                self.local_rooms.discard(room_id)
                 continue
             nodes = {m.node for m in room.members.values() if m.sid}
-            alive = await self.server.heartbeat.alive(nodes) if self.server.heartbeat else nodes
+            alive = await self.heartbeat.alive(nodes) if self.heartbeat else nodes
             ghosts = [m for m in room.members.values() if m.sid and (
-                (m.node == self.server.node_id and m.sid not in local) or m.node not in alive)]
+                (m.node == self.node_id and m.sid not in local) or m.node not in alive)]
             for ghost in ghosts:
                 audit = AuditEntry(actor="server", role="system", action="ghost-dropped",
                                    target=ghost.id, room=room_id, program=room.program)
-                updated, change = await self.server.rooms.update(
+                updated, change = await self.rooms.update(
                     room_id, partial(self._drop_ghost, ghost.id, ghost.sid or "", now), audit)
-                await self.server._deliver(updated, change)
-            await self.server._expire(room_id)
-            room = await self.server.rooms.get_recent(room_id)
+                await self.delivery.deliver(updated, change)
+            await self.writes.expire(room_id)
+            room = await self.rooms.get_recent(room_id)
             if room is not None:
-                self.server.tool_events.rearm(room)
+                self.rearm(room)
 
     def _drop_ghost(self, member_id: str, sid: str, now: float, room: Room) -> Change:
         # Checked again inside the write: the socket may have joined meanwhile.
-        if any(c.sid == sid for c in self.server.connections.values()):
+        if any(c.sid == sid for c in self.connections.values()):
             return Change()
-        return rules.drop(room, member_id, sid, now, self.server.settings.grace_seconds)
+        return rules.drop(room, member_id, sid, now, self.settings.grace_seconds)
 

@@ -1,0 +1,1 @@
+"""Use cases that REST routes and socket handlers share (see docs/architecture.md)."""
