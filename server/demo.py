@@ -54,7 +54,6 @@ class Seeded:
 # A new link leaves the partner's state as it is only from these (server/domain/partner.py
 # create_invite); from any other, inviting again would overwrite what the partner chose.
 REINVITE = frozenset({"invited", "consented", "requested"})
-APPROVED = frozenset({"approved", "active"})
 ROOMS = ((COUPLES_ROOM, RoomKind.COUPLES), (LATER_COUPLES_ROOM, RoomKind.COUPLES),
          (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL))
 
@@ -95,7 +94,7 @@ async def prepare(store: Store, *, reset: bool = False) -> Seeded:
     assert kept is not None
     ended = tuple([r for r, _ in ROOMS if (got := await rooms.get(r)) is not None
                    and got.status is RoomStatus.ENDED])
-    if not fresh and kept.partner.state in APPROVED:
+    if not fresh and lifecycle.has_couples_access(kept.partner):
         return Seeded(fresh, partner_approved=True, ended=ended)
     if not fresh and kept.partner.state not in REINVITE:
         return Seeded(fresh, ended=ended)
