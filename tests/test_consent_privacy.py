@@ -229,7 +229,7 @@ async def test_histories_differing_only_in_unshared_answers_look_the_same_to_the
     (``couplesSessions``), which is the clinician's act, not the partner's answer; for the
     same reason the end of approved access shows there too. Nor the partner's presence in a
     session: being in the room together is seen by design. The client's page renders only
-    these answers (web/program.js ``renderClient``), so its text is the same as well.
+    these answers (web/program-client.js ``renderClient``), so its text is the same as well.
     """
     loop = asyncio.get_running_loop()
 
