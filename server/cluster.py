@@ -42,7 +42,7 @@ def pool(url: str, size: int = 20) -> aioredis.BlockingConnectionPool:
         socket_keepalive=True, health_check_interval=15)
 
 
-class ClusterManager(socketio.AsyncRedisManager):
+class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # python-socketio ships no types: its classes are Any
     """Direct delivery for local sockets; Redis pub/sub only for other nodes' sockets.
 
     Note: only emits addressed to one socket id (or a room with a callback) can

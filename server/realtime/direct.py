@@ -42,7 +42,7 @@ async def send_local(server: Any, event: str, data: Any, room: str) -> None:
             await server.eio.send_packet(eio_sid, pkt)
 
 
-class DirectManager(socketio.AsyncManager):
+class DirectManager(socketio.AsyncManager):  # type: ignore[misc]  # python-socketio ships no types: its classes are Any
     """The single-process manager, with :func:`send_local` for an emit to one room.
 
     Anything else (callbacks, skips, several rooms, other namespaces) takes the
