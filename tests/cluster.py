@@ -260,7 +260,7 @@ class Nginx:
                 "-g", f"daemon off; pid {self.directory}/nginx.pid;"]
         out = self.log.open("ab")
         self.process = processes.start(args, stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT)
+                                       stderr=subprocess.STDOUT)
         out.close()
         _wait("nginx", lambda: port_open(self.port), self.process, self.log)
 
@@ -298,7 +298,7 @@ class Coturn:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = processes.start(self.args, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
         _end(self.process, signal.SIGTERM)
