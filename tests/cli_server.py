@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SECRET, free_port
+from devtools import processes
+from devtools.ports import free_port
+from tests.conftest import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 LAST_DEMO_LINE = "clinician (later couples session):"
@@ -51,13 +52,7 @@ class CliServer:
 
     def stop(self) -> None:
         """SIGTERM: drain and exit, as Ctrl-C or `docker compose stop` does."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        processes.stop(self.process, grace=20)
 
 
 def serve(directory: Path, *args: str, env: dict[str, str] | None = None,
@@ -76,9 +71,9 @@ def serve(directory: Path, *args: str, env: dict[str, str] | None = None,
                **({} if "--port" in args else {"ALONGSIDE_PORT": str(port)}), **(env or {})}
     stdout, stderr = directory / f"{name}.out", directory / f"{name}.err"
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", *args],
-                                   env=environ, cwd=ROOT, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=err)
+        process = processes.start([sys.executable, "-m", "server.cli", "serve", *args],
+                                  env=environ, cwd=ROOT, stdin=subprocess.DEVNULL,
+                                  stdout=out, stderr=err)
     server = CliServer(f"http://127.0.0.1:{port}", port, process, stdout, stderr)
     demo = "--demo" in args or "--reset-demo" in args
     deadline = time.monotonic() + 30

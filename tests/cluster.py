@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,13 +40,14 @@ from typing import Any
 import socketio
 import yaml
 
+from devtools import processes
+from devtools.ports import free_port, port_open
+from devtools.redis import RedisServer
 from tests.conftest import SECRET
-from tests.redis_server import answers_ping, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 APPS = ("app1", "app2")
@@ -124,12 +124,6 @@ def route_for(room_id: str) -> str:
     return f"{h:08x}"
 
 
-def _port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.3):
-        return True
-    return False
-
-
 def http_status(url: str, timeout: float = 3.0) -> int:
     """The HTTP status of a GET (0 when nothing answers)."""
     try:
@@ -160,54 +154,18 @@ def _wait(what: str, ready: Callable[[], bool], process: subprocess.Popen[bytes]
 
 
 def _end(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGKILL) -> None:
-    if process is not None and process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    if process is not None:
+        processes.stop(process, grace=10, sig=sig)
 
 
-class Redis:
+class Redis(RedisServer):
     """``redis-server`` with the compose service's flags, on a free loopback port."""
 
     def __init__(self, compose: Mapping[str, Any], directory: Path) -> None:
         command = service_command(compose, "redis")
         assert command and command[0] == "redis-server", command
-        self.flags = command[1:]
-        self.directory = directory
-        self.port = free_port()
-        self.log = directory / "redis.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         # The compose flags first; then where to listen and write (later flags win).
-        args = [REDIS_SERVER, *self.flags, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--logfile", str(self.log),
-                "--daemonize", "no", "--protected-mode", "yes"]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait("redis-server", lambda: answers_ping(self.port), self.process, self.log)
-
-    def kill(self) -> None:
-        _end(self.process)
-        self.process = None
-        deadline = time.monotonic() + 5
-        while _port_open(self.port) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def config(self, name: str) -> str:
-        """One ``CONFIG GET`` value, asked over a raw socket."""
-        with socket.create_connection(("127.0.0.1", self.port), 2) as s:
-            s.sendall(f"CONFIG GET {name}\r\n".encode())
-            reply = s.recv(4096).decode().split("\r\n")
-        return reply[4] if len(reply) > 4 else ""
+        super().__init__(directory, flags=command[1:], start_timeout=START_TIMEOUT)
 
 
 @dataclass
@@ -226,7 +184,7 @@ class Node:
 
     def spawn(self) -> None:
         out = self.log.open("ab")
-        self.process = subprocess.Popen(
+        self.process = processes.start(
             [sys.executable, "-m", "server.cli", "serve"], env=self.env, cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         out.close()
@@ -301,10 +259,10 @@ class Nginx:
         args = [NGINX, "-p", str(self.directory), "-c", str(conf), "-e", str(self.log),
                 "-g", f"daemon off; pid {self.directory}/nginx.pid;"]
         out = self.log.open("ab")
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT)
+        self.process = processes.start(args, stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=subprocess.STDOUT)
         out.close()
-        _wait("nginx", lambda: _port_open(self.port), self.process, self.log)
+        _wait("nginx", lambda: port_open(self.port), self.process, self.log)
 
     def stop(self) -> None:
         _end(self.process, signal.SIGTERM)
@@ -339,8 +297,8 @@ class Coturn:
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = processes.start(self.args, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
         _end(self.process, signal.SIGTERM)

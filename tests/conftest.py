@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from devtools.ports import free_port  # tests import it from here too
 from server.app import create_app
 from server.domain.audit import AuditEntry
 from server.domain.identity import RoomKind
@@ -25,12 +25,6 @@ from tests.peers import Peer
 pytest_plugins = ["tests.coturn", "tests.redis_server"]
 
 SECRET = "test-secret-" + "x" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:

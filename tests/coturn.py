@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from devtools import processes
+from devtools.ports import free_port
 
 TURN_SECRET = "coturn-test-secret"
 
@@ -31,12 +32,7 @@ class Coturn:
         return f"turn:127.0.0.1:{self.port}?transport=udp"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        processes.stop(self.process, grace=5)
 
 
 def start_coturn(tmp: Path) -> Coturn:
@@ -44,7 +40,7 @@ def start_coturn(tmp: Path) -> Coturn:
     assert binary, "coturn is missing: make test installs the Debian package"
     port = free_port()
     low = 40000 + (port % 200) * 100
-    process = subprocess.Popen(
+    process = processes.start(
         [binary, "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
          "--listening-port", str(port), "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}",
          "--realm", "alongside", "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls",

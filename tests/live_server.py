@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,7 +10,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import SECRET, free_port
+from devtools import processes
+from devtools.ports import free_port
+from tests.conftest import SECRET
 
 
 @dataclass
@@ -20,12 +21,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        processes.stop(self.process, grace=10)
 
 
 def start(tmp: Path, **env: str) -> LiveServer:
@@ -33,9 +29,9 @@ def start(tmp: Path, **env: str) -> LiveServer:
     environ = {**os.environ, "ALONGSIDE_JWT_SECRET": SECRET, "ALONGSIDE_PORT": str(port),
                "ALONGSIDE_VAR_DIR": str(tmp), "ALONGSIDE_STORE": f"sqlite:///{tmp}/live.db",
                "ALONGSIDE_LOG_LEVEL": "WARNING", **env}
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=environ,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               cwd=Path(__file__).resolve().parent.parent)
+    process = processes.start([sys.executable, "-m", "server.cli", "serve"], env=environ,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              cwd=Path(__file__).resolve().parent.parent)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -46,5 +42,5 @@ def start(tmp: Path, **env: str) -> LiveServer:
             if process.poll() is not None:
                 raise RuntimeError("the server exited at start-up") from None
             time.sleep(0.1)
-    process.kill()
+    processes.kill(process)
     raise RuntimeError("the server did not start")

@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from playwright.async_api import Browser, Page, async_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from devtools import processes  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, person  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -38,21 +39,15 @@ LOCAL_VIDEO_PLAYING = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(var_dir: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     port = free_port()
     env = {**os.environ, "ALONGSIDE_JWT_SECRET": secrets.token_urlsafe(32),
            "ALONGSIDE_VAR_DIR": var_dir, "ALONGSIDE_HOST": "127.0.0.1",
            "ALONGSIDE_PORT": str(port), "ALONGSIDE_LOG_LEVEL": "WARNING"}
     env.pop("ALONGSIDE_PUBLIC_URL", None)
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/alongside"), "serve", "--demo"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            cwd=var_dir)
+    proc = processes.start([str(ROOT / ".venv/bin/alongside"), "serve", "--demo"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           cwd=var_dir)
     links: dict[str, str] = {}
     deadline = time.monotonic() + 20
     assert proc.stdout is not None
@@ -64,7 +59,7 @@ def start_server(var_dir: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
         if m:
             links[m.group(1)] = m.group(2)
     if len(links) < 3:
-        proc.terminate()
+        processes.stop(proc)
         raise SystemExit(f"the demo server printed no links (got {links})")
     return proc, links
 
@@ -147,8 +142,7 @@ def main() -> None:
         try:
             asyncio.run(run(links))
         finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+            processes.stop(proc, grace=15)
 
 
 if __name__ == "__main__":

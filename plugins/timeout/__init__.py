@@ -213,7 +213,8 @@ class TimeOut:
 
     def wake_at(self, state: dict[str, Any]) -> float | None:
         if state["phase"] in ("timeout", "pause"):
-            return state["deadline"]
+            deadline: float = state["deadline"]
+            return deadline
         return None
 
     def record(self, state: dict[str, Any], viewer_role: str) -> dict[str, Any]:

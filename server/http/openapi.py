@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from server.errors import Code
 from server.http import bodies, replies
@@ -56,7 +57,7 @@ def _op(summary: str, ok: int, response: dict[str, Any], model: type[bodies.Body
     return op
 
 
-def _ref(model: type[replies.BaseModel]) -> dict[str, Any]:
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
@@ -68,7 +69,7 @@ def document() -> dict[str, Any]:
     models: list[type[bodies.Body]] = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
               bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn]
     schemas: dict[str, Any] = {}
-    answers: list[type[replies.BaseModel]] = [replies.InvitePreview, replies.InviteConsented,
+    answers: list[type[BaseModel]] = [replies.InvitePreview, replies.InviteConsented,
                                               replies.InviteAnswered]
     for model in [*models, *answers]:
         schema = model.model_json_schema(ref_template=REF)

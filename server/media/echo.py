@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
 from server.errors import Code, Refused
@@ -61,7 +61,7 @@ class EchoService:
             pc.addTrack(self.relay.subscribe(track))
 
         @pc.on("datachannel")
-        def on_datachannel(channel: Any) -> None:
+        def on_datachannel(channel: RTCDataChannel) -> None:
             @channel.on("message")
             def on_message(message: Any) -> None:
                 if isinstance(message, str) and message.startswith("ping"):

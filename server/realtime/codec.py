@@ -30,7 +30,7 @@ class OrjsonCodec:
         return orjson.loads(text)
 
 
-class OrjsonPacket(packet.Packet):
+class OrjsonPacket(packet.Packet):  # type: ignore[misc]  # python-socketio ships no types: its classes are Any
     """A socket.io packet whose outgoing payload is serialised once, in C.
 
     python-socketio walks every outgoing payload in Python to find binary parts,
@@ -68,7 +68,7 @@ class OrjsonPacket(packet.Packet):
         if isinstance(encoded_packet, str) and too_deep(encoded_packet):
             start = next((i for i, c in enumerate(encoded_packet) if c in '[{"'),
                          len(encoded_packet))
-            count = super().decode(encoded_packet[:start])
+            count: int = super().decode(encoded_packet[:start])
             self._unreadable()
             return count
         try:

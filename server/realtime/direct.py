@@ -17,7 +17,7 @@ import socketio
 from server.realtime.engine_adapter import direct_room, send_to_room
 
 
-class DirectManager(socketio.AsyncManager):
+class DirectManager(socketio.AsyncManager):  # type: ignore[misc]  # python-socketio ships no types: its classes are Any
     """The single-process manager, with :func:`send_to_room` for an emit to one room.
 
     Anything else (callbacks, skips, several rooms, other namespaces) takes the

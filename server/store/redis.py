@@ -380,7 +380,7 @@ class RedisStore:
         if outcome.refusal is None and set(docs) - set(names):
             raise ValueError(f"change put documents under keys it did not declare: "
                              f"{sorted(set(docs) - set(names))}")
-        pipe.multi()
+        pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         if outcome.refusal is None:
             for key, doc in docs.items():
                 old = before.get(key)
