@@ -1,7 +1,6 @@
 """Telling each person what a tool's change changed for *them*, and nothing more.
 
-A ``room`` snapshot goes only to those whose snapshot changed apart from its version,
-and ``tool`` only to those whose views differ from what the room showed just before
+A ``room`` snapshot goes only to those whose snapshot the write changed, and ``tool`` only to those whose views differ from what the room showed just before
 the change. So a private answer sends the other partner nothing at all: no event at
 the instant it is given is the whole point (an identical event would still say when).
 
@@ -12,7 +11,6 @@ private change does not move it either, even for someone who keeps asking for
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable
 from typing import Any, Protocol
@@ -21,19 +19,6 @@ from server.domain.room import Room
 from server.domain.view import snapshot
 from server.tools.api import Effect, Mute, Send
 from server.tools.guarded import Views
-
-Shown = dict[str, str]  # member id -> their snapshot before a write, apart from its version
-
-
-def digest(view: dict[str, Any]) -> str:
-    """A snapshot as its receiver sees it, apart from the version (which every write bumps)."""
-    return json.dumps({k: v for k, v in view.items() if k != "version"}, sort_keys=True,
-                      default=str)
-
-
-def shown_to(room: Room) -> Shown:
-    """What each connected member's snapshot shows (taken inside a write, before it)."""
-    return {m.id: digest(snapshot(room, m.id)) for m in room.members.values() if m.sid}
 
 
 class Emit(Protocol):
@@ -47,14 +32,14 @@ class Delivery:
         self.emit = emit
         self._sent: dict[tuple[str, str, str], int] = {}  # room version last shown per socket
 
-    async def snapshots(self, room: Room, shown: Shown) -> None:
-        """A ``room`` event to each person whose snapshot changed, the caller included
-        (a tool's ack carries no snapshot); to nobody else, not even for a new version."""
+    async def snapshots(self, room: Room) -> None:
+        """A ``room`` event to each person whose snapshot the write changed
+        (``room.shown_to``, settled by the store's update), the caller included (a
+        tool's ack carries no snapshot); to nobody else, not even for a new version."""
+        told = room.shown_to
         for member in room.members.values():
-            if member.sid:
-                view = snapshot(room, member.id)
-                if shown.get(member.id) != digest(view):
-                    await self.emit("room", view, to=member.sid)
+            if member.sid and (told is None or member.id in told):
+                await self.emit("room", snapshot(room, member.id), to=member.sid)
 
     async def views(self, room: Room, per_member: Views, earlier: Views | None) -> None:
         """``tool`` to each person whose views differ from ``earlier`` (all, if None).

@@ -26,7 +26,7 @@ from server.errors import Code, Refused, ToolCode
 from server.realtime import schemas
 from server.realtime.connections import Connection
 from server.realtime.tasks import TaskSupervisor
-from server.realtime.tool_delivery import Delivery, Emit, Shown, shown_to
+from server.realtime.tool_delivery import Delivery, Emit
 from server.store import Store
 from server.store.rooms import Rooms
 from server.tools import guarded
@@ -181,11 +181,11 @@ class ToolEvents:
                 ctx.effects.extend(Mute(p.id, False)
                                    for p in ctx.roster if p.role != "clinician")
             try:
-                updated, shown = await self.rooms.update(
+                updated, _ = await self.rooms.update(
                     who.room, self._commit(room.version, tool, state, ctx.effects, stop), audit)
             except Conflict:
                 continue
-            updated, per_member = await self._deliver(updated, shown, ctx.effects, room)
+            updated, per_member = await self._deliver(updated, ctx.effects, room)
             updated = await self._schedule(updated, tool)
             entry = updated.tools.get(tool.name)
             if entry is not None and entry["status"] == "failed":  # its view or clock failed
@@ -194,11 +194,10 @@ class ToolEvents:
         raise Refused(Code.UNAVAILABLE, "The session is busy; try again.")
 
     def _commit(self, version: int, tool: Tool, state: dict[str, Any],
-                effects: list[Effect], stop: bool) -> Callable[[Room], Shown]:
-        def write(room: Room) -> Shown:
+                effects: list[Effect], stop: bool) -> Callable[[Room], None]:
+        def write(room: Room) -> None:
             if room.version != version:
                 raise Conflict()
-            shown = shown_to(room)
             if stop:
                 ended = room.tools.pop(tool.name, None)
                 if ended is not None and ended["status"] == "running":
@@ -212,7 +211,6 @@ class ToolEvents:
                     member = room.members[effect.to]
                     if member.state is MemberState.ADMITTED:
                         member.side = str(effect.side)
-            return shown
         return write
 
     async def _fail(self, room: Room, name: str, code: Code) -> Room:
@@ -221,8 +219,7 @@ class ToolEvents:
         muted. Sends snapshots and the unmuting; the caller publishes the views."""
         unmute: list[Effect] = []
 
-        def mark(current: Room) -> Shown:
-            shown = shown_to(current)
+        def mark(current: Room) -> None:
             entry = current.tools.get(name)
             if entry is not None and entry["status"] == "running":
                 current.tools[name] = {"status": "failed", "state": {}, "error": code.value}
@@ -230,23 +227,22 @@ class ToolEvents:
                     member.side = MAIN
                 unmute[:] = [Mute(m.id, False)
                              for m in current.admitted() if m.role.value != "clinician"]
-            return shown
 
         audit = AuditEntry(actor="server", role="system", action="tool-failed",
                            target=name, room=room.id, program=room.program,
                            outcome=f"refused:{code.value}")
-        updated, shown = await self.rooms.update(room.id, mark, audit)
-        await self.delivery.snapshots(updated, shown)
+        updated, _ = await self.rooms.update(room.id, mark, audit)
+        await self.delivery.snapshots(updated)
         await self.delivery.effects(updated, unmute)
         return updated
 
     # -- delivery ----------------------------------------------------------------------
-    async def _deliver(self, room: Room, shown: Shown, effects: list[Effect],
+    async def _deliver(self, room: Room, effects: list[Effect],
                        before: Room) -> tuple[Room, guarded.Views]:
         """After a commit (``before`` is the room it changed): snapshots and views to
         whoever they changed for, then effects. Returns the room (newer if a tool failed
         meanwhile) and everyone's views."""
-        await self.delivery.snapshots(room, shown)
+        await self.delivery.snapshots(room)
         room, per_member, earlier = await self._views(room, before)
         await self.delivery.views(room, per_member, earlier)
         await self.delivery.effects(room, effects)
@@ -336,11 +332,11 @@ class ToolEvents:
             audit = AuditEntry(actor="server", role="system", action="tool-tick",
                                target=tool.name, room=room_id, program=room.program)
             try:
-                updated, shown = await self.rooms.update(
+                updated, _ = await self.rooms.update(
                     room_id, self._commit(room.version, tool, state, ctx.effects, False), audit)
             except Conflict:
                 continue
-            updated, _ = await self._deliver(updated, shown, ctx.effects, room)
+            updated, _ = await self._deliver(updated, ctx.effects, room)
             await self._schedule(updated, tool)
             return
 
