@@ -5,8 +5,6 @@ in the order they were committed (tests/test_webhook_outbox.py: after a crash)."
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -16,7 +14,7 @@ from tests.conftest import free_port
 from tests.lifecycle import PROGRAM, Api, secret_of
 from tests.peers import Peer
 from tests.webhook_receiver import SECRET as HOOK_SECRET
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, verified
 
 WEBHOOK_SECRET = "hook-secret-" + "w" * 20
 
@@ -27,12 +25,7 @@ async def test_events_are_signed_retried_and_recorded(start_server: Any,
     failures = {"left": 2}  # the receiver fails twice before it accepts
 
     async def receive(request: web.Request) -> web.Response:
-        raw = await request.read()
-        stamp = request.headers["Alongside-Timestamp"]
-        expected = "v1=" + hmac.new(WEBHOOK_SECRET.encode(), stamp.encode() + b"." + raw,
-                                    hashlib.sha256).hexdigest()
-        assert hmac.compare_digest(request.headers["Alongside-Signature"], expected)
-        event = json.loads(raw)
+        event = verified(await request.read(), request.headers, WEBHOOK_SECRET)
         assert request.headers["Alongside-Event-Id"] == event["id"]  # the idempotency key
         if event["type"] == "partner.consented" and failures["left"] > 0:
             failures["left"] -= 1
