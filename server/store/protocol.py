@@ -20,6 +20,11 @@ Key = tuple[str, str]
 Doc = dict[str, Any]
 
 
+def as_list(audit: AuditEntry | Sequence[AuditEntry]) -> list[AuditEntry]:
+    """``transact``'s audit argument, one row or several, as a list."""
+    return [audit] if isinstance(audit, AuditEntry) else list(audit)
+
+
 class StoreUnavailable(Exception):
     """The backend cannot be reached; the caller answers ``E_UNAVAILABLE``."""
 

@@ -53,7 +53,7 @@ from redis.exceptions import (
 from server.domain.audit import AuditEntry
 from server.errors import Refused
 from server.store import redis_buckets
-from server.store.protocol import Doc, Key, StoreUnavailable
+from server.store.protocol import Doc, Key, StoreUnavailable, as_list
 from server.store.recent import CHANNEL, RecentDocs
 
 T = TypeVar("T")
@@ -80,10 +80,6 @@ COMMAND_RETRIES: Final = 3
 
 # Server replies that mean "not now" rather than "wrong request".
 UNAVAILABLE_REPLIES: Final = ("MISCONF", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
-
-
-def as_list(audit: AuditEntry | Sequence[AuditEntry]) -> list[AuditEntry]:
-    return [audit] if isinstance(audit, AuditEntry) else list(audit)
 
 
 def doc_key(key: Key) -> str:

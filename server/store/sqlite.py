@@ -29,7 +29,7 @@ import orjson
 from server.domain.audit import AuditEntry
 from server.errors import Refused
 from server.store.buckets import Buckets
-from server.store.protocol import Doc, Key, StoreUnavailable
+from server.store.protocol import Doc, Key, StoreUnavailable, as_list
 
 T = TypeVar("T")
 
@@ -109,10 +109,6 @@ class Checkpointer:
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=10)
-
-
-def as_list(audit: AuditEntry | Sequence[AuditEntry]) -> list[AuditEntry]:
-    return [audit] if isinstance(audit, AuditEntry) else list(audit)
 
 
 class SqliteStore:
