@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -38,10 +37,11 @@ from tests.cluster import (
 )
 from tests.conftest import SECRET, Harness
 from tests.lifecycle import PROGRAM, Api, secret_of
+from tests.outside_tool import plugin_path
 
 pytestmark = pytest.mark.timeout(90)
 
-PACKAGE = Path(__file__).parent / "outside_plugin"
+__all__ = ["plugin_path"]  # the outside tool package, a fixture shared with the tool tests
 ROOM = "p-c1"
 GRACE = float(TEST_ENV["ALONGSIDE_GRACE_SECONDS"])
 SWEEP = float(TEST_ENV["ALONGSIDE_SWEEP_SECONDS"])
@@ -146,15 +146,6 @@ class Cluster:
     async def close(self) -> None:
         await asyncio.gather(*(p.close() for p in self.people), return_exceptions=True)
         await self.store.close()
-
-
-@pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The outside tool package (tests/outside_plugin), installed as a third party would."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(PACKAGE)], check=True)
-    return target
 
 
 @pytest.fixture
