@@ -7,7 +7,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.appkeys import CONTENT, NODE, NOTIFIER, SESSION_TOOLS, SETTINGS, STORE, WEBHOOKS
+from server.appkeys import (
+    CATALOGUES,
+    CONTENT,
+    NODE,
+    NOTIFIER,
+    SESSION_TOOLS,
+    SETTINGS,
+    STORE,
+    WEBHOOKS,
+)
+from server.catalogues import Catalogues
 from server.content import Content
 from server.http import api, openapi, rest, routes, security
 from server.realtime.server import REALTIME, RealtimeServer
@@ -52,6 +62,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app[NODE] = realtime
     app[NOTIFIER] = realtime
     app[SESSION_TOOLS] = realtime.tool_events
+    app[CATALOGUES] = Catalogues.load(settings.web_dir, realtime.tool_events.tools)
     realtime.attach(app)
     routes.add_routes(app)
     api.add_routes(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.catalogues import Catalogues
 from server.content import Content
 from server.readiness import Node
 from server.services.notifier import Notifier
@@ -20,6 +21,7 @@ from server.webhooks import Webhooks
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 CONTENT = web.AppKey("content", Content)
+CATALOGUES = web.AppKey("catalogues", Catalogues)
 WEBHOOKS = web.AppKey("webhooks", Webhooks)
 NODE: web.AppKey[Node] = web.AppKey("node")  # draining? delivering? (readiness)
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")  # what use cases ask of realtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import NODE, SESSION_TOOLS, SETTINGS, STORE
+from server.appkeys import CATALOGUES, NODE, SESSION_TOOLS, SETTINGS, STORE
 from server.readiness import is_ready
 from server.tools.registry import panel
 
@@ -42,6 +42,15 @@ async def tool_panel(request: web.Request) -> web.Response:
                         charset="utf-8")
 
 
+async def catalogue(request: web.Request) -> web.Response:
+    """One locale's merged message catalogue (server/catalogues.py); 404 for any other."""
+    found = request.app[CATALOGUES].by_locale.get(request.match_info["locale"])
+    if found is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=found, content_type="application/json", charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
 async def index(request: web.Request) -> web.Response:
     return web.Response(
         text="Alongside is running. Open a session with the link you were given.\n",
@@ -55,6 +64,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/room", room_page)
     app.router.add_get("/invite", invite_page)
+    app.router.add_get("/i18n/{locale}.json", catalogue)
     # Before the static files, which would otherwise answer for /static/tools/ too.
     app.router.add_get("/static/tools/{name}/panel.js", tool_panel)
     # follow_symlinks stays False (CVE-2024-23334); no directory listings.

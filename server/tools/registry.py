@@ -59,8 +59,7 @@ def panel(tool: Tool) -> Traversable | None:
 
     Note: only this fixed name in the package that defines the tool's class is ever
     read, so a URL cannot reach any other file."""
-    module = type(tool).__module__
-    package = module if _is_package(module) else module.rpartition(".")[0]
+    package = package_of(tool)
     if not package:
         return None
     try:
@@ -68,6 +67,13 @@ def panel(tool: Tool) -> Traversable | None:
     except (ModuleNotFoundError, TypeError):
         return None
     return found if found.is_file() else None
+
+
+def package_of(tool: Tool) -> str:
+    """The package that defines the tool's class ("" for a top-level module): where its
+    panel and catalogues are read from."""
+    module = type(tool).__module__
+    return module if _is_package(module) else module.rpartition(".")[0]
 
 
 def _is_package(module: str) -> bool:
