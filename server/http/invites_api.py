@@ -173,8 +173,10 @@ async def partner_session_token(request: web.Request) -> web.Response:
     if room is None or room.program != program.id:
         raise Refused(Code.ROOM_NOT_FOUND)
     settings = request.app[SETTINGS]
+    # The new token keeps the language of the one that asked for it (docs/i18n.md).
     token = mint(settings, sub=who.id, name=program.partner.name, role="partner",
-                 program=program.id, room=room.id, ttl=settings.partner_token_ttl)
+                 program=program.id, room=room.id, ttl=settings.partner_token_ttl,
+                 locale=who.locale)
     return web.json_response({"token": token, "room": room.id})
 
 
