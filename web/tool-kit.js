@@ -33,7 +33,7 @@ export function countdown(node) {
   const m = Math.floor(whole / 60);
   const time = `${m}:${String(whole % 60).padStart(2, "0")}`;
   const suffix = node.dataset.suffix ?? t("tools.kit.left");
-  return suffix.includes("{time}") ? suffix.replace("{time}", time) : `${time} ${suffix}`;
+  return suffix.includes("{time}") ? suffix.replace("{time}", time) : `${time} ${suffix}`; // older panels
 }
 
 /** A box for what only the clinician sees, marked as such. */

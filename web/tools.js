@@ -13,7 +13,7 @@
 // While a panel updates, what someone is typing and where their focus is are kept.
 
 import { focusHeading, h, note, patch, uid } from "./dom.js";
-import { errorText, has, locale, t } from "./i18n.js";
+import { chooseLocale, errorText, has, loaded, locale, t, useLocale } from "./i18n.js";
 import { countdown } from "./tool-kit.js";
 import * as raw from "./tool-raw.js";
 
@@ -26,6 +26,9 @@ const TICK_MS = 1000;
 
 /** @type {ToolsPanel | null} */
 let mounted = null;
+/** @type {Promise<unknown> | null} */
+let catalogue = null;
+let catalogueTried = false;
 
 /**
  * Mounts the tools section (first call) or brings it up to date (later calls).
@@ -39,6 +42,13 @@ let mounted = null;
 export function mountTools({ room, you, snapshot } = {}) {
   const section = document.querySelector("[data-tools]");
   if (!section || !room) return null;
+  if (!loaded() && !catalogueTried) {
+    // A page that has not loaded its catalogue yet (it should, before rendering): load the
+    // one chooseLocale() picks, then mount, so no bare key is ever shown.
+    catalogue ??= useLocale(chooseLocale()).catch(() => {}).finally(() => { catalogueTried = true; });
+    catalogue.then(() => mountTools({ room, you, snapshot: room.snapshot ?? snapshot }));
+    return null;
+  }
   if (!mounted) mounted = new ToolsPanel(section, room);
   mounted.follow(snapshot ?? room.snapshot, you);
   return mounted;

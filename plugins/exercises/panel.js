@@ -43,7 +43,7 @@ class ExercisesPanel extends PanelView {
 
   heading(v) {
     const title = this.c(v, "title", v.exercise?.title);
-    return title ? this.api.t("heading", { title }) : this.api.t("title");
+    return title ? this.api.t("heading", { title }) : this.api.t("heading.none");
   }
 
   blocks(v) {
