@@ -11,7 +11,9 @@ Note: pages whose area has no catalogue yet are not judged; their English words 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
@@ -82,6 +84,13 @@ class Checker:
                 print(f"\n[not converted yet] {page}: {sorted(words)}")
 
 
+async def screenshot(page: Page, name: str) -> None:
+    """The tools section, kept only with ``ALONGSIDE_SCREENSHOTS=<dir>`` (as the other tests)."""
+    folder = os.environ.get("ALONGSIDE_SCREENSHOTS")
+    if folder:
+        await page.locator("[data-tools]").screenshot(path=str(Path(folder) / f"es-{name}.png"))
+
+
 async def phase(page: Page, name: str) -> None:
     await page.wait_for_selector(f'body[data-phase="{name}"]', timeout=WAIT_MS)
 
@@ -150,13 +159,13 @@ async def test_a_couples_session_in_spanish_leaves_no_english(
     await on["clinician"].get_by_text("Paso 1 de 2").wait_for()
     await on["clinician"].get_by_text("Ejercicio: Frases en primera persona").wait_for()
     await on["client"].get_by_text("Cada uno responde en privado.").wait_for()
-    await on["partner"].get_by_label("Me siento ...").wait_for()
+    await on["partner"].get_by_label("Siento ...", exact=True).wait_for()
     for page, who in ((clinician, "clinician"), (client, "client"), (partner, "partner")):
         await checker.check(page, f"room ({who}): exercise, private step")
 
     for who, said in (("client", SAM), ("partner", ALEX)):
         panel = on[who]
-        await panel.get_by_label("Me siento ...").fill(said["feel"])
+        await panel.get_by_label("Siento ...", exact=True).fill(said["feel"])
         await panel.get_by_label("cuando ...").fill(said["when"])
         await panel.get_by_label("Necesito ...").fill(said["need"])
         await panel.get_by_role("button", name="Enviar en privado").click()
@@ -164,10 +173,13 @@ async def test_a_couples_session_in_spanish_leaves_no_english(
     sam_says = f"Siento {SAM['feel']} cuando {SAM['when']}. Necesito {SAM['need']}."
     await on["clinician"].get_by_text(sam_says).wait_for()
     await checker.check(clinician, "room (clinician): both answered")
+    await screenshot(clinician, "1-clinician-exercise")
+    await screenshot(partner, "2-partner-exercise")
 
     await on["clinician"].get_by_role("button", name="Mostrar las respuestas").click()
     await on["partner"].get_by_text(sam_says).wait_for()
     await on["partner"].get_by_text("Sus respuestas, compartidas").wait_for()
+    await screenshot(partner, "3-partner-released")
     for page, who in ((clinician, "clinician"), (client, "client"), (partner, "partner")):
         await checker.check(page, f"room ({who}): answers released")
 
