@@ -196,3 +196,85 @@ def test_the_checker_flags_english_that_has_spanish_and_nothing_else() -> None:
     # Spanish, names, numbers and words both languages write alike are not English left.
     assert english.found(["Enviar en privado", "Paso 2 de 3", "Sam", "Alongside", "4:59",
                           "under a minute", "E_TOOL_FAILED"]) == []
+
+
+async def test_the_other_tools_speak_spanish_too(alongside: Harness, browser: Browser) -> None:
+    """A time-out, a private check-in, a check-in scale and a role-play, each page in Spanish:
+    the tools' own words, the calming prompt, the scale's labels and the scenario's script."""
+    log = PageLog()
+    checker = Checker()
+    room = "room-couples"
+    await alongside.create_program()
+    pages = {}
+    for role, sub, name in (("clinician", "clinician-1", "Dr. Rivera"),
+                            ("client", "client-1", "Sam"), ("partner", "partner-1", "Alex")):
+        token = alongside.token(role, sub=sub, name=name, room=room, locale="es")
+        pages[role] = await open_page(browser, alongside, f"{alongside.url}/room#{token}",
+                                      log, role)
+        await pages[role].locator("[data-join]:not([disabled])").click()
+        if role == "clinician":
+            await phase(pages[role], "in")
+        else:
+            await pages["clinician"].locator("[data-lobby-list] li button").first.click()
+            await phase(pages[role], "in")
+    clinician, client, partner = pages["clinician"], pages["client"], pages["partner"]
+
+    async def all_checked(what: str) -> None:
+        for who, page in pages.items():
+            await checker.check(page, f"room ({who}): {what}")
+
+    # Alex asks for a time-out: each has the Spanish countdown and calming prompt.
+    await partner.locator('[data-control="call-timeout"]').click()
+    for page in (client, partner):
+        panel = page.locator('[data-tool="timeout"]')
+        await panel.get_by_text("Inhale despacio por la nariz").wait_for()
+        await panel.get_by_text("de este tiempo fuera").wait_for()
+    timeout = clinician.locator('[data-tool="timeout"]')
+    await timeout.get_by_role("button", name="Ir a la sala de Sam").wait_for()
+    await all_checked("time-out")
+    await timeout.get_by_role("button", name="Terminar el tiempo fuera").click()
+    await client.locator('[data-tool="timeout"]').get_by_text("Terminó el tiempo fuera.").wait_for()
+    await timeout.get_by_role("button", name="Conversación privada con Sam").click()
+    await partner.get_by_text("Su terapeuta está con Sam.").first.wait_for()
+    await client.get_by_text("Su terapeuta está con usted, solo ustedes dos.").wait_for()
+    await all_checked("private check-in")
+    await timeout.get_by_role("button", name="Terminar la conversación privada").click()
+    await partner.get_by_text("Terminó el tiempo fuera.").first.wait_for()
+    await timeout.get_by_role("button", name="Cerrar la herramienta de tiempo fuera").click()
+    await timeout.wait_for(state="detached")
+
+    # The check-in: the Spanish questions and scale.
+    launcher = clinician.locator("[data-tools] .tool-launcher")
+    await launcher.locator('[data-field="phase"]').wait_for()
+    await launcher.get_by_role("button", name="Iniciar Chequeo").click()
+    scale = client.locator('[data-tool="checkin"]').get_by_role(
+        "group", name="¿Cómo está su ánimo en este momento?")
+    await scale.get_by_label("4 · Bien").check()
+    await client.locator('[data-tool="checkin"]').get_by_role(
+        "group", name="¿Qué tanta disposición tiene para la sesión de hoy?").get_by_label(
+        "5 · Totalmente").check()
+    await client.get_by_role("button", name="Enviar", exact=True).click()
+    checkin = clinician.locator('[data-tool="checkin"]')
+    await checkin.get_by_text("ánimo 4 · Bien; disposición 5 · Totalmente").wait_for()
+    await checkin.get_by_text("Esperando a Alex.").wait_for()
+    await all_checked("check-in")
+    await checkin.get_by_role("button", name="Terminar y guardar").click()
+    await checkin.wait_for(state="detached")
+
+    # A role-play: the scenario's title, parts, prompts and cue in Spanish.
+    await launcher.get_by_role("button", name="Iniciar Juego de roles").click()
+    roleplay = clinician.locator('[data-tool="roleplay"]')
+    await roleplay.locator('[data-field="scenario"]').select_option("asking-for-space")
+    await roleplay.get_by_text("Una conversación se está calentando").first.wait_for()
+    await all_checked("choosing a scenario")
+    await roleplay.get_by_role("button", name="Usar esta situación").click()
+    await client.get_by_text("Insista en el tema del dinero").first.wait_for()
+    await roleplay.get_by_text("Solo usted ve esto · Sugerencia para guiar").wait_for()
+    await all_checked("role-play, first turn")
+    await roleplay.get_by_role("button", name="Siguiente turno").click()
+    await client.get_by_text("Siento que me estoy agobiando").wait_for()
+    await all_checked("role-play, the client's turn")
+
+    checker.report()
+    assert not log.csp_violations(), str(log)
+    assert not log.problems(), str(log)
