@@ -14,8 +14,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from server.catalogues import LOCALES, Catalogues
 from server.errors import Code
 from server.tools.registry import discover
@@ -224,15 +222,12 @@ def test_the_built_in_libraries_are_all_in_spanish_and_nothing_else_is_stale() -
         assert spanish[key] != text or len(text) < 4, f"{key} is not translated"
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_spanish_speaks_to_the_reader_as_usted(locale: str) -> None:
+def test_spanish_speaks_to_the_reader_as_usted() -> None:
     """The second person in Spanish is usted: no tú forms in what the product says to people.
 
     Words that characters say to each other inside a role-play or an exercise's example
     (``content.*``) are speech between partners and may use tú.
     """
-    if locale != "es":
-        return
     informal = re.compile(r"\b(tú|tienes|puedes|quieres|necesitas|estás|eres|haz|dime)\b",
                           re.IGNORECASE)
     found = [f"{k}: {v}" for k, v in CATALOGUES["es"].items()

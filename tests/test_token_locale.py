@@ -76,7 +76,7 @@ async def test_a_partner_session_token_keeps_the_language_of_the_token_that_aske
     async with ClientSession() as http:
         api = Api(alongside, http)
         for asked, given in (("es", "es"), ("fr", None), (None, None)):
-            extra = {"locale": asked} if asked else {}
+            extra: dict[str, Any] = {"locale": asked} if asked else {}
             mine = alongside.token("partner", sub="partner-1", room="room-couples", **extra)
             got = await api.call("POST", "/api/programs/prog-1/partner/session-token", mine,
                                  {"room": "couples-2"}, expect=200)
