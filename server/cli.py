@@ -15,6 +15,7 @@ from aiohttp import web
 from server import demo
 from server.app import create_app
 from server.appkeys import STORE
+from server.catalogues import LOCALES
 from server.logs import configure, log_event
 from server.readiness import is_ready
 from server.realtime.server import REALTIME
@@ -89,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=[*sorted(demo.PEOPLE), "integrator"])
     tok.add_argument("--room", default=demo.COUPLES_ROOM)
     tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    tok.add_argument("--locale", choices=list(LOCALES),
+                     help="the token's locale claim: the language the pages start in")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(_with_flags(args))
     if args.command == "token":
-        print(demo.token(settings, args.role, args.room, args.ttl))
+        print(demo.token(settings, args.role, args.room, args.ttl, locale=args.locale))
         return 0
     configure(settings.log_level, settings.log_key)
     if settings.cluster and not os.environ.get("ALONGSIDE_LOG_KEY"):

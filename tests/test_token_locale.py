@@ -9,7 +9,7 @@ import jwt
 import pytest
 from aiohttp import ClientSession
 
-from server import demo
+from server import cli, demo
 from server.catalogues import LOCALES
 from server.settings import Settings
 from server.tokens import TokenVerifier, mint
@@ -84,3 +84,13 @@ async def test_a_partner_session_token_keeps_the_language_of_the_token_that_aske
             assert decoded.get("locale") == given, asked
             # ...and the new token opens the session as any other would.
             assert TokenVerifier(alongside.settings).verify(got["token"]).room == "couples-2"
+
+
+def test_alongside_token_takes_a_locale(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALONGSIDE_JWT_SECRET", "cli-secret-" + "s" * 32)
+    assert cli.main(["token", "--role", "partner", "--locale", "es"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert jwt.decode(printed, options={"verify_signature": False})["locale"] == "es"
+    with pytest.raises(SystemExit):  # only a locale the pages have
+        cli.main(["token", "--role", "partner", "--locale", "fr"])
