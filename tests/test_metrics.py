@@ -1,20 +1,28 @@
 """/metrics as Prometheus sees it: a real server scraped with its token during a real
-couples session, and the deploy files (scrape config, dashboard) checked against what the
-server exports."""
+couples session; the deploy files (scrape config, dashboard) checked against what the server
+exports; and a real Prometheus (Debian's) on deploy/prometheus/prometheus.yml scraping both
+replicas of the compose topology started natively (tests/cluster.py) during a session spread
+over them, answering every query of the dashboard."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+import subprocess
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
-from aiohttp import ClientSession
+from aiohttp import ClientSession, ClientTimeout
 from prometheus_client.parser import text_string_to_metric_families
 
+from devtools import processes
+from devtools.ports import free_port
+from tests.cluster import DOTENV, Topology, start_topology
 from tests.conftest import Harness
 from tests.outside_tool import Room, plugin_path, served
 from tests.webhook_receiver import SECRET as HOOK_SECRET
@@ -255,3 +263,109 @@ async def test_a_blocked_event_loop_shows_as_lag(start_server: Any) -> None:
             if n == "alongside_event_loop_lag_seconds_bucket" and ls["le"] == "0.25"]
     total = value(samples, "alongside_event_loop_lag_seconds_count")
     assert total > over[0], "the blocked probe landed in no bucket above 0.25 s"
+
+
+# -- a real Prometheus on the compose topology -------------------------------------------------
+@pytest.fixture
+async def topology(tmp_path: Path) -> AsyncIterator[Topology]:
+    started = await asyncio.to_thread(start_topology, tmp_path / "cluster")
+    try:
+        yield started
+    finally:
+        await asyncio.to_thread(started.stop)
+
+
+def native_config(topology: Topology, directory: Path) -> Path:
+    """deploy/prometheus/prometheus.yml with only what differs off Docker changed: each
+    target's address (service name -> its native port), the token file's path (the compose
+    secret -> a file holding the same .env value) and a 1 s interval."""
+    config = yaml.safe_load(PROMETHEUS.read_text())
+    [job] = config["scrape_configs"]
+    token = directory / "metrics_token"
+    token.write_text(DOTENV["METRICS_TOKEN"])
+    job["authorization"]["credentials_file"] = str(token)
+    for group in job["static_configs"]:
+        group["targets"] = [f"127.0.0.1:{topology.nodes[t.split(':')[0]].port}"
+                            for t in group["targets"]]
+    config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
+    path = directory / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+async def test_prometheus_scrapes_both_replicas_during_a_session(topology: Topology,
+                                                                  tmp_path: Path) -> None:
+    from tests.test_cluster import Cluster  # the people and REST helpers of the cluster test
+
+    config = native_config(topology, tmp_path)
+    checked = await asyncio.to_thread(subprocess.run, ["promtool", "check", "config",
+                                                       str(config)],
+                                      capture_output=True, text=True, timeout=60, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    port = free_port()
+    with (tmp_path / "prometheus.log").open("wb") as log:
+        prometheus = processes.start(
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path}/tsdb",
+             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api/v1/query"
+    async with ClientSession(timeout=ClientTimeout(total=10)) as http:
+        c = Cluster(topology, http)
+        await c.store.open()
+
+        async def query(expr: str) -> list[dict[str, Any]]:
+            async with http.get(api, params={"query": expr}) as r:
+                body = await r.json()
+            assert body["status"] == "success", (expr, body)
+            return list(body["data"]["result"])
+
+        async def until(what: str, expr: str, check: Any, timeout: float = 30) -> Any:
+            deadline = time.monotonic() + timeout
+            result: Any = None
+            while time.monotonic() < deadline:
+                try:
+                    result = {tuple(sorted(r["metric"].items())): float(r["value"][1])
+                              for r in await query(expr)}
+                except OSError:  # Prometheus still starting
+                    result = None
+                if result is not None and check(result):
+                    return result
+                await asyncio.sleep(0.5)
+            raise AssertionError(f"{what}: {expr} gave {result}")
+
+        try:
+            up = await until("both replicas up", 'up{job="alongside"}',
+                             lambda r: len(r) == 2 and all(v == 1 for v in r.values()))
+            assert len(up) == 2
+            t = await c.couples()
+            clinician = await c.person(t["clinician"], "app1")
+            client = await c.person(t["client"], "app2")
+            partner = await c.person(t["partner"], "app2")
+            await c.admit(clinician, client, "cl-1")
+            await c.admit(clinician, partner, "pa-1")
+            assert (await clinician.call("offer", {"to": "pa-1", "sdp": "v=0\r\n"}))["ok"]
+
+            people = await until(
+                "the session seen on both nodes",
+                'sum by (node) (alongside_participants{state="admitted"})',
+                lambda r: r == {(("node", "app1"),): 1.0, (("node", "app2"),): 2.0})
+            assert people
+            rooms = await until("one live couples room, counted once",
+                                'sum by (kind, status) (alongside_rooms)',
+                                lambda r: sum(r.values()) == 1)
+            assert rooms == {(("kind", "couples"), ("status", "live")): 1.0}
+            await until("two knocks answered", 'sum(alongside_knocks_total{outcome="admitted"})',
+                        lambda r: list(r.values()) == [2.0])
+            await until("the relayed offer, on app1", 'sum by (node) '
+                        '(alongside_signal_relay_seconds_count{event="offer"})',
+                        lambda r: r == {(("node", "app1"),): 1.0, (("node", "app2"),): 0.0})
+            await until("both replicas on Redis", 'count by (backend) '
+                        '(alongside_store_operation_seconds_count{operation="transact"} > 0)',
+                        lambda r: r == {(("backend", "redis"),): 2.0})
+            # Every query of the dashboard is PromQL Prometheus runs.
+            dashboard = json.loads(DASHBOARD.read_text())
+            for panel in dashboard["panels"]:
+                for target in panel["targets"]:
+                    await query(target["expr"])
+        finally:
+            await c.close()
+            processes.stop(prometheus)
