@@ -19,6 +19,7 @@ from server.domain.room import Change, Room
 from server.domain.view import snapshot
 from server.errors import Code, Refused
 from server.media.turn_probe import TurnMonitor
+from server.metrics import Metrics
 from server.realtime import schemas
 from server.realtime.connections import Connection
 from server.realtime.delivery import RoomDelivery
@@ -34,7 +35,7 @@ from server.store.rooms import Rooms
 class RoomEvents:
     def __init__(self, rooms: Rooms, programs: Programs, writes: RoomWrites,
                  delivery: RoomDelivery, tasks: TaskSupervisor, ice: IceServers,
-                 turn: TurnMonitor, node_id: str) -> None:
+                 turn: TurnMonitor, node_id: str, metrics: Metrics) -> None:
         self.rooms = rooms
         self.programs = programs
         self.writes = writes
@@ -43,6 +44,7 @@ class RoomEvents:
         self.ice = ice
         self.turn = turn
         self.node_id = node_id
+        self.metrics = metrics
 
     def handlers(self) -> EventTable:
         return {
@@ -100,6 +102,7 @@ class RoomEvents:
                            target=p.participant, room=who.room, program=who.program)
         room, change = await room_cases.admit(self.rooms, self.programs, who, p.participant,
                                               audit)
+        self.metrics.admitted(room.members.get(p.participant))
         await self.delivery.deliver(room, change, skip_sid=conn.sid)
         return {"room": snapshot(room, who.id)}
 

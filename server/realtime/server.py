@@ -29,6 +29,7 @@ from server.cluster import ClusterManager, NodeHeartbeat
 from server.errors import Code
 from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
+from server.metrics import Metrics
 from server.realtime import engine_adapter
 from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connections
@@ -59,8 +60,10 @@ class RealtimeServer:
     move people out) and its :class:`server.readiness.Node`.
     """
 
-    def __init__(self, settings: Settings, store: Store, webhooks: Webhooks) -> None:
+    def __init__(self, settings: Settings, store: Store, webhooks: Webhooks,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.store = store
         # With webhooks on, room changes queue their events in their own commit.
         self.rooms = Rooms(store, webhooks.outbox)
@@ -103,7 +106,7 @@ class RealtimeServer:
                              self.tool_events.rearm)
         events: EventTable = {}
         events.update(RoomEvents(self.rooms, self.programs, writes, self.delivery, self.tasks,
-                                 ice, self.turn, self.node_id).handlers())
+                                 ice, self.turn, self.node_id, self.metrics).handlers())
         events.update(SignalEvents(self.rooms, self.sio, self.manager).handlers())
         events.update(MediaEvents(self.echo, self.turn, ice, self.rooms, self.delivery,
                                   settings.precall_seconds).handlers())
@@ -112,7 +115,8 @@ class RealtimeServer:
         self.sio.on("disconnect", self.handshake.on_disconnect)
         self.sio.on("*", unknown(self.connections))
         for name, (schema, handler, needs_join) in events.items():
-            self.sio.on(name, guard(self.connections, name, schema, handler, needs_join))
+            self.sio.on(name, guard(self.connections, name, schema, handler, needs_join,
+                                    self.metrics.observer(name)))
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app)
