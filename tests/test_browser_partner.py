@@ -145,16 +145,23 @@ async def test_invite_consent_trial_approval_and_a_later_session(
     await until(clinician, REMOTE_VIDEO_PLAYING, log, "Alex's video on the clinician's page")
     await until(partner, REMOTE_VIDEO_PLAYING, log, "the clinician's video on Alex's page")
 
-    # After the trial: a self check-in, then the partner asks to continue.
+    # During the first trial session: a self check-in, and no asking to continue yet.
     mine = partner.locator("[data-program]")
     await mine.get_by_label("How ready do you feel?").select_option("4")
     await mine.get_by_role("button", name="Send").click()
     await shown(mine, "Thank you. Only the clinician sees this.", log)
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+
+    # After it (Alex leaves and knocks again): asking to continue is offered.
+    await partner.get_by_role("button", name="Leave").click()
+    await shown(partner, "You've left the session.", log)
+    await join(partner)
+    await shown(partner, "You're in the waiting room.", log)
     await mine.get_by_role("button", name="I'd like to continue").click()
     await shown(mine, "You've asked to keep joining couples sessions.", log)
     await screenshot(partner, "partner-2-partner-asked")
 
-    # The request reaches the clinician's approval queue (the panel refreshes by itself).
+    # The request reaches the clinician's approval queue (live, from the `program` event).
     approve = await ready(panel.get_by_role("button", name="Approve…"), log, "the request")
     await shown(panel, "Last check-in: 4 of 5", log)
     await approve.click()
