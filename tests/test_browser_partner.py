@@ -330,3 +330,134 @@ async def test_partner_stops_taking_part_after_a_calm_confirmation(
     view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
     assert view["state"] == "withdrawn"
     assert not log.csp_violations(), str(log)
+
+
+BUTTON_STYLE = """(b) => { const s = getComputedStyle(b);
+    return [s.backgroundColor, s.color, s.borderTopColor, s.borderTopWidth, s.fontWeight,
+            s.fontSize, s.paddingTop, s.paddingLeft, s.boxShadow].join("|"); }"""
+
+
+async def test_a_decline_stays_private_the_partner_can_ask_and_the_clinician_sees_it_live(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    panel = clinician.locator("[data-program]")
+    # Two links: one sent earlier (over REST), one made here and still shown with Copy.
+    first = (await api.invite(t["clinician"], room="p-c1"))["url"]
+    await shown(panel, "Used 0 of 1.", log)
+    await panel.get_by_role("button", name="Create invite link").click()
+    await ready(panel.get_by_role("button", name="Copy link"), log, "the new link")
+    gets: list[str] = []
+    clinician.on("request", lambda r: gets.append(r.url) if r.method == "GET"
+                 and f"/api/programs/{PROGRAM}" in r.url else None)
+
+    # The three answers weigh the same: none is filled as the expected one.
+    partner = await new_page(await person(browser, alongside.url), log, "partner")
+    await partner.goto(first)
+    await shown(partner, "About couples sessions", log)
+    styles = {await partner.get_by_role("button", name=n, exact=True).evaluate(BUTTON_STYLE)
+              for n in ("I consent", "Not now", "Decline")}
+    assert len(styles) == 1, styles
+    await shown(partner, "We won't send another invitation unless you ask.", log)
+    assert await partner.get_by_text("for a while").count() == 0
+
+    # Decline, unshared: the page says Sam was not told, and offers to ask again.
+    await partner.get_by_role("button", name="Decline").click()
+    await shown(partner, "Thank you for letting us know.", log)
+    await shown(partner, "Sam hasn't been told what you chose.", log)
+    # The clinician's list says what the link was answered, live (no reload, no polling).
+    await shown(panel, "Declined.", log, ms=2000)
+    await shown(panel.locator("[data-link-state=declined]"), "Declined", log, ms=2000)
+
+    # A refused new invitation (the cool-down) leaves no earlier link to copy on screen.
+    await panel.get_by_role("button", name="Create invite link").click()
+    await shown(panel, "no new invitation until the cool-down ends", log)
+    assert await panel.get_by_role("button", name="Copy link").count() == 0
+    assert await panel.get_by_label("Invite link").count() == 0
+
+    # The partner asks to hear again; the clinician's panel shows it within two seconds.
+    await partner.get_by_role("button", name="Ask the clinician to get in touch").click()
+    await shown(partner, "The clinician will see your request. Sam isn't told.", log)
+    await shown(panel, "The partner asked to hear from you again", log, ms=2000)
+    assert not [u for u in gets if u.endswith("/partner") or u.endswith("/approvals")], gets
+
+    # The link opened again says what was answered and what is still possible.
+    await partner.goto("about:blank")
+    await partner.goto(first)
+    await shown(partner, "You've opened this invitation before.", log)
+    await shown(partner, "You declined on", log)
+    await shown(partner, "If you change your mind, you can still say yes below.", log)
+    await shown(partner, "You've asked the clinician to get in touch.", log)
+    assert await partner.get_by_role("button", name="I consent").is_visible()
+
+    # Sam's panel never moved.
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["client"], expect=200)
+    assert view["shared"] is None
+    await screenshot(partner, "partner-8-answered-link")
+    assert not log.csp_violations(), str(log)
+
+
+async def test_the_clinicians_panel_follows_a_consent_live_without_polling(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    panel = clinician.locator("[data-program]")
+    secret = secret_of((await api.invite(t["clinician"], room="p-c1"))["url"])
+    await shown(panel, "Invited. No answer yet.", log)
+    gets: list[float] = []
+    clinician.on("request", lambda r: gets.append(time.monotonic()) if r.method == "GET"
+                 and r.url.endswith(f"/api/programs/{PROGRAM}/partner") else None)
+    await clinician.wait_for_timeout(6000)  # longer than the old 5 s poll
+    assert gets == [], "the panel polls"
+
+    started = time.monotonic()
+    await api.respond(secret, "consent", expect=200)
+    await shown(panel, "Consented to trial sessions.", log, ms=2000)
+    await shown(panel.locator("[data-link-state=consentedUsed]"), "Consented", log, ms=2000)
+    assert time.monotonic() - started < 2
+    assert gets == [], "the update came from a GET, not the event"
+    assert not log.problems(), str(log)
+
+
+async def test_a_spanish_invitation_reads_and_consents_in_spanish(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    url = (await api.invite(t["clinician"], room="p-c1", locale="es"))["url"]
+    partner = await new_page(await person(browser, alongside.url), log, "partner")
+    await partner.goto(url)  # an English browser: the invitation's language wins
+    await shown(partner, "Sobre las sesiones de pareja", log)
+    await shown(partner, "Le invitamos a una sesión de pareja.", log)
+    assert await partner.evaluate("document.documentElement.lang") == "es"
+    assert await partner.title() == "Una invitación · Alongside"
+    styles = {await partner.get_by_role("button", name=n, exact=True).evaluate(BUTTON_STYLE)
+              for n in ("Doy mi consentimiento", "Ahora no", "No acepto")}
+    assert len(styles) == 1, styles
+    # No English left among the page's words (the catalogue's English, checked word for word).
+    text = await partner.evaluate("document.body.innerText")
+    english = json.loads((Path(__file__).parent.parent / "web/locales/en/invite.json")
+                         .read_text("utf-8"))
+    for key in ("invite.consent", "invite.notNow", "invite.decline", "invite.answer.title",
+                "invite.info.voluntary", "invite.support.title", "invite.answer.nameLabel"):
+        assert english[key] not in text, key
+    assert "About couples sessions" not in text and "Family support" not in text
+
+    await partner.get_by_label("¿Cómo quiere que le llamemos?").fill("Alex")
+    await partner.get_by_role("button", name="Doy mi consentimiento").click()
+    await until(partner, "() => location.pathname === '/room'", log, "the room page")
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "consented" and view["consentVersion"] == "couples-info-v1-es"
+
+    # ?lang=en wins over the invitation's language.
+    other = (await api.invite(t["clinician"], room="p-c1", locale="es"))["url"]
+    page = await new_page(await person(browser, alongside.url), log, "partner-en")
+    await page.goto(other.replace("/invite#", "/invite?lang=en#"))
+    await shown(page, "About couples sessions", log)
+    assert await page.evaluate("location.search") == "?lang=en"
+    assert await page.evaluate("location.hash") == ""
+    assert not log.csp_violations(), str(log)

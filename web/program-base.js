@@ -185,7 +185,7 @@ export class ProgramPanel {
   }
 
   /**
-   * Runs an action with its button disabled; says how it went in `where`; then refreshes.
+   * Runs an action with its button disabled; says how it went in `where`.
    *
    * @param {HTMLButtonElement} button
    * @param {HTMLElement} where
@@ -202,7 +202,9 @@ export class ProgramPanel {
     } else if (done) {
       note(where, typeof done === "function" ? done(answer.data) : done);
     }
-    await this.refresh();
+    // Connected, the change comes back as a `program` event (before this answer, even); only
+    // a page without its socket (left, ended) reads it again.
+    if (!this.live?.connected) await this.refresh();
     return answer;
   }
 
