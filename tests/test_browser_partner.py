@@ -461,3 +461,74 @@ async def test_a_spanish_invitation_reads_and_consents_in_spanish(
     assert await page.evaluate("location.search") == "?lang=en"
     assert await page.evaluate("location.hash") == ""
     assert not log.csp_violations(), str(log)
+
+
+async def end_session(page: Page) -> None:
+    """The clinician ends the session (confirming, if the page asks)."""
+    await page.locator("[data-end]").click()
+    dialog = page.get_by_role("dialog")
+    try:
+        await dialog.wait_for(timeout=1500)
+    except Exception:
+        return  # ended on one click
+    await dialog.get_by_role("button", name=re.compile("end", re.I)).last.click()
+
+
+async def test_asking_to_continue_is_offered_after_the_first_trial_session_not_during_it(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t, secret, token = await api.consented_partner()
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    partner = await session_page(alongside, browser, token, log, "partner")
+    mine = partner.locator("[data-program]")
+    await join(partner)
+    # Before the first trial session (waiting for it): nothing to ask yet.
+    await shown(mine, "You've said yes to trying couples sessions.", log)
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+    await clinician.get_by_role("button", name="Admit Partner").click()
+    await shown(partner, "You're in the session.", log)
+    await shown(clinician.locator("[data-program]"), "Trial sessions attended", log)
+    await partner.wait_for_timeout(1000)  # the admission's program event has arrived
+    # During it: still nothing.
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+    # After it ends: offered, with no hurry.
+    await end_session(clinician)
+    await shown(partner, "This session has ended.", log)
+    ask = await ready(mine.get_by_role("button", name="I'd like to continue"), log,
+                      "asking to continue after the session")
+    await shown(mine, "There's no need to decide now.", log)
+    await ask.click()
+    await shown(mine, "You've asked to keep joining couples sessions.", log)
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "requested" and view["trialsAttended"] == 1
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def serious_axe_violations(page: Page) -> list[str]:
+    await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate("""async () => (await axe.run(document,
+        {resultTypes: ["violations"]})).violations.map((v) => `${v.impact}: ${v.id}: ` +
+        v.nodes.map((n) => n.target.join(" ")).join(", "))""")
+    return [v for v in found if v.startswith(("serious", "critical"))]
+
+
+async def test_the_spanish_invite_page_has_no_serious_accessibility_problem(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    url = (await api.invite(t["clinician"], room="p-c1", locale="es"))["url"]
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = await new_page(context, log, "partner-es")
+    await page.goto(url)
+    await shown(page, "Sobre las sesiones de pareja", log)
+    assert await serious_axe_violations(page) == []
+    await page.get_by_role("button", name="No acepto").click()
+    await shown(page, "Gracias por avisarnos.", log)
+    await shown(page, "No le dijimos a Sam lo que usted eligió.", log)
+    await ready(page.get_by_role("button", name="Pedir que el equipo clínico me contacte"), log,
+                "asking again, in Spanish")
+    await screenshot(page, "partner-9-declined-es")
+    assert await serious_axe_violations(page) == []
