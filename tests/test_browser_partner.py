@@ -532,3 +532,29 @@ async def test_the_spanish_invite_page_has_no_serious_accessibility_problem(
                 "asking again, in Spanish")
     await screenshot(page, "partner-9-declined-es")
     assert await serious_axe_violations(page) == []
+
+
+async def test_the_program_panels_speak_the_browsers_spanish(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    log = PageLog()
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="es-US")
+    await context.grant_permissions(["camera", "microphone"], origin=alongside.url)
+    clinician = await new_page(context, log, "clinician-es")
+    await clinician.goto(f"{alongside.url}/room#{clinician_token(alongside, 'p-c1')}")
+    await join(clinician)
+    panel = clinician.locator("[data-program]")
+    await shown(panel, "Pareja y sesiones de pareja", log)
+    await shown(panel, "Todavía sin invitar.", log)
+    await shown(panel, "Todavía no", log)  # the client hasn't agreed to an invitation yet
+    await api.step(t["client"], "agree")
+    await panel.get_by_role("button", name="Crear enlace de invitación").click()
+    await ready(panel.get_by_role("button", name="Copiar enlace"), log, "the link, in Spanish")
+    await shown(panel, "Usado 0 de 1.", log)
+    text = await panel.inner_text()
+    english = json.loads((Path(__file__).parent.parent / "web/locales/en/program.json")
+                         .read_text("utf-8"))
+    left = [m for k, m in english.items() if k.startswith("program.clinician.")
+            and isinstance(m, str) and "{" not in m and len(m) > 8 and m in text]
+    assert not left, left
+    assert "program." not in text  # no key shown bare
