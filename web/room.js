@@ -325,7 +325,7 @@ function render(snap) {
   say(snapshotMessage(), snapshotDetail());
   showJoin(false);
   // The partner's lifecycle panel (REST): mounted on the first snapshot of a join, then refreshed.
-  mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave() });
+  mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave(), live: room });
   // The clinician's console (console.js): today's sessions, attendance, check-in trends.
   mountConsole({ token, you: snap.you, room: snap });
 
