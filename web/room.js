@@ -76,7 +76,7 @@ try {
   // The token's `locale` claim only picks a language; the server checks the token itself.
   await useLocale(chooseLocale(typeof claims?.locale === "string" ? claims.locale : undefined));
 } catch {
-  // The catalogue did not load: English keys fall back to the key itself, the page still works.
+  // The catalogue did not load: each message shows as its key, and the page still works.
 }
 /** The running time-out's view for this person (plugins/timeout), to word the heading truly. */
 let timeoutView = null;
@@ -587,6 +587,8 @@ function keepFocusNear(leaving, fallback) {
 
 function clearRoom() {
   snapshot = null;
+  timeoutView = null;
+  announcer.reset();
   for (const id of [...tiles.keys()]) removeTile(id);
   for (const item of lobbyItems.values()) item.remove();
   lobbyItems.clear();
