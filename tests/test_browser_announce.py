@@ -12,7 +12,9 @@ here, and the browser's links to them simply stay unanswered.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -22,6 +24,7 @@ from tests.conftest import Harness
 from tests.peers import Peer
 from tests.test_presence import network_drop, rejoin
 
+WEB = Path(__file__).resolve().parent.parent / "web"
 ROOM = "room-couples"
 WAIT_MS = 10_000
 
@@ -246,3 +249,33 @@ async def test_the_microphone_note_is_only_for_someone_a_tool_muted(
     await notes.get_by_text("Your microphone is on again.").wait_for(timeout=WAIT_MS)
     assert await client.evaluate(MIC_ON)
     assert not log.errors, str(log)
+
+
+def test_the_room_pages_catalogues_are_complete_in_english_and_spanish() -> None:
+    """Every key room.js, announce.js, precall.js and devices.js name is in English, and Spanish
+    has each English key with the same placeholders (and plural forms where English has them)."""
+    for area in ("room", "devices"):
+        en = json.loads((WEB / "locales" / "en" / f"{area}.json").read_text("utf-8"))
+        es = json.loads((WEB / "locales" / "es" / f"{area}.json").read_text("utf-8"))
+        assert set(en) == set(es), set(en) ^ set(es)
+        for key, message in en.items():
+            assert key.startswith(f"{area}."), key
+            forms = message if isinstance(message, dict) else {"other": message}
+            theirs = es[key] if isinstance(es[key], dict) else {"other": es[key]}
+            assert set(forms) == set(theirs), key
+            for form, text in forms.items():
+                assert set(re.findall(r"\{(\w+)\}", text)) == set(
+                    re.findall(r"\{(\w+)\}", theirs[form])), (key, form)
+                assert theirs[form] != text or "{" in text or text.startswith("("), (key, text)
+    keys = {**json.loads((WEB / "locales/en/room.json").read_text("utf-8")),
+            **json.loads((WEB / "locales/en/devices.json").read_text("utf-8"))}
+    for name in ("room.js", "announce.js", "precall.js", "devices.js"):
+        used = set(re.findall(r"""["']((?:room|devices)\.[A-Za-z_.]+)["']""",
+                              (WEB / name).read_text("utf-8")))
+        assert used and not used - set(keys), (name, used - set(keys))
+    # The keys room.js and precall.js build from a code or a level.
+    built = [f"room.role.{r}" for r in ("clinician", "client", "partner")] + [
+        f"room.away.{k}" for k in ("timeout", "alone", "together", "main", "other")] + [
+        f"devices.{k}.{level}" for k in ("level", "advice") for level in ("good", "fair", "poor")] + [
+        f"devices.problem.{k}" for k in ("denied", "none", "busy", "unsupported", "failed")]
+    assert not [k for k in built if k not in keys]
