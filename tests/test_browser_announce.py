@@ -157,11 +157,12 @@ async def test_the_others_hear_arrivals_but_never_a_knock(
     assert not log.errors, str(log)
 
 
-async def test_in_spanish_a_knock_is_announced_and_counted_in_spanish(
+async def test_with_a_spanish_token_a_knock_is_announced_and_counted_in_spanish(
         alongside: Harness, browser: Browser) -> None:
     log = PageLog()
-    clinician = await open_room(alongside, browser, log, "clinician",
-                                alongside.token("clinician", name="Dr. Rivera", room=ROOM), "es")
+    # The token's `locale` claim picks the language (the browser itself asks for English).
+    token = alongside.token("clinician", name="Dr. Rivera", room=ROOM, locale="es")
+    clinician = await open_room(alongside, browser, log, "clinician", token)
     await join(clinician)
     await clinician.get_by_text("La sesión está abierta.").wait_for(timeout=WAIT_MS)
     await knock(alongside, "client", "Sam")
@@ -169,6 +170,11 @@ async def test_in_spanish_a_knock_is_announced_and_counted_in_spanish(
     await titled(clinician, r"^\(1\) en espera · ", log)
     await clinician.get_by_role("checkbox", name="Sonido cuando alguien toca para entrar").wait_for()
     assert await clinician.evaluate("document.documentElement.lang") == "es"
+    # And ?lang= outranks it, surviving the token's removal from the address.
+    await clinician.goto(f"{alongside.url}/room?lang=en#{token}")
+    await clinician.get_by_text("When you're ready, select Join to open the session.").wait_for(
+        timeout=WAIT_MS)
+    assert await clinician.evaluate("location.search + location.hash") == "?lang=en"
     assert not log.errors, str(log)
 
 
