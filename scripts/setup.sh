@@ -57,13 +57,16 @@ apt_install() {
 }
 
 # Our tests start their own turnserver on free ports; the packaged service must not be running.
-stop_coturn_service() {
+stop_coturn_service() { stop_service coturn; }
+
+# Debian starts the daemons it installs (where it may); the tests start their own on free ports.
+stop_service() {
   if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-    "${SUDO[@]}" systemctl disable --now coturn >/dev/null 2>&1 || true
+    "${SUDO[@]}" systemctl disable --now "$1" >/dev/null 2>&1 || true
   elif command -v service >/dev/null 2>&1; then
-    "${SUDO[@]}" service coturn stop >/dev/null 2>&1 || true
-  elif [[ -x /etc/init.d/coturn ]]; then
-    "${SUDO[@]}" /etc/init.d/coturn stop >/dev/null 2>&1 || true
+    "${SUDO[@]}" service "$1" stop >/dev/null 2>&1 || true
+  elif [[ -x "/etc/init.d/$1" ]]; then
+    "${SUDO[@]}" "/etc/init.d/$1" stop >/dev/null 2>&1 || true
   fi
 }
 
@@ -75,6 +78,12 @@ if [[ $mode == test ]]; then
   # tests/test_cluster.py runs nginx in the foreground on deploy/nginx.conf (nginx lives in sbin).
   command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  # tests/test_metrics.py runs Prometheus on deploy/prometheus/prometheus.yml against the replicas.
+  prometheus_missing=0
+  if ! command -v prometheus >/dev/null 2>&1; then
+    missing+=(prometheus)
+    prometheus_missing=1
+  fi
   coturn_missing=0
   if ! command -v turnserver >/dev/null 2>&1; then
     missing+=(coturn)
@@ -84,6 +93,9 @@ if [[ $mode == test ]]; then
     apt_install "${missing[@]}"
     if [[ $coturn_missing -eq 1 ]]; then
       stop_coturn_service
+    fi
+    if [[ $prometheus_missing -eq 1 ]]; then
+      stop_service prometheus
     fi
   fi
 fi

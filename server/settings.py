@@ -84,6 +84,8 @@ class Settings:
     # In cluster mode, how long a replica holds a program's webhook queue before another may
     # deliver it (after a crash): longer than one delivery attempt (server/webhooks.py).
     webhook_lease: float = 30.0
+    # The bearer token a Prometheus scrape of /metrics must send; empty: /metrics is off (404).
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -106,6 +108,8 @@ class Settings:
         if self.invite_rate_per_minute <= 0 or self.invite_rate_burst < 1:
             raise ValueError("ALONGSIDE_INVITE_RATE_PER_MINUTE must be above 0 and "
                              "ALONGSIDE_INVITE_RATE_BURST at least 1")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ValueError("ALONGSIDE_METRICS_TOKEN must be at least 16 characters")
         for net in self.trusted_proxies:
             ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
 
@@ -165,4 +169,5 @@ class Settings:
             webhook_attempts=int(e.get("ALONGSIDE_WEBHOOK_ATTEMPTS", "6")),
             webhook_backoff=float(e.get("ALONGSIDE_WEBHOOK_BACKOFF", "0.5")),
             webhook_lease=float(e.get("ALONGSIDE_WEBHOOK_LEASE", "30")),
+            metrics_token=e.get("ALONGSIDE_METRICS_TOKEN", ""),
         )
