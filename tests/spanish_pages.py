@@ -2,8 +2,10 @@
 
 A text is English left behind when it equals (or, with its ``{placeholders}`` filled, matches)
 an English catalogue message whose Spanish differs, or an English line of a built-in exercise
-or role-play. Only words the catalogues know count: a page whose area is not in a catalogue
-yet is not judged (``likely_english`` lists its words instead, for a person to read).
+or role-play. Only words the catalogues know count, and a word written in a page module that does not use
+the catalogues yet (``not_converted_words``) is reported, not failed: that module's owner
+converts it, and from then on the test judges it (``likely_english`` and ``pending`` list such
+words for a person to read).
 
 What is read: every text node a person can see or a screen reader reads (visually hidden text
 included, ``hidden``/``display: none`` subtrees not), the options of visible selects, the
@@ -111,15 +113,53 @@ class EnglishLeft:
                          if (p := _pattern(m)) is not None)
         return cls(exact=exact, patterns=patterns, spanish=frozenset(spanish))
 
-    def found(self, texts: list[str]) -> list[str]:
-        """The texts that are English a catalogue has in Spanish."""
-        return sorted({t for t in texts
-                       if t in self.exact or any(p.fullmatch(t) for p in self.patterns)})
+    def english(self, texts: list[str], names: frozenset[str] = frozenset()) -> list[str]:
+        """The texts that are English a catalogue has in Spanish (people's `names` aside)."""
+        return sorted({t for t in texts if t not in names and (
+            t in self.exact or any(p.fullmatch(t) for p in self.patterns))})
+
+    def found(self, texts: list[str], names: frozenset[str] = frozenset()) -> list[str]:
+        """English left behind, but for words written in a module not converted yet."""
+        pending = not_converted_words()
+        return [t for t in self.english(texts, names) if t not in pending]
+
+    def pending(self, texts: list[str], names: frozenset[str] = frozenset()) -> list[str]:
+        """English a catalogue has, shown by a module not converted yet: for the report."""
+        pending = not_converted_words()
+        return [t for t in self.english(texts, names) if t in pending]
 
     def likely_english(self, texts: list[str]) -> list[str]:
         """Texts no catalogue knows that read as English (areas not converted yet): a report."""
         return sorted({t for t in texts if t not in self.spanish and ENGLISH_WORDS.search(t)
                        and not any(ch in t for ch in "áéíóúñ¿¡")})
+
+
+JS_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`(?:[^`\\]|\\.)*`'
+                      r"|//[^\n]*|/\*[\s\S]*?\*/")
+
+
+def not_converted_words() -> frozenset[str]:
+    """Every literal written in a page module that does not use the catalogues yet.
+
+    A ``web/*.js`` that never imports ``i18n.js``, or a ``web/*.html`` with no ``data-i18n``,
+    has not been converted: its words are its own (reported, not failed). Once it is
+    converted, the same words on a Spanish page fail the test.
+    """
+    words: set[str] = set()
+    for path in sorted(WEB.glob("*.js")):
+        source = path.read_text("utf-8")
+        if "i18n.js" not in source:
+            for m in JS_TOKEN.finditer(source):  # left to right: "don't" is one string
+                token = m.group(0)
+                if token[0] in "\"'`":
+                    words.update(re.split(r"\$\{[^}]*\}", token[1:-1]))
+    for path in sorted(WEB.glob("*.html")):
+        source = path.read_text("utf-8")
+        if "data-i18n" not in source:
+            words.update(" ".join(m.group(1).split()) for m in re.finditer(r">([^<>]+)<", source))
+            words.update(m.group(1) for m in re.finditer(
+                r'(?:aria-label|title|placeholder|alt)="([^"]+)"', source))
+    return frozenset(w.strip() for w in words if w.strip())
 
 
 def converted(area: str) -> bool:
