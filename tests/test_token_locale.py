@@ -14,7 +14,7 @@ from server.catalogues import LOCALES
 from server.settings import Settings
 from server.tokens import TokenVerifier, mint
 from tests.conftest import Harness
-from tests.lifecycle import Api
+from tests.lifecycle import Api, secret_of
 
 SETTINGS = Settings(jwt_secret="locale-secret-" + "s" * 32)
 VERIFIER = TokenVerifier(SETTINGS)
@@ -94,3 +94,20 @@ def test_alongside_token_takes_a_locale(capsys: pytest.CaptureFixture[str],
     assert jwt.decode(printed, options={"verify_signature": False})["locale"] == "es"
     with pytest.raises(SystemExit):  # only a locale the pages have
         cli.main(["token", "--role", "partner", "--locale", "fr"])
+
+
+async def test_the_trial_token_speaks_the_language_the_partner_consented_in(
+        alongside: Harness) -> None:
+    async with ClientSession() as http:
+        api = Api(alongside, http)
+        t = await api.setup_program()
+        await api.step(t["client"], "agree")
+        for locale in ("es", "en"):
+            secret = secret_of((await api.invite(t["clinician"], room="p-c1"))["url"])
+            preview = await api.call("POST", f"/api/invites/preview?locale={locale}", None,
+                                     {"secret": secret}, expect=200)
+            answer = await api.call("POST", "/api/invites/respond", None, {
+                "secret": secret, "decision": "consent", "locale": locale,
+                "documentVersion": preview["couplesInfo"]["version"]}, expect=200)
+            decoded = jwt.decode(answer["token"], options={"verify_signature": False})
+            assert decoded["locale"] == locale

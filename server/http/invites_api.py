@@ -197,8 +197,10 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     # A trial pass ends with its invite: the token never outlives the link it came from.
     issued = int(now)
     ttl = min(settings.partner_token_ttl, math.floor(invite.expires_at - issued))
+    # The session page opens in the language the partner consented in (docs/i18n.md).
     token = mint(settings, sub=partner_id, name=updated.partner.name, role="partner",
-                 program=program.id, room=room, ttl=ttl, now=issued, trial=invite.id)
+                 program=program.id, room=room, ttl=ttl, now=issued, trial=invite.id,
+                 locale=read.locale)
     return web.json_response({"token": token, "room": room, "expiresAt": issued + ttl})
 
 
