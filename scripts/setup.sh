@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh          .venv with `pip install -e .` + vendored socket.io client
 #   scripts/setup.sh --test   also `.[test]` extras, Debian chromium, redis-server, coturn, nginx, npm,
-#                             and tests/node_modules (axe-core, injected by the a11y tests only)
+#                             janus, and tests/node_modules (axe-core, injected by the a11y tests only)
 #
 # Idempotent and fast when nothing changed: it runs before every `make run` / `make test`.
 # pip runs only when pyproject.toml is newer than .venv/.installed-<mode>; apt and npm run only
@@ -67,6 +67,17 @@ stop_coturn_service() {
   fi
 }
 
+# Same for janus: the packaged service listens on 8088/8188 with the sample config's secrets.
+stop_janus_service() {
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+    "${SUDO[@]}" systemctl disable --now janus >/dev/null 2>&1 || true
+  elif command -v service >/dev/null 2>&1; then
+    "${SUDO[@]}" service janus stop >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/janus ]]; then
+    "${SUDO[@]}" /etc/init.d/janus stop >/dev/null 2>&1 || true
+  fi
+}
+
 # ---- system packages (test mode) ------------------------------------------------------------
 if [[ $mode == test ]]; then
   missing=()
@@ -75,6 +86,12 @@ if [[ $mode == test ]]; then
   # tests/test_cluster.py runs nginx in the foreground on deploy/nginx.conf (nginx lives in sbin).
   command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  # tests/test_group_sfu.py starts its own janus (devtools/janus.py) on a generated config.
+  janus_missing=0
+  if ! command -v janus >/dev/null 2>&1 && [[ ! -x /usr/bin/janus ]]; then
+    missing+=(janus)
+    janus_missing=1
+  fi
   coturn_missing=0
   if ! command -v turnserver >/dev/null 2>&1; then
     missing+=(coturn)
@@ -84,6 +101,9 @@ if [[ $mode == test ]]; then
     apt_install "${missing[@]}"
     if [[ $coturn_missing -eq 1 ]]; then
       stop_coturn_service
+    fi
+    if [[ $janus_missing -eq 1 ]]; then
+      stop_janus_service
     fi
   fi
 fi
