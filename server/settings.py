@@ -84,6 +84,11 @@ class Settings:
     # In cluster mode, how long a replica holds a program's webhook queue before another may
     # deliver it (after a crash): longer than one delivery attempt (server/webhooks.py).
     webhook_lease: float = 30.0
+    # Group rooms' media server (server/sfu/): Janus WebSocket URLs on loopback, its
+    # api_secret and the VideoRoom admin_key. No URL: group rooms answer E_SFU_UNAVAILABLE.
+    janus_urls: tuple[str, ...] = ()
+    janus_api_secret: str = ""
+    janus_admin_key: str = ""
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -106,6 +111,8 @@ class Settings:
         if self.invite_rate_per_minute <= 0 or self.invite_rate_burst < 1:
             raise ValueError("ALONGSIDE_INVITE_RATE_PER_MINUTE must be above 0 and "
                              "ALONGSIDE_INVITE_RATE_BURST at least 1")
+        if bool(self.janus_urls) != bool(self.janus_api_secret):
+            raise ValueError("ALONGSIDE_JANUS_URLS and ALONGSIDE_JANUS_API_SECRET go together")
         for net in self.trusted_proxies:
             ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
 
@@ -165,4 +172,7 @@ class Settings:
             webhook_attempts=int(e.get("ALONGSIDE_WEBHOOK_ATTEMPTS", "6")),
             webhook_backoff=float(e.get("ALONGSIDE_WEBHOOK_BACKOFF", "0.5")),
             webhook_lease=float(e.get("ALONGSIDE_WEBHOOK_LEASE", "30")),
+            janus_urls=_csv(e.get("ALONGSIDE_JANUS_URLS", "") or e.get("ALONGSIDE_JANUS_URL", "")),
+            janus_api_secret=e.get("ALONGSIDE_JANUS_API_SECRET", ""),
+            janus_admin_key=e.get("ALONGSIDE_JANUS_ADMIN_KEY", ""),
         )
