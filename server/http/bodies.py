@@ -42,7 +42,7 @@ class NewProgram(Body):
 
 class NewSession(Body):
     id: Id
-    kind: Literal["individual", "couples"]
+    kind: Literal["individual", "couples", "group"]
     startsAt: float | None = None
 
 
