@@ -1,0 +1,320 @@
+"""Group rooms through a real Janus (Debian's ``janus``), with real aiortc members.
+
+Janus runs natively on a generated config (``devtools/janus.py``); the members are real
+socket.io clients (``tests/peers.py``) with aiortc connections that send small video frames
+to Janus and receive everyone else's from it, signaled only through Alongside's ``sfu.*``
+events. Nothing here is skipped: without ``janus`` the fixture installs it
+(``scripts/setup.sh --test``) or fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiohttp import ClientSession
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+
+from devtools import janus as janus_tools
+from devtools.janus import JanusServer
+from devtools.ports import free_port
+from server.domain import room as rules
+from server.domain.identity import Identity, Role, RoomKind
+from server.domain.room import Room
+from server.errors import Code, Refused
+from server.realtime.server import REALTIME
+from tests.conftest import Harness
+from tests.lifecycle import PROGRAM, Api
+from tests.peers import Peer
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP = "room-group"
+
+
+@pytest.fixture(scope="module")
+def janus() -> Iterator[JanusServer]:
+    if not janus_tools.installed():
+        subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh"), "--test"], check=True)
+    assert janus_tools.installed(), "janus is missing and scripts/setup.sh --test did not install it"
+    with JanusServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def group(start_server: Any, janus: JanusServer) -> Harness:
+    """A server using ``janus``, with a group room in prog-1."""
+    h: Harness = await start_server(janus_urls=(janus.url,),
+                                    janus_api_secret=janus.config.api_secret,
+                                    janus_admin_key=janus.config.admin_key)
+    await h.create_room(GROUP, "group")
+    return h
+
+
+class SmallVideo(VideoStreamTrack):
+    """160x120 grey frames: enough to prove media flows, cheap to encode on a shared box."""
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(160, 120, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([128]) * plane.buffer_size)
+        frame.pts, frame.time_base = pts, Fraction(time_base)
+        return frame
+
+
+class Member:
+    """One person in a group room: their socket, their publication, one connection per feed.
+
+    Every ``sfu.offer`` is answered at once; ``frames[feed]`` resolves with the first video
+    frame received from that feed.
+    """
+
+    def __init__(self, peer: Peer, pid: str) -> None:
+        self.peer = peer
+        self.id = pid
+        self.publication: RTCPeerConnection | None = None
+        self.subscriptions: dict[str, RTCPeerConnection] = {}
+        self.frames: dict[str, asyncio.Future[av.VideoFrame]] = {}
+        self.answers: list[dict[str, Any]] = []
+        self._readers: list[asyncio.Task[None]] = []
+        peer.sio.on("sfu.offer", self._on_offer)
+
+    def frame_from(self, feed: str) -> asyncio.Future[av.VideoFrame]:
+        if feed not in self.frames:
+            self.frames[feed] = asyncio.get_running_loop().create_future()
+        return self.frames[feed]
+
+    async def publish(self) -> dict[str, Any]:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.publication = pc
+        pc.addTrack(SmallVideo())
+        await pc.setLocalDescription(await pc.createOffer())
+        ack = await self.peer.call("sfu.publish", {"sdp": pc.localDescription.sdp}, timeout=10)
+        self.peer.received.append(("ack:sfu.publish", ack))  # scanned for leaks with the rest
+        if ack["ok"]:
+            await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+        return ack
+
+    async def _on_offer(self, data: dict[str, Any]) -> None:
+        self.peer.received.append(("sfu.offer", data))
+        feed = data["feed"]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        old = self.subscriptions.pop(feed, None)
+        if old is not None:
+            await old.close()
+        self.subscriptions[feed] = pc
+        future = self.frame_from(feed)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "video":
+                self._readers.append(asyncio.ensure_future(self._read(track, future)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        ack = await self.peer.call("sfu.answer", {"feed": feed, "sdp": pc.localDescription.sdp},
+                                   timeout=10)
+        self.answers.append(ack)
+
+    @staticmethod
+    async def _read(track: MediaStreamTrack, first: asyncio.Future[av.VideoFrame]) -> None:
+        while True:  # keep reading: frames must not pile up
+            frame = await track.recv()
+            if not first.done():
+                first.set_result(frame)
+
+    async def close(self) -> None:
+        for task in self._readers:
+            task.cancel()
+        for pc in [*self.subscriptions.values(), *([self.publication] if self.publication
+                                                   else [])]:
+            await pc.close()
+        await self.peer.close()
+
+
+@pytest.fixture
+async def members() -> AsyncIterator[list[Member]]:
+    made: list[Member] = []
+    yield made
+    await asyncio.gather(*(m.close() for m in made))
+
+
+async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
+    member = Member(await h.peer(role, sub=pid, room=GROUP, name=pid.title()), pid)
+    made.append(member)
+    return member
+
+
+def everything_received(member: Member) -> str:
+    return json.dumps([(e, d) for e, d in member.peer.received], default=str)
+
+
+@pytest.mark.timeout(90)
+async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
+        group: Harness, janus: JanusServer, members: list[Member]) -> None:
+    clinician = await knock(group, members, "clinician", "dr-1")
+    assert clinician.peer.join_ack["room"]["media"] == "sfu"  # type: ignore[attr-defined]
+    waiting = [await knock(group, members, "client", f"member-{i}") for i in range(1, 4)]
+
+    # Waiting members see nobody, and cannot reach the media server.
+    for m in waiting:
+        ack = m.peer.join_ack  # type: ignore[attr-defined]
+        assert ack["you"]["state"] == "lobby" and ack["room"]["participants"] == []
+        assert "lobby" not in ack["room"]
+        refused = await m.publish()
+        assert refused["error"]["code"] == "E_NOT_ADMITTED"
+        assert (await m.peer.call("sfu.subscribe", {}))["error"]["code"] == "E_NOT_ADMITTED"
+    assert (await clinician.publish())["ok"]
+    assert (await clinician.peer.call("sfu.subscribe", {}))["ok"]
+    snapshot = (await clinician.peer.call("snapshot", {}))["room"]
+    assert [p["id"] for p in snapshot["lobby"]] == ["member-1", "member-2", "member-3"]
+    for m in waiting:
+        assert m.peer.events("sfu.offer") == []  # the clinician's feed went to nobody waiting
+        assert not any(e == "room" and d["participants"] for e, d in m.peer.received)
+
+    # Admit all: everyone waiting comes in at once.
+    ack = await clinician.peer.call("admit-all", {})
+    assert ack["ok"] and ack["room"]["lobby"] == []
+    assert sorted(p["id"] for p in ack["room"]["participants"]) == [
+        "member-1", "member-2", "member-3"]
+    await asyncio.gather(*(m.peer.wait_for("admitted") for m in waiting))
+
+    for m in waiting:
+        assert (await m.publish())["ok"]
+        subscribed = await m.peer.call("sfu.subscribe", {})
+        assert subscribed["ok"], subscribed
+    everyone = [clinician, *waiting]
+    # Each one receives a video frame from each of the others, through Janus.
+    frames = await asyncio.wait_for(asyncio.gather(*(
+        m.frame_from(o.id) for m in everyone for o in everyone if o is not m)), 45)
+    assert len(frames) == 12 and all((f.width, f.height) == (160, 120) for f in frames)
+    for m in everyone:
+        assert sorted(m.subscriptions) == sorted(o.id for o in everyone if o is not m)
+        assert all(a == {"ok": True} for a in m.answers)
+
+    # Peer to peer is closed in a group room: every signal goes through the server's SFU path.
+    p2p = await waiting[0].peer.call("offer", {"to": "member-2", "sdp": "v=0\r\n"})
+    assert p2p["error"]["code"] == "E_SFU_ONLY"
+
+    # Nobody received the media server's secrets, its room id, or anyone's token.
+    sfu = group.app[REALTIME].sfu_events.sfu
+    state = sfu._rooms[GROUP]
+    secrets_ = [janus.config.api_secret, janus.config.admin_key, state.janus_id, state.secret,
+                state.pin, *(s.token for s in state.members.values()),
+                *(s.feed_id for s in state.members.values())]
+    for m in everyone:
+        seen = everything_received(m)
+        leaked = [s for s in secrets_ if s in seen]
+        assert leaked == [], [seen[max(0, seen.find(s) - 200):seen.find(s) + 40] for s in leaked]
+        for _, offer in m.peer.received:
+            if isinstance(offer, dict) and "feed" in offer:
+                assert set(offer) <= {"feed", "sdp"}
+
+    # Removed: their feed goes from everyone's view, and their SFU token is withdrawn.
+    token = state.members["member-3"].token
+    assert (await clinician.peer.call("remove", {"participant": "member-3"}))["ok"]
+    for m in (clinician, *waiting[:2]):
+        gone = await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-3"},
+                                     timeout=10)
+        assert gone == {"feed": "member-3"}
+    assert "member-3" not in state.members and token not in [
+        s.token for s in state.members.values()]
+
+
+@pytest.mark.timeout(30)
+async def test_a_group_without_a_media_server_answers_sfu_unavailable(
+        start_server: Any, members: list[Member]) -> None:
+    plain: Harness = await start_server()
+    await plain.create_room(GROUP, "group")
+    clinician = await knock(plain, members, "clinician", "dr-1")
+    ack = await clinician.publish()
+    assert ack["error"] == {"code": "E_SFU_UNAVAILABLE",
+                            "message": "Group video is unavailable right now; try again in a "
+                                       "moment."}
+    assert (await clinician.peer.call("sfu.subscribe", {}))["error"]["code"] == \
+        "E_SFU_UNAVAILABLE"
+
+    # Configured but not running (nothing listens there): the same answer, not a crash.
+    gone: Harness = await start_server(janus_urls=(f"ws://127.0.0.1:{free_port()}",),
+                                       janus_api_secret="x" * 24)
+    await gone.create_room(GROUP, "group")
+    other = await knock(gone, members, "clinician", "dr-1")
+    assert (await other.publish())["error"]["code"] == "E_SFU_UNAVAILABLE"
+    # Individual and couples rooms are untouched: their media is peer to peer.
+    solo = Member(await gone.peer("clinician", sub="dr-2", room="room-individual"), "dr-2")
+    members.append(solo)
+    assert (await solo.peer.call("sfu.subscribe", {}))["error"]["code"] == "E_INVALID_STATE"
+
+
+async def test_group_sessions_are_created_over_rest_and_validated(alongside: Harness) -> None:
+    async with ClientSession() as http:
+        api = Api(alongside, http)
+        t = await api.setup_program()
+        made = await api.call("POST", f"/api/programs/{PROGRAM}/sessions", t["clinician"],
+                              {"id": "p-group", "kind": "group"}, expect=201)
+        assert made["kind"] == "group"
+        bad = await api.call("POST", f"/api/programs/{PROGRAM}/sessions", t["clinician"],
+                             {"id": "p-family", "kind": "family"}, expect=422)
+        assert bad["error"]["code"] == "E_SCHEMA"
+        listed = await api.call("GET", f"/api/programs/{PROGRAM}/sessions", t["clinician"],
+                                expect=200)
+        assert {"id": "p-group", "kind": "group"}.items() <= next(
+            s for s in listed if s["id"] == "p-group").items()
+
+
+def who(role: Role, pid: str) -> Identity:
+    return Identity(id=pid, name=pid, role=role, program="prog-1", room=GROUP,
+                    expires_at=1e12)
+
+
+def test_a_group_seats_two_clinicians_and_fifteen_members_and_no_partner() -> None:
+    room = Room(id=GROUP, program="prog-1", kind=RoomKind.GROUP)
+    for i in range(2):
+        rules.join(room, who(Role.CLINICIAN, f"dr-{i}"), f"s-dr-{i}", True, 1.0)
+    for i in range(15):
+        rules.join(room, who(Role.CLIENT, f"m-{i}"), f"s-m-{i}", True, 1.0 + i)
+    with pytest.raises(Refused) as full:
+        rules.join(room, who(Role.CLIENT, "m-15"), "s-m-15", True, 20.0)
+    assert full.value.code is Code.ROOM_FULL
+    with pytest.raises(Refused) as third:
+        rules.join(room, who(Role.CLINICIAN, "dr-2"), "s-dr-2", True, 20.0)
+    assert third.value.code is Code.ROOM_FULL
+    # An approved partner may knock on an individual session, never on a group.
+    with pytest.raises(Refused) as partner:
+        rules.check_entry(room, who(Role.PARTNER, "pa-1"), partner_approved=True)
+    assert partner.value.code is Code.ROLE_NOT_IN_ROOM_KIND
+    # Admit all lets everyone in, in the order they knocked; the room stays a group.
+    change = rules.admit_all(room, who(Role.CLINICIAN, "dr-0"), 30.0)
+    assert [p for p, _ in change.presence] == [f"m-{i}" for i in range(15)]
+    assert room.lobby() == [] and room.kind is RoomKind.GROUP
+    with pytest.raises(Refused) as member_admits:
+        rules.admit_all(room, who(Role.CLIENT, "m-0"), 31.0)
+    assert member_admits.value.code is Code.FORBIDDEN_ROLE
+
+
+def test_the_generated_janus_config_has_no_default_secrets_and_listens_on_loopback(
+        tmp_path: Path) -> None:
+    config = janus_tools.JanusConfig()
+    config.write(tmp_path)
+    text = "\n".join(p.read_text() for p in sorted(tmp_path.glob("*.jcfg")))
+    for default in ("janusoverlord", "adminpwd", "room-1234", "janusrocks", "admin_secret"):
+        assert default not in text
+    assert 'ws_ip = "127.0.0.1"' in text and "admin_ws = false" in text
+    assert "full_trickle = false" in text and "string_ids = true" in text
+    assert f'api_secret = "{config.api_secret}"' in text
+    assert "libjanus_http.so" in text and "libjanus_audiobridge.so" in text  # disabled
+    assert sorted(p.name for p in tmp_path.glob("*.jcfg")) == [
+        "janus.jcfg", "janus.plugin.videoroom.jcfg", "janus.transport.websockets.jcfg"]
