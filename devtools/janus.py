@@ -15,12 +15,17 @@ the config does, and why:
 * RTP uses a fixed port range; ``full_trickle`` stays off (ICE failures past six or seven
   publishers are reported upstream with it on, meetecho/janus-gateway#2425).
 
+The compose file's ``janus`` service runs the same config through ``python -m devtools.janus
+serve`` (see :func:`main` and docs/deploy.md), listening on its container's network instead of
+loopback.
+
 Caveat: the port is chosen with :func:`~devtools.ports.free_port` before Janus binds it, so
 another process could take it first (see that module).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import shutil
@@ -70,10 +75,14 @@ class JanusConfig:
     rtp_ports: tuple[int, int] | None = None
     debug_level: int = 4
     lib_dir: Path = LIB_DIR
+    # Where the WebSocket API listens: loopback, unless in a container whose port is not
+    # published (compose). nat_1_1: the public address to put in candidates behind NAT.
+    ws_ip: str = "127.0.0.1"
+    nat_1_1: str = ""
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}"
+        return f"ws://{self.ws_ip}:{self.ws_port}"
 
     def core(self, configs_folder: Path) -> str:
         lib = self.lib_dir
@@ -87,6 +96,7 @@ class JanusConfig:
             f"{name}: {{\n" + (f"\tdisable = {_quoted(','.join(libs))}\n" if libs else "")
             + ("\tbroadcast = false\n" if name == "events" else "") + "}"
             for name, libs in disable.items())
+        nat = f"\tnat_1_1_mapping = {_quoted(self.nat_1_1)}\n" if self.nat_1_1 else ""
         low, high = self.rtp_ports or (20000 + (self.ws_port % 100) * 200,
                                        20000 + (self.ws_port % 100) * 200 + 199)
         return f"""general: {{
@@ -111,7 +121,7 @@ nat: {{
 \tnice_debug = false
 \tfull_trickle = false
 \tice_ignore_list = "vmnet"
-}}
+{nat}}}
 {sections}
 """
 
@@ -130,7 +140,7 @@ nat: {{
 \tjson = "plain"
 \tws = true
 \tws_port = {self.ws_port}
-\tws_ip = "127.0.0.1"
+\tws_ip = {_quoted(self.ws_ip)}
 \twss = false
 }}
 admin: {{
@@ -184,6 +194,7 @@ class JanusServer:
         if not installed():
             raise RuntimeError("janus is not installed (scripts/setup.sh --test installs it)")
         core = self.config.write(self.directory)
+        # Polled as it is written: the log tells when the plugin and the transport are up.
         with self.log.open("wb") as log:
             self.process = processes.start(
                 [JANUS, "-C", str(core), "-F", str(self.directory), "--disable-colors"],
@@ -235,3 +246,32 @@ class JanusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m devtools.janus serve``: write the config and become ``janus`` (exec).
+
+    The secrets come from ``JANUS_API_SECRET`` and ``JANUS_ADMIN_KEY`` (never the command
+    line, which ``ps`` shows); both must be set.
+    """
+    parser = argparse.ArgumentParser(prog="python -m devtools.janus")
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--config-dir", type=Path, default=Path("/tmp/alongside-janus"))
+    parser.add_argument("--ws-ip", default="127.0.0.1")
+    parser.add_argument("--ws-port", type=int, default=8188)
+    parser.add_argument("--rtp", default="20000-20199", help="RTP port range, MIN-MAX")
+    parser.add_argument("--nat-1-1", default="", help="public IP for candidates behind NAT")
+    args = parser.parse_args(argv)
+    api_secret = os.environ.get("JANUS_API_SECRET", "")
+    admin_key = os.environ.get("JANUS_ADMIN_KEY", "")
+    if len(api_secret) < 16 or len(admin_key) < 16:
+        raise SystemExit("set JANUS_API_SECRET and JANUS_ADMIN_KEY (16 characters or more)")
+    low, high = (int(p) for p in args.rtp.split("-", 1))
+    config = JanusConfig(ws_port=args.ws_port, api_secret=api_secret, admin_key=admin_key,
+                         rtp_ports=(low, high), ws_ip=args.ws_ip, nat_1_1=args.nat_1_1)
+    core = config.write(args.config_dir)
+    os.execv(JANUS, [JANUS, "-C", str(core), "-F", str(args.config_dir), "--disable-colors"])
+
+
+if __name__ == "__main__":
+    main()

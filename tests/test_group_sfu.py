@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -29,13 +31,17 @@ from aiortc import (
 )
 
 from devtools import janus as janus_tools
+from devtools import processes
 from devtools.janus import JanusServer
-from devtools.ports import free_port
+from devtools.ports import free_port, wait_listening
 from server.domain import room as rules
 from server.domain.identity import Identity, Role, RoomKind
 from server.domain.room import Room
 from server.errors import Code, Refused
 from server.realtime.server import REALTIME
+from server.sfu.api import SfuUnavailable
+from server.sfu.janus import JanusSfu
+from tests.cluster import load_compose, service, service_command
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api
 from tests.peers import Peer
@@ -318,3 +324,32 @@ def test_the_generated_janus_config_has_no_default_secrets_and_listens_on_loopba
     assert "libjanus_http.so" in text and "libjanus_audiobridge.so" in text  # disabled
     assert sorted(p.name for p in tmp_path.glob("*.jcfg")) == [
         "janus.jcfg", "janus.plugin.videoroom.jcfg", "janus.transport.websockets.jcfg"]
+
+
+async def test_the_compose_command_serves_janus_with_the_secrets_from_its_environment(
+        tmp_path: Path) -> None:
+    """The compose file's janus service (its image's entry point and the service's command),
+    run natively; only the config directory and the WebSocket port differ (later flags win)."""
+    compose = load_compose()
+    assert service(compose, "janus")["build"]["dockerfile"] == "deploy/janus.Dockerfile"
+    command = service_command(compose, "janus")
+    assert "--ws-ip=0.0.0.0" in command and "--rtp=20000-20199" in command
+    port = free_port()
+    env = {**os.environ, "JANUS_API_SECRET": "a" * 24, "JANUS_ADMIN_KEY": "k" * 24}
+    proc = processes.start([sys.executable, "-m", "devtools.janus", "serve", *command,
+                            "--config-dir", str(tmp_path / "cfg"), f"--ws-port={port}",
+                            "--ws-ip=127.0.0.1"], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port, proc, timeout=20, what="janus")
+        right = JanusSfu([f"ws://127.0.0.1:{port}"], "a" * 24, "k" * 24)
+        await right.create_room("r", 4)
+        assert right.rooms() == ["r"]
+        await right.destroy_room("r")
+        await right.close()
+        wrong = JanusSfu([f"ws://127.0.0.1:{port}"], "not-the-secret")
+        with pytest.raises(SfuUnavailable, match="refused"):  # 403: unauthorized
+            await wrong.create_room("r", 4)
+        await wrong.close()
+    finally:
+        processes.stop(proc, grace=5)

@@ -102,6 +102,8 @@ class JanusSfu:
                         break
                     except SfuUnavailable as exc:
                         failures.append(str(exc))
+                    except SfuRefused as exc:  # a wrong api_secret: misconfigured, not a blip
+                        failures.append(f"refused ({exc.code})")
                 if self._session is None or self._control is None:
                     raise SfuUnavailable("no Janus answered: " + ", ".join(failures))
             return self._session, self._control
