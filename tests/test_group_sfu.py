@@ -173,7 +173,7 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
         group: Harness, janus: JanusServer, members: list[Member]) -> None:
     clinician = await knock(group, members, "clinician", "dr-1")
     assert clinician.peer.join_ack["room"]["media"] == "sfu"  # type: ignore[attr-defined]
-    waiting = [await knock(group, members, "client", f"member-{i}") for i in range(1, 4)]
+    waiting = [await knock(group, members, "client", f"member-{i}") for i in range(1, 5)]
 
     # Waiting members see nobody, and cannot reach the media server.
     for m in waiting:
@@ -186,7 +186,7 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
     assert (await clinician.publish())["ok"]
     assert (await clinician.peer.call("sfu.subscribe", {}))["ok"]
     snapshot = (await clinician.peer.call("snapshot", {}))["room"]
-    assert [p["id"] for p in snapshot["lobby"]] == ["member-1", "member-2", "member-3"]
+    assert [p["id"] for p in snapshot["lobby"]] == [m.id for m in waiting]
     for m in waiting:
         assert m.peer.events("sfu.offer") == []  # the clinician's feed went to nobody waiting
         assert not any(e == "room" and d["participants"] for e, d in m.peer.received)
@@ -194,8 +194,7 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
     # Admit all: everyone waiting comes in at once.
     ack = await clinician.peer.call("admit-all", {})
     assert ack["ok"] and ack["room"]["lobby"] == []
-    assert sorted(p["id"] for p in ack["room"]["participants"]) == [
-        "member-1", "member-2", "member-3"]
+    assert sorted(p["id"] for p in ack["room"]["participants"]) == [m.id for m in waiting]
     await asyncio.gather(*(m.peer.wait_for("admitted") for m in waiting))
 
     for m in waiting:
@@ -206,7 +205,7 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
     # Each one receives a video frame from each of the others, through Janus.
     frames = await asyncio.wait_for(asyncio.gather(*(
         m.frame_from(o.id) for m in everyone for o in everyone if o is not m)), 45)
-    assert len(frames) == 12 and all((f.width, f.height) == (160, 120) for f in frames)
+    assert len(frames) == 20 and all((f.width, f.height) == (160, 120) for f in frames)
     for m in everyone:
         assert sorted(m.subscriptions) == sorted(o.id for o in everyone if o is not m)
         assert all(a == {"ok": True} for a in m.answers)
@@ -230,14 +229,25 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
                 assert set(offer) <= {"feed", "sdp"}
 
     # Removed: their feed goes from everyone's view, and their SFU token is withdrawn.
-    token = state.members["member-3"].token
-    assert (await clinician.peer.call("remove", {"participant": "member-3"}))["ok"]
-    for m in (clinician, *waiting[:2]):
-        gone = await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-3"},
+    token = state.members["member-4"].token
+    assert (await clinician.peer.call("remove", {"participant": "member-4"}))["ok"]
+    for m in (clinician, *waiting[:3]):
+        gone = await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-4"},
                                      timeout=10)
-        assert gone == {"feed": "member-3"}
-    assert "member-3" not in state.members and token not in [
+        assert gone == {"feed": "member-4"}
+    assert "member-4" not in state.members and token not in [
         s.token for s in state.members.values()]
+    assert "member-4" not in sfu.feeds(GROUP)
+
+    # Dropped without a goodbye (their seat kept for the grace period): their feed goes too.
+    await waiting[2].peer.sio.eio.ws.close()  # type: ignore[union-attr]
+    for m in (clinician, *waiting[:2]):
+        await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-3"}, timeout=10)
+    # Leaving the media on purpose: the same for the others.
+    assert (await waiting[1].peer.call("sfu.leave", {}))["ok"]
+    for m in (clinician, waiting[0]):
+        await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-2"}, timeout=10)
+    assert sorted(sfu.feeds(GROUP)) == ["dr-1", "member-1"]
 
 
 @pytest.mark.timeout(30)
@@ -353,3 +363,35 @@ async def test_the_compose_command_serves_janus_with_the_secrets_from_its_enviro
         await wrong.close()
     finally:
         processes.stop(proc, grace=5)
+
+
+@pytest.mark.timeout(60)
+async def test_janus_killed_answers_sfu_unavailable_and_the_group_publishes_again_once_back(
+        start_server: Any, members: list[Member]) -> None:
+    with JanusServer() as janus:
+        h: Harness = await start_server(janus_urls=(janus.url,),
+                                        janus_api_secret=janus.config.api_secret,
+                                        janus_admin_key=janus.config.admin_key)
+        await h.create_room(GROUP, "group")
+        clinician = await knock(h, members, "clinician", "dr-1")
+        member = await knock(h, members, "client", "member-1")
+        assert (await clinician.peer.call("admit", {"participant": "member-1"}))["ok"]
+        await member.peer.wait_for("admitted")
+        assert (await clinician.publish())["ok"]
+        assert (await member.peer.call("sfu.subscribe", {}))["ok"]
+        await asyncio.wait_for(member.frame_from("dr-1"), 20)
+
+        janus.kill()  # as in a crash: no goodbye to anyone
+        refused = await clinician.publish()
+        assert refused["error"]["code"] == "E_SFU_UNAVAILABLE"
+        assert (await member.peer.call("sfu.subscribe", {}))["error"]["code"] == \
+            "E_SFU_UNAVAILABLE"
+
+        janus.start()  # same port and secrets; it remembers no room
+        member.frames.clear()
+        assert (await clinician.publish())["ok"]  # the room is made again on the new Janus
+        assert (await member.peer.call("sfu.subscribe", {}))["ok"]
+        frame = await asyncio.wait_for(member.frame_from("dr-1"), 20)
+        assert (frame.width, frame.height) == (160, 120)
+        # Still in the room throughout: nobody was admitted again.
+        assert (await member.peer.call("snapshot", {}))["room"]["you"]["state"] == "admitted"
