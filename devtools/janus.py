@@ -79,6 +79,8 @@ class JanusConfig:
     # published (compose). nat_1_1: the public address to put in candidates behind NAT.
     ws_ip: str = "127.0.0.1"
     nat_1_1: str = ""
+    # Janus destroys a session that sends nothing for this long (Alongside keeps it alive).
+    session_timeout: int = 60
 
     @property
     def url(self) -> str:
@@ -109,7 +111,7 @@ class JanusConfig:
 \tdebug_colors = false
 \tserver_name = "alongside-janus"
 \tapi_secret = {_quoted(self.api_secret)}
-\tsession_timeout = 60
+\tsession_timeout = {self.session_timeout}
 \treclaim_session_timeout = 0
 }}
 certificates: {{

@@ -39,8 +39,9 @@ from server.domain.identity import Identity, Role, RoomKind
 from server.domain.room import Room
 from server.errors import Code, Refused
 from server.realtime.server import REALTIME
-from server.sfu.api import SfuUnavailable
-from server.sfu.janus import JanusSfu
+from server.sfu.api import SfuRefused, SfuUnavailable
+from server.sfu.janus import PLUGIN, JanusSfu
+from server.sfu.janus_session import JanusSession
 from tests.cluster import load_compose, service, service_command
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api
@@ -249,6 +250,21 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
         await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-2"}, timeout=10)
     assert sorted(sfu.feeds(GROUP)) == ["dr-1", "member-1"]
 
+    # Ending the session closes its Janus room too.
+    assert (await clinician.peer.call("end", {}))["ok"]
+    for _ in range(50):
+        if GROUP not in sfu.rooms():
+            break
+        await asyncio.sleep(0.1)
+    assert GROUP not in sfu.rooms()
+    probe = await JanusSession.open(janus.url, janus.config.api_secret)
+    try:
+        exists, _ = await probe.message(await probe.attach(PLUGIN),
+                                        {"request": "exists", "room": state.janus_id})
+        assert exists["exists"] is False
+    finally:
+        await probe.close()
+
 
 @pytest.mark.timeout(30)
 async def test_a_group_without_a_media_server_answers_sfu_unavailable(
@@ -395,3 +411,40 @@ async def test_janus_killed_answers_sfu_unavailable_and_the_group_publishes_agai
         assert (frame.width, frame.height) == (160, 120)
         # Still in the room throughout: nobody was admitted again.
         assert (await member.peer.call("snapshot", {}))["room"]["you"]["state"] == "admitted"
+
+
+@pytest.mark.timeout(40)
+async def test_the_session_is_kept_alive_and_janus_refuses_a_withdrawn_token() -> None:
+    with JanusServer(janus_tools.JanusConfig(session_timeout=3)) as short:
+        secret, key = short.config.api_secret, short.config.admin_key
+        kept = JanusSfu([short.url], secret, key, keepalive=1.0)
+        idle = await JanusSession.open(short.url, secret, keepalive=3600)  # never keeps alive
+        try:
+            await kept.create_room("r", 4)
+            await kept.join("r", "m1")
+            first = kept._session
+            await asyncio.sleep(7)  # past the timeout, and Janus's 2 s watchdog
+            with pytest.raises(SfuRefused):  # 458: Janus destroyed the idle session
+                await idle.attach(PLUGIN)
+            await kept.join("r", "m2")  # the kept one still works, on the same session
+            assert kept._session is first and not first.closed
+
+            room = kept._rooms["r"]
+            withdrawn = room.members["m1"].token
+            await kept.kick("r", "m1")
+            probe = await JanusSession.open(short.url, secret)
+            try:
+                for token in (withdrawn, "never-allowed", None):
+                    handle = await probe.attach(PLUGIN)
+                    body = {"request": "join", "ptype": "publisher", "room": room.janus_id,
+                            "pin": room.pin, "id": "intruder"}
+                    if token:
+                        body["token"] = token
+                    with pytest.raises(SfuRefused) as refused:
+                        await probe.message(handle, body)
+                    assert refused.value.code == 433  # "Unauthorized (not in the allowed list)"
+            finally:
+                await probe.close()
+        finally:
+            await idle.close()
+            await kept.close()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.sfu.api import FeedListener, SfuRefused, SfuUnavailable
-from server.sfu.janus_session import JanusSession
+from server.sfu.janus_session import KEEPALIVE, JanusSession
 
 PLUGIN = "janus.plugin.videoroom"
 
@@ -69,14 +69,16 @@ class JanusSfu:
         used (several instances with placement come later).
     :param api_secret: Janus's ``api_secret``.
     :param admin_key: the VideoRoom's ``admin_key``, needed to create rooms when set.
+    :param keepalive: seconds between keepalives; under Janus's ``session_timeout``.
     """
 
     def __init__(self, urls: Sequence[str], api_secret: str, admin_key: str = "",
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, keepalive: float = KEEPALIVE) -> None:
         self.urls = tuple(urls)
         self.api_secret = api_secret
         self.admin_key = admin_key
         self.timeout = timeout
+        self.keepalive = keepalive
         self._session: JanusSession | None = None
         self._control: int | None = None
         self._connecting = asyncio.Lock()
@@ -95,7 +97,8 @@ class JanusSfu:
                 failures = []
                 for url in self.urls:
                     try:
-                        session = await JanusSession.open(url, self.api_secret, self.timeout)
+                        session = await JanusSession.open(url, self.api_secret, self.timeout,
+                                                          self.keepalive)
                         session.on_event = self._on_event
                         self._control = await session.attach(PLUGIN)
                         self._session = session

@@ -38,11 +38,13 @@ class JanusSession:
     """A connected Janus session. Make one with :meth:`open`."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, http: aiohttp.ClientSession,
-                 api_secret: str, timeout: float = TIMEOUT) -> None:
+                 api_secret: str, timeout: float = TIMEOUT,
+                 keepalive: float = KEEPALIVE) -> None:
         self._ws = ws
         self._http = http
         self._secret = api_secret
         self._timeout = timeout
+        self._keepalive_every = keepalive
         # transaction -> (future, whether an "ack" answers it)
         self._pending: dict[str, tuple[asyncio.Future[dict[str, Any]], bool]] = {}
         self.session_id = 0
@@ -52,7 +54,8 @@ class JanusSession:
         self.closed = False
 
     @classmethod
-    async def open(cls, url: str, api_secret: str, timeout: float = TIMEOUT) -> JanusSession:
+    async def open(cls, url: str, api_secret: str, timeout: float = TIMEOUT,
+                   keepalive: float = KEEPALIVE) -> JanusSession:
         """Connect to ``url`` and create a session; raises :class:`SfuUnavailable`."""
         http = aiohttp.ClientSession()
         try:
@@ -61,7 +64,7 @@ class JanusSession:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             await http.close()
             raise SfuUnavailable(type(exc).__name__) from exc
-        session = cls(ws, http, api_secret, timeout)
+        session = cls(ws, http, api_secret, timeout, keepalive)
         session._reader = asyncio.ensure_future(session._read())
         try:
             answer = await session._send({"janus": "create"})
@@ -177,7 +180,7 @@ class JanusSession:
 
     async def _keep_alive(self) -> None:
         while not self.closed:
-            await asyncio.sleep(KEEPALIVE)
+            await asyncio.sleep(self._keepalive_every)
             try:
                 await self._send({"janus": "keepalive", "session_id": self.session_id},
                                  ack=True)
