@@ -29,6 +29,7 @@ from aiortc import (
     RTCSessionDescription,
     VideoStreamTrack,
 )
+from playwright.async_api import Browser
 
 from devtools import janus as janus_tools
 from devtools import processes
@@ -42,6 +43,7 @@ from server.realtime.server import REALTIME
 from server.sfu.api import SfuRefused, SfuUnavailable
 from server.sfu.janus import PLUGIN, JanusSfu
 from server.sfu.janus_session import JanusSession
+from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.cluster import load_compose, service, service_command
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api
@@ -448,3 +450,50 @@ async def test_the_session_is_kept_alive_and_janus_refuses_a_withdrawn_token() -
         finally:
             await idle.close()
             await kept.close()
+
+
+# At least ``n`` remote videos of the page are really playing.
+PLAYING_VIDEOS = """(n) => [...document.querySelectorAll("figure[data-peer] video")]
+    .filter((v) => v.videoWidth > 0 && !v.paused && v.readyState >= 2 && v.srcObject
+        && v.srcObject.getVideoTracks().some((t) => t.readyState === "live")).length >= n"""
+
+
+@pytest.mark.timeout(90)
+async def test_the_room_page_in_chromium_sends_and_receives_through_janus(
+        group: Harness, members: list[Member], browser: Browser) -> None:
+    """The session page, unchanged, in a group: the SDK sends through the SFU (sdk/sfu.js)."""
+    log = PageLog()
+    clinician = await knock(group, members, "clinician", "dr-1")
+    assert (await clinician.publish())["ok"]
+    assert (await clinician.peer.call("sfu.subscribe", {}))["ok"]
+    bot = await knock(group, members, "client", "member-1")
+
+    context = await person(browser, group.url)
+    page = await context.new_page()
+    log.watch(page, "sam")
+    await page.goto(f"{group.url}/room#{group.token('client', sub='sam', name='Sam', room=GROUP)}")
+    await page.get_by_role("button", name="Join", exact=True).click()
+    await page.get_by_text("You're in the waiting room.").first.wait_for(timeout=20_000)
+    assert (await clinician.peer.call("admit-all", {}))["ok"]
+    await bot.peer.wait_for("admitted")
+    assert (await bot.publish())["ok"]
+    assert (await bot.peer.call("sfu.subscribe", {}))["ok"]
+
+    try:  # Sam sees and hears both, through Janus ...
+        await page.wait_for_function(PLAYING_VIDEOS, arg=2, timeout=40_000)
+    except Exception as exc:
+        raise AssertionError(f"the two videos did not play in Chromium\n{log}") from exc
+    # ... and both receive Sam's camera (Chromium's fake device), through Janus too.
+    try:
+        frames = await asyncio.wait_for(asyncio.gather(clinician.frame_from("sam"),
+                                                       bot.frame_from("sam")), 40)
+    except TimeoutError as exc:
+        feeds = group.app[REALTIME].sfu_events.sfu.feeds(GROUP)
+        raise AssertionError(f"no frame of Sam's; feeds {feeds}\n{log}") from exc
+    assert all(f.width > 0 and f.height > 0 for f in frames)
+    # No refused offer, no E_SFU_ONLY, no error; but the page still asks for the program panel
+    # of a member who is not the program's client (a 403): the group page is next (groups.md).
+    problems = [p for p in log.problems() if "/api/programs/prog-1" not in p
+                and "status of 403" not in p]
+    assert problems == [], str(log)
+    await context.close()
