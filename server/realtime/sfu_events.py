@@ -187,7 +187,10 @@ class SfuEvents:
             try:
                 await self._offer(self.sfu, room, viewer, feed)
             except SfuUnavailable:
+                log_event("sfu.unavailable", logging.WARNING, event="sfu.offer")
                 return
+            except Exception as exc:  # a background task: log the bug by type, go on
+                log_event("sfu.offer_crashed", logging.ERROR, error=type(exc).__name__)
 
     async def _tell_gone(self, room: Room, feed: str, ended: list[str]) -> None:
         for member_id in ended:

@@ -84,16 +84,20 @@ class JanusSfu:
         self._connecting = asyncio.Lock()
         self._rooms: dict[str, _Room] = {}
         self.on_feed: FeedListener = lambda room, member: None
+        self._closed = False  # after close(), nothing connects again (shutdown)
 
     # -- the session -----------------------------------------------------------------
     async def _live(self) -> tuple[JanusSession, int]:
         """The session and its control handle, opened again if the last one died."""
         async with self._connecting:
+            if self._closed:
+                raise SfuUnavailable("the adapter is closed")
             if self._session is None or self._session.closed or self._control is None:
                 if self._session is not None:
                     await self._session.close()
                     self._forget_handles()
                 self._session = None
+                self._control = None
                 failures = []
                 for url in self.urls:
                     try:
@@ -135,6 +139,7 @@ class JanusSfu:
                 member.subscriptions.clear()
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
         self._session = None
