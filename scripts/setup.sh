@@ -57,24 +57,16 @@ apt_install() {
 }
 
 # Our tests start their own turnserver on free ports; the packaged service must not be running.
-stop_coturn_service() {
-  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-    "${SUDO[@]}" systemctl disable --now coturn >/dev/null 2>&1 || true
-  elif command -v service >/dev/null 2>&1; then
-    "${SUDO[@]}" service coturn stop >/dev/null 2>&1 || true
-  elif [[ -x /etc/init.d/coturn ]]; then
-    "${SUDO[@]}" /etc/init.d/coturn stop >/dev/null 2>&1 || true
-  fi
-}
+stop_coturn_service() { stop_service coturn; }
 
-# Same for janus: the packaged service listens on 8088/8188 with the sample config's secrets.
-stop_janus_service() {
+# Debian starts the daemons it installs (where it may); the tests start their own on free ports.
+stop_service() {
   if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-    "${SUDO[@]}" systemctl disable --now janus >/dev/null 2>&1 || true
+    "${SUDO[@]}" systemctl disable --now "$1" >/dev/null 2>&1 || true
   elif command -v service >/dev/null 2>&1; then
-    "${SUDO[@]}" service janus stop >/dev/null 2>&1 || true
-  elif [[ -x /etc/init.d/janus ]]; then
-    "${SUDO[@]}" /etc/init.d/janus stop >/dev/null 2>&1 || true
+    "${SUDO[@]}" service "$1" stop >/dev/null 2>&1 || true
+  elif [[ -x "/etc/init.d/$1" ]]; then
+    "${SUDO[@]}" "/etc/init.d/$1" stop >/dev/null 2>&1 || true
   fi
 }
 
@@ -86,7 +78,14 @@ if [[ $mode == test ]]; then
   # tests/test_cluster.py runs nginx in the foreground on deploy/nginx.conf (nginx lives in sbin).
   command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
-  # tests/test_group_sfu.py starts its own janus (devtools/janus.py) on a generated config.
+  # tests/test_metrics.py runs Prometheus on deploy/prometheus/prometheus.yml against the replicas.
+  prometheus_missing=0
+  if ! command -v prometheus >/dev/null 2>&1; then
+    missing+=(prometheus)
+    prometheus_missing=1
+  fi
+  # tests/test_group_sfu.py starts its own janus (devtools/janus.py) on a generated config; the
+  # packaged service would listen on 8088/8188 with the sample config's secrets.
   janus_missing=0
   if ! command -v janus >/dev/null 2>&1 && [[ ! -x /usr/bin/janus ]]; then
     missing+=(janus)
@@ -102,8 +101,11 @@ if [[ $mode == test ]]; then
     if [[ $coturn_missing -eq 1 ]]; then
       stop_coturn_service
     fi
+    if [[ $prometheus_missing -eq 1 ]]; then
+      stop_service prometheus
+    fi
     if [[ $janus_missing -eq 1 ]]; then
-      stop_janus_service
+      stop_service janus
     fi
   fi
 fi

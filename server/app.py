@@ -20,9 +20,12 @@ from server.appkeys import (
 from server.catalogues import Catalogues
 from server.content import Content
 from server.http import api, openapi, rest, routes, security
+from server.http import metrics as metrics_route
+from server.metrics import Metrics
 from server.realtime.server import REALTIME, RealtimeServer
 from server.settings import Settings
 from server.store import Store, open_store
+from server.store.metered import MeteredStore, backend_of
 from server.webhooks import Webhooks
 
 # Young objects before a collection (CPython's default is 700). A burst of joins
@@ -54,10 +57,13 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app = web.Application(client_max_size=settings.max_message_bytes,
                           middlewares=[rest.answers])
     app[SETTINGS] = settings
-    app[STORE] = store or open_store(settings.store)
+    metrics = Metrics()
+    app[STORE] = MeteredStore(store or open_store(settings.store), backend_of(settings.store),
+                              metrics)
     app[CONTENT] = Content.load(settings.content_dir)
-    app[WEBHOOKS] = Webhooks(settings, app[STORE])
-    realtime = RealtimeServer(settings, app[STORE], app[WEBHOOKS])
+    app[WEBHOOKS] = Webhooks(settings, app[STORE], metrics)
+    realtime = RealtimeServer(settings, app[STORE], app[WEBHOOKS], metrics)
+    metrics.node = realtime.node_id
     app[REALTIME] = realtime
     app[NODE] = realtime
     app[NOTIFIER] = realtime
@@ -68,6 +74,15 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     api.add_routes(app)
     openapi.add_routes(app)
     security.install(app, settings)
+    metrics_route.install(app, metrics, settings.metrics_token)
+
+    async def held() -> None:  # what the node holds, counted when scraped
+        metrics.held([room for room_id in list(realtime.local_rooms)
+                      if (room := await realtime.rooms.get_recent(room_id)) is not None])
+        if app[WEBHOOKS].enabled:
+            metrics.outbox_depth.set(await app[WEBHOOKS].depth())
+
+    metrics.before_scrape(held)
 
     async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[STORE].open()

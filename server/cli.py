@@ -1,4 +1,5 @@
-"""The ``alongside`` command: ``serve`` and ``token``."""
+"""The ``alongside`` command: ``serve``, ``token``, and ``backup``/``restore`` of the
+embedded store."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from server.readiness import is_ready
 from server.realtime.server import REALTIME
 from server.settings import Settings
 from server.step_aside import Listener, StepAside
+from server.store import sqlite_backup
+from server.store.sqlite import StoreBusy
 
 
 async def _serve(settings: Settings, seed_demo: bool, reset_demo: bool = False) -> None:
@@ -74,6 +77,25 @@ def _with_flags(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def _backup(settings: Settings, command: str, path: str) -> int:
+    """``backup PATH`` (the server may be serving) or ``restore PATH`` (it must be stopped)."""
+    try:
+        store = sqlite_backup.store_path(settings.store)
+        if command == "backup":
+            copied = sqlite_backup.backup(store, path)
+            print(f"Backed up {store} to {path}: {copied.documents} documents, "
+                  f"{copied.audit_rows} audit rows.")
+        else:
+            copied = sqlite_backup.restore(path, store)
+            print(f"Restored {store} from {path}: {copied.documents} documents, "
+                  f"{copied.audit_rows} audit rows (the store it replaced is "
+                  f"{store}.before-restore).")
+    except (sqlite_backup.BackupError, StoreBusy) as refusal:
+        print(f"alongside {command}: {refusal}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alongside")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,12 +111,20 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=[*sorted(demo.PEOPLE), "integrator"])
     tok.add_argument("--room", default=demo.COUPLES_ROOM)
     tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    back = sub.add_parser("backup", help="copy the embedded SQLite store (ALONGSIDE_STORE) "
+                                         "to PATH, consistently, while the server serves")
+    back.add_argument("path", metavar="PATH")
+    rest = sub.add_parser("restore", help="put the backup at PATH in place of the store; "
+                                          "refused while any server has the store open")
+    rest.add_argument("path", metavar="PATH")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(_with_flags(args))
     if args.command == "token":
         print(demo.token(settings, args.role, args.room, args.ttl))
         return 0
+    if args.command in ("backup", "restore"):
+        return _backup(settings, args.command, args.path)
     configure(settings.log_level, settings.log_key)
     if settings.cluster and not os.environ.get("ALONGSIDE_LOG_KEY"):
         # var/log-key is this node's own: pseudonyms and the invite limit's buckets

@@ -84,6 +84,8 @@ class Settings:
     # In cluster mode, how long a replica holds a program's webhook queue before another may
     # deliver it (after a crash): longer than one delivery attempt (server/webhooks.py).
     webhook_lease: float = 30.0
+    # The bearer token a Prometheus scrape of /metrics must send; empty: /metrics is off (404).
+    metrics_token: str = ""
     # Group rooms' media server (server/sfu/): Janus WebSocket URLs on loopback, its
     # api_secret and the VideoRoom admin_key. No URL: group rooms answer E_SFU_UNAVAILABLE.
     janus_urls: tuple[str, ...] = ()
@@ -111,6 +113,8 @@ class Settings:
         if self.invite_rate_per_minute <= 0 or self.invite_rate_burst < 1:
             raise ValueError("ALONGSIDE_INVITE_RATE_PER_MINUTE must be above 0 and "
                              "ALONGSIDE_INVITE_RATE_BURST at least 1")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ValueError("ALONGSIDE_METRICS_TOKEN must be at least 16 characters")
         if bool(self.janus_urls) != bool(self.janus_api_secret):
             raise ValueError("ALONGSIDE_JANUS_URLS and ALONGSIDE_JANUS_API_SECRET go together")
         for net in self.trusted_proxies:
@@ -172,6 +176,7 @@ class Settings:
             webhook_attempts=int(e.get("ALONGSIDE_WEBHOOK_ATTEMPTS", "6")),
             webhook_backoff=float(e.get("ALONGSIDE_WEBHOOK_BACKOFF", "0.5")),
             webhook_lease=float(e.get("ALONGSIDE_WEBHOOK_LEASE", "30")),
+            metrics_token=e.get("ALONGSIDE_METRICS_TOKEN", ""),
             janus_urls=_csv(e.get("ALONGSIDE_JANUS_URLS", "") or e.get("ALONGSIDE_JANUS_URL", "")),
             janus_api_secret=e.get("ALONGSIDE_JANUS_API_SECRET", ""),
             janus_admin_key=e.get("ALONGSIDE_JANUS_ADMIN_KEY", ""),

@@ -45,6 +45,7 @@ from server.domain.audit import AuditEntry
 from server.domain.outbox import EVENTS
 from server.errors import Code, Refused
 from server.logs import log_event
+from server.metrics import Metrics
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
 from server.store.outbox import Outbox
@@ -69,9 +70,10 @@ class Webhooks:
     write path touches an outbox document.
     """
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.metrics = metrics or Metrics()
         self.owner = f"{settings.node_id or 'node'}-{uuid.uuid4().hex[:12]}"
         self.lease = settings.webhook_lease if settings.cluster else 0.0
         self.scan_every = max(0.2, settings.webhook_lease / 3)
@@ -179,6 +181,7 @@ class Webhooks:
             return outcome
 
         outcome = await self.store.transact([okey, rkey], settle, rows)
+        self.metrics.webhooks.labels(outcome).inc()
         if outcome == "parked" and not parks:  # another node's attempts counted too
             await self.store.record(AuditEntry(
                 actor="server", role="system", action="webhook-parked", target=body["id"],
@@ -207,6 +210,11 @@ class Webhooks:
         return await self.store.transact([okey], lambda docs: rule(docs[okey]), [])
 
     # -- what the API offers --------------------------------------------------------------
+    async def depth(self) -> int:
+        """How many events wait in every program's outbox (for ``/metrics``)."""
+        return sum(len(doc["pending"]) for doc in await self.store.list(outbox.KIND,
+                                                                         outbox.EVERY))
+
     async def listing(self, program: str) -> list[Doc]:
         """Every event of the program: queued (``pending``), ``delivered`` or ``parked``."""
         records = await self.store.list(outbox.RECORD, program)

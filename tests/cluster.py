@@ -55,7 +55,8 @@ START_TIMEOUT = 30.0
 TURN_SECRET = "cluster-turn-secret"
 
 # What the compose file's ${VARS} come from (its .env in a real deployment).
-DOTENV = {"JWT_SECRET": SECRET, "TURN_SECRET": TURN_SECRET, "LOG_KEY": "cluster-log-key"}
+DOTENV = {"JWT_SECRET": SECRET, "TURN_SECRET": TURN_SECRET, "LOG_KEY": "cluster-log-key",
+          "METRICS_TOKEN": "cluster-metrics-token-" + "m" * 16}
 
 # Short timings for tests; everything else is the compose file's.
 TEST_ENV = {

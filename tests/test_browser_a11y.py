@@ -360,7 +360,10 @@ async def test_device_check_and_own_controls_carry_into_the_session(
     assert await unmute.get_attribute("aria-pressed") == "true"
     await until(client, f"async () => (await ({SENDING})()).every((s) => s.audio && !s.audio.enabled)",
                 log, "muted audio")
-    # A tool's unmute (the end of a speaker-listener round) leaves a self-muted person muted.
+    # A tool's unmute (the end of a speaker-listener round) leaves a self-muted person muted;
+    # they are told so only if the tool had muted them (an unmute that lifts nothing is silent).
+    await tool_mute(alongside, True)
+    await see(client, "Your microphone has been muted for this part", log)
     await tool_mute(alongside, False)
     await see(client, "You're still muted, as you chose", log)
     assert await client.evaluate(f"async () => (await ({SENDING})()).every((s) => !s.audio.enabled)")

@@ -145,16 +145,23 @@ async def test_invite_consent_trial_approval_and_a_later_session(
     await until(clinician, REMOTE_VIDEO_PLAYING, log, "Alex's video on the clinician's page")
     await until(partner, REMOTE_VIDEO_PLAYING, log, "the clinician's video on Alex's page")
 
-    # After the trial: a self check-in, then the partner asks to continue.
+    # During the first trial session: a self check-in, and no asking to continue yet.
     mine = partner.locator("[data-program]")
     await mine.get_by_label("How ready do you feel?").select_option("4")
     await mine.get_by_role("button", name="Send").click()
     await shown(mine, "Thank you. Only the clinician sees this.", log)
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+
+    # After it (Alex leaves and knocks again): asking to continue is offered.
+    await partner.get_by_role("button", name="Leave").click()
+    await shown(partner, "You've left the session.", log)
+    await join(partner)
+    await shown(partner, "You're in the waiting room.", log)
     await mine.get_by_role("button", name="I'd like to continue").click()
     await shown(mine, "You've asked to keep joining couples sessions.", log)
     await screenshot(partner, "partner-2-partner-asked")
 
-    # The request reaches the clinician's approval queue (the panel refreshes by itself).
+    # The request reaches the clinician's approval queue (live, from the `program` event).
     approve = await ready(panel.get_by_role("button", name="Approve…"), log, "the request")
     await shown(panel, "Last check-in: 4 of 5", log)
     await approve.click()
@@ -323,3 +330,231 @@ async def test_partner_stops_taking_part_after_a_calm_confirmation(
     view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
     assert view["state"] == "withdrawn"
     assert not log.csp_violations(), str(log)
+
+
+BUTTON_STYLE = """(b) => { const s = getComputedStyle(b);
+    return [s.backgroundColor, s.color, s.borderTopColor, s.borderTopWidth, s.fontWeight,
+            s.fontSize, s.paddingTop, s.paddingLeft, s.boxShadow].join("|"); }"""
+
+
+async def test_a_decline_stays_private_the_partner_can_ask_and_the_clinician_sees_it_live(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    panel = clinician.locator("[data-program]")
+    # Two links: one sent earlier (over REST), one made here and still shown with Copy.
+    first = (await api.invite(t["clinician"], room="p-c1"))["url"]
+    await shown(panel, "Used 0 of 1.", log)
+    await panel.get_by_role("button", name="Create invite link").click()
+    await ready(panel.get_by_role("button", name="Copy link"), log, "the new link")
+    gets: list[str] = []
+    clinician.on("request", lambda r: gets.append(r.url) if r.method == "GET"
+                 and f"/api/programs/{PROGRAM}" in r.url else None)
+
+    # The three answers weigh the same: none is filled as the expected one.
+    partner = await new_page(await person(browser, alongside.url), log, "partner")
+    await partner.goto(first)
+    await shown(partner, "About couples sessions", log)
+    styles = {await partner.get_by_role("button", name=n, exact=True).evaluate(BUTTON_STYLE)
+              for n in ("I consent", "Not now", "Decline")}
+    assert len(styles) == 1, styles
+    await shown(partner, "We won't send another invitation unless you ask.", log)
+    assert await partner.get_by_text("for a while").count() == 0
+
+    # Decline, unshared: the page says Sam was not told, and offers to ask again.
+    await partner.get_by_role("button", name="Decline").click()
+    await shown(partner, "Thank you for letting us know.", log)
+    await shown(partner, "Sam hasn't been told what you chose.", log)
+    # The clinician's list says what the link was answered, live (no reload, no polling).
+    await shown(panel, "Declined.", log, ms=2000)
+    await shown(panel.locator("[data-link-state=declined]"), "Declined", log, ms=2000)
+
+    # A refused new invitation (the cool-down) leaves no earlier link to copy on screen.
+    await panel.get_by_role("button", name="Create invite link").click()
+    await shown(panel, "no new invitation until the cool-down ends", log)
+    assert await panel.get_by_role("button", name="Copy link").count() == 0
+    assert await panel.get_by_label("Invite link").count() == 0
+
+    # The partner asks to hear again; the clinician's panel shows it within two seconds.
+    await partner.get_by_role("button", name="Ask the clinician to get in touch").click()
+    await shown(partner, "The clinician will see your request. Sam isn't told.", log)
+    await shown(panel, "The partner asked to hear from you again", log, ms=2000)
+    assert not [u for u in gets if u.endswith("/partner") or u.endswith("/approvals")], gets
+
+    # The link opened again says what was answered and what is still possible.
+    await partner.goto("about:blank")
+    await partner.goto(first)
+    await shown(partner, "You've opened this invitation before.", log)
+    await shown(partner, "You declined on", log)
+    await shown(partner, "If you change your mind, you can still say yes below.", log)
+    await shown(partner, "You've asked the clinician to get in touch.", log)
+    assert await partner.get_by_role("button", name="I consent").is_visible()
+
+    # Sam's panel never moved.
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["client"], expect=200)
+    assert view["shared"] is None
+    await screenshot(partner, "partner-8-answered-link")
+    assert not log.csp_violations(), str(log)
+
+
+async def test_the_clinicians_panel_follows_a_consent_live_without_polling(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    panel = clinician.locator("[data-program]")
+    secret = secret_of((await api.invite(t["clinician"], room="p-c1"))["url"])
+    await shown(panel, "Invited. No answer yet.", log)
+    gets: list[float] = []
+    clinician.on("request", lambda r: gets.append(time.monotonic()) if r.method == "GET"
+                 and r.url.endswith(f"/api/programs/{PROGRAM}/partner") else None)
+    await clinician.wait_for_timeout(6000)  # longer than the old 5 s poll
+    assert gets == [], "the panel polls"
+
+    started = time.monotonic()
+    await api.respond(secret, "consent", expect=200)
+    await shown(panel, "Consented to trial sessions.", log, ms=2000)
+    await shown(panel.locator("[data-link-state=consentedUsed]"), "Consented", log, ms=2000)
+    assert time.monotonic() - started < 2
+    assert gets == [], "the update came from a GET, not the event"
+    assert not log.problems(), str(log)
+
+
+async def test_a_spanish_invitation_reads_and_consents_in_spanish(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    url = (await api.invite(t["clinician"], room="p-c1", locale="es"))["url"]
+    partner = await new_page(await person(browser, alongside.url), log, "partner")
+    await partner.goto(url)  # an English browser: the invitation's language wins
+    await shown(partner, "Sobre las sesiones de pareja", log)
+    await shown(partner, "Le invitamos a una sesión de pareja.", log)
+    assert await partner.evaluate("document.documentElement.lang") == "es"
+    assert await partner.title() == "Una invitación · Alongside"
+    styles = {await partner.get_by_role("button", name=n, exact=True).evaluate(BUTTON_STYLE)
+              for n in ("Doy mi consentimiento", "Ahora no", "No acepto")}
+    assert len(styles) == 1, styles
+    # No English left among the page's words (the catalogue's English, checked word for word).
+    text = await partner.evaluate("document.body.innerText")
+    english = json.loads((Path(__file__).parent.parent / "web/locales/en/invite.json")
+                         .read_text("utf-8"))
+    for key in ("invite.consent", "invite.notNow", "invite.decline", "invite.answer.title",
+                "invite.info.voluntary", "invite.support.title", "invite.answer.nameLabel"):
+        assert english[key] not in text, key
+    assert "About couples sessions" not in text and "Family support" not in text
+
+    await partner.get_by_label("¿Cómo quiere que le llamemos?").fill("Alex")
+    await partner.get_by_role("button", name="Doy mi consentimiento").click()
+    await until(partner, "() => location.pathname === '/room'", log, "the room page")
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "consented" and view["consentVersion"] == "couples-info-v1-es"
+
+    # ?lang=en wins over the invitation's language.
+    other = (await api.invite(t["clinician"], room="p-c1", locale="es"))["url"]
+    page = await new_page(await person(browser, alongside.url), log, "partner-en")
+    await page.goto(other.replace("/invite#", "/invite?lang=en#"))
+    await shown(page, "About couples sessions", log)
+    assert await page.evaluate("location.search") == "?lang=en"
+    assert await page.evaluate("location.hash") == ""
+    assert not log.csp_violations(), str(log)
+
+
+async def end_session(page: Page) -> None:
+    """The clinician ends the session (confirming, if the page asks)."""
+    await page.locator("[data-end]").click()
+    dialog = page.get_by_role("dialog")
+    try:
+        await dialog.wait_for(timeout=1500)
+    except Exception:
+        return  # ended on one click
+    await dialog.get_by_role("button", name=re.compile("end", re.I)).last.click()
+
+
+async def test_asking_to_continue_is_offered_after_the_first_trial_session_not_during_it(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t, secret, token = await api.consented_partner()
+    log = PageLog()
+    clinician = await open_session(alongside, browser, "p-c1", log)
+    partner = await session_page(alongside, browser, token, log, "partner")
+    mine = partner.locator("[data-program]")
+    await join(partner)
+    # Before the first trial session (waiting for it): nothing to ask yet.
+    await shown(mine, "You've said yes to trying couples sessions.", log)
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+    await clinician.get_by_role("button", name="Admit Partner").click()
+    await shown(partner, "You're in the session.", log)
+    await shown(clinician.locator("[data-program]"), "Trial sessions attended", log)
+    await partner.wait_for_timeout(1000)  # the admission's program event has arrived
+    # During it: still nothing.
+    assert await mine.get_by_role("button", name="I'd like to continue").count() == 0
+    # After it ends: offered, with no hurry.
+    await end_session(clinician)
+    await shown(partner, "This session has ended.", log)
+    ask = await ready(mine.get_by_role("button", name="I'd like to continue"), log,
+                      "asking to continue after the session")
+    await shown(mine, "There's no need to decide now.", log)
+    await ask.click()
+    await shown(mine, "You've asked to keep joining couples sessions.", log)
+    view = await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"], expect=200)
+    assert view["state"] == "requested" and view["trialsAttended"] == 1
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def serious_axe_violations(page: Page) -> list[str]:
+    await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate("""async () => (await axe.run(document,
+        {resultTypes: ["violations"]})).violations.map((v) => `${v.impact}: ${v.id}: ` +
+        v.nodes.map((n) => n.target.join(" ")).join(", "))""")
+    return [v for v in found if v.startswith(("serious", "critical"))]
+
+
+async def test_the_spanish_invite_page_has_no_serious_accessibility_problem(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    log = PageLog()
+    url = (await api.invite(t["clinician"], room="p-c1", locale="es"))["url"]
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = await new_page(context, log, "partner-es")
+    await page.goto(url)
+    await shown(page, "Sobre las sesiones de pareja", log)
+    assert await serious_axe_violations(page) == []
+    await page.get_by_role("button", name="No acepto").click()
+    await shown(page, "Gracias por avisarnos.", log)
+    await shown(page, "No le dijimos a Sam lo que usted eligió.", log)
+    await ready(page.get_by_role("button", name="Pedir que el equipo clínico me contacte"), log,
+                "asking again, in Spanish")
+    await screenshot(page, "partner-9-declined-es")
+    assert await serious_axe_violations(page) == []
+
+
+async def test_the_program_panels_speak_the_browsers_spanish(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    t = await api.setup_program()
+    log = PageLog()
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="es-US")
+    await context.grant_permissions(["camera", "microphone"], origin=alongside.url)
+    clinician = await new_page(context, log, "clinician-es")
+    await clinician.goto(f"{alongside.url}/room#{clinician_token(alongside, 'p-c1')}")
+    await join(clinician)
+    panel = clinician.locator("[data-program]")
+    await shown(panel, "Pareja y sesiones de pareja", log)
+    await shown(panel, "Todavía sin invitar.", log)
+    await shown(panel, "Todavía no", log)  # the client hasn't agreed to an invitation yet
+    await api.step(t["client"], "agree")
+    await panel.get_by_role("button", name="Crear enlace de invitación").click()
+    await ready(panel.get_by_role("button", name="Copiar enlace"), log, "the link, in Spanish")
+    await shown(panel, "Usado 0 de 1.", log)
+    text = await panel.inner_text()
+    english = json.loads((Path(__file__).parent.parent / "web/locales/en/program.json")
+                         .read_text("utf-8"))
+    left = [m for k, m in english.items() if k.startswith("program.clinician.")
+            and isinstance(m, str) and "{" not in m and len(m) > 8 and m in text]
+    assert not left, left
+    assert "program." not in text  # no key shown bare

@@ -61,6 +61,7 @@ def tokens(h: Harness) -> dict[str, str]:
 
 # Every POST route, with a caller allowed to reach its body.
 POSTS = [("/api/invites/preview", None), ("/api/invites/respond", None),
+         ("/api/invites/ask", None),
          ("/api/programs", "integrator"), ("/api/programs/prog-1/sessions", "clinician"),
          ("/api/programs/prog-1/partner/steps", "client"),
          ("/api/programs/prog-1/partner/session-token", "partner"),

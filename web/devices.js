@@ -19,6 +19,8 @@
 //
 // Nothing is stored: the choice lasts as long as the page.
 
+import { t } from "./i18n.js";
+
 /** The person's choices on this page (device ids), in memory only. */
 const choice = { videoinput: "", audioinput: "" };
 /** What happened the last time the devices were opened. */
@@ -131,24 +133,6 @@ function problemKind(err) {
   }
 }
 
-const PROBLEM_WORDS = {
-  denied:
-    "Your browser isn't letting this page use your camera and microphone. You can still join, " +
-    "and see and hear the others. To be seen and heard, allow the camera and microphone for this " +
-    "site (often through the camera icon in the address bar), then select Try again.",
-  none:
-    "No camera or microphone was found. You can still join, and see and hear the others. If you " +
-    "connect one, select Try again.",
-  busy:
-    "Your camera or microphone seems to be in use by another app or tab. You can still join. If " +
-    "you close it there, select Try again.",
-  unsupported:
-    "This browser can't share a camera here. You can still join and see and hear the others.",
-  failed:
-    "Your camera and microphone didn't start. You can still join, and see and hear the others; " +
-    "select Try again whenever you like.",
-};
-
 /**
  * A plain sentence for a failed `openDevices()`.
  *
@@ -156,7 +140,8 @@ const PROBLEM_WORDS = {
  * @returns {string}
  */
 export function mediaProblem(err) {
-  return PROBLEM_WORDS[problemKind(err)] ?? PROBLEM_WORDS.failed;
+  // One catalogue key per kind: devices.problem.{denied,none,busy,unsupported,failed}.
+  return t(`devices.problem.${problemKind(err)}`);
 }
 
 // --- mute and camera ----------------------------------------------------------------------------
@@ -208,7 +193,7 @@ export function setMuted(stream, muted) {
  * @returns {Promise<{ok: boolean, message?: string}>}
  */
 export async function setCamera(room, stream, on) {
-  if (!stream) return { ok: false, message: "Your camera isn't available to this page." };
+  if (!stream) return { ok: false, message: t("devices.camera.unavailable") };
   if (!on) {
     for (const track of stream.getVideoTracks()) {
       stream.removeTrack(track);
@@ -232,7 +217,7 @@ export async function setCamera(room, stream, on) {
     changed();
     return { ok: true };
   } catch (err) {
-    return { ok: false, message: `Your camera didn't come back on. ${mediaProblem(err)}` };
+    return { ok: false, message: t("devices.camera.notBack", { problem: mediaProblem(err) }) };
   }
 }
 
@@ -302,28 +287,26 @@ export function mountDevices({ room, camera, retry }) {
   section.id ||= "devices";
   section.setAttribute("aria-labelledby", "devices-title");
 
-  const title = make("h2", { id: "devices-title" }, "Your camera and microphone");
-  const intro = make("p", { className: "quiet" },
-    "Check that you can be seen and heard. Only you see your preview until you join.");
+  const title = make("h2", { id: "devices-title" }, t("devices.title"));
+  const intro = make("p", { className: "quiet" }, t("devices.intro"));
 
   const cameraSelect = make("select", { id: "device-camera" });
   const micSelect = make("select", { id: "device-microphone" });
   const cameraField = make("div", { className: "field" },
-    make("label", { htmlFor: "device-camera" }, "Camera"), cameraSelect);
+    make("label", { htmlFor: "device-camera" }, t("devices.camera")), cameraSelect);
   const micField = make("div", { className: "field" },
-    make("label", { htmlFor: "device-microphone" }, "Microphone"), micSelect);
+    make("label", { htmlFor: "device-microphone" }, t("devices.microphone")), micSelect);
 
   const meter = /** @type {HTMLMeterElement} */ (make("meter", { id: "mic-level", min: 0, max: 1, low: 0.02, high: 0.85, optimum: 0.5, value: 0 }));
   meter.setAttribute("aria-describedby", "mic-level-hint");
-  const meterHint = make("p", { className: "hint", id: "mic-level-hint" },
-    "Say something: the bar moves when your microphone hears you.");
+  const meterHint = make("p", { className: "hint", id: "mic-level-hint" }, t("devices.meter.hint"));
   const meterField = make("div", { className: "field meter-field" },
-    make("label", { htmlFor: "mic-level" }, "Microphone level"), meter, meterHint);
+    make("label", { htmlFor: "mic-level" }, t("devices.meter")), meter, meterHint);
 
   const note = make("p", { className: "devices-note" });
   note.setAttribute("role", "status");
   note.hidden = true;
-  const again = make("button", { type: "button" }, "Try again");
+  const again = make("button", { type: "button" }, t("devices.tryAgain"));
   const againRow = make("div", { className: "actions" }, again);
   againRow.hidden = true;
 
@@ -336,7 +319,7 @@ export function mountDevices({ room, camera, retry }) {
 
   again.addEventListener("click", async () => {
     again.disabled = true;
-    lately = "Trying again…";
+    lately = t("devices.tryingAgain");
     say(lately);
     try {
       await retry();
@@ -363,21 +346,21 @@ export function mountDevices({ room, camera, retry }) {
       devices = [];
     }
     const stream = camera();
-    fill(cameraSelect, devices.filter((d) => d.kind === "videoinput"), "Camera",
+    fill(cameraSelect, devices.filter((d) => d.kind === "videoinput"), "devices.camera.numbered",
       stream?.getVideoTracks()[0]?.getSettings().deviceId || choice.videoinput);
-    fill(micSelect, devices.filter((d) => d.kind === "audioinput"), "Microphone",
+    fill(micSelect, devices.filter((d) => d.kind === "audioinput"), "devices.microphone.numbered",
       stream?.getAudioTracks()[0]?.getSettings().deviceId || choice.audioinput);
   }
 
   /**
    * @param {HTMLSelectElement} select
    * @param {MediaDeviceInfo[]} devices
-   * @param {string} noun
+   * @param {string} unnamed the catalogue key for a device without a label ("Camera 2")
    * @param {string} current
    */
-  function fill(select, devices, noun, current) {
+  function fill(select, devices, unnamed, current) {
     const usable = devices.filter((d) => d.deviceId);
-    const options = usable.map((d, i) => make("option", { value: d.deviceId }, d.label || `${noun} ${i + 1}`));
+    const options = usable.map((d, i) => make("option", { value: d.deviceId }, d.label || t(unnamed, { n: i + 1 })));
     const sig = JSON.stringify(usable.map((d) => [d.deviceId, d.label]));
     if (select.dataset.sig !== sig) {
       select.dataset.sig = sig;
@@ -408,13 +391,14 @@ export function mountDevices({ room, camera, retry }) {
       return;
     }
     switching = true;
-    lately = kind === "videoinput" ? "Switching camera…" : "Switching microphone…";
+    lately = t(kind === "videoinput" ? "devices.switching.camera" : "devices.switching.microphone");
     say(lately);
     try {
       await switchDevice(room, stream, kind, id);
       lately = "";
     } catch (err) {
-      lately = `That ${kind === "videoinput" ? "camera" : "microphone"} didn't start. ${mediaProblem(err)}`;
+      lately = t(kind === "videoinput" ? "devices.failed.camera" : "devices.failed.microphone",
+        { problem: mediaProblem(err) });
     } finally {
       switching = false;
       render();
@@ -434,26 +418,19 @@ export function mountDevices({ room, camera, retry }) {
     // Without a camera and microphone the panel has something to offer only after a refusal
     // ("Try again"), and not once the person has left (the page turned them off on purpose).
     section.hidden = !shown || phase === "over" || (!working && (!status.problem || phase === "left"));
-    intro.textContent = phase === "in"
-      ? "A change here reaches the others straight away."
-      : "Check that you can be seen and heard. Only you see your preview until you join.";
+    intro.textContent = t(phase === "in" ? "devices.intro.in" : "devices.intro");
     intro.hidden = !working;
     cameraField.hidden = !working;
     micField.hidden = !working;
     meterField.hidden = !working || !hasMicrophone(stream);
     if (!working) {
       // The reason is on the preview (room.js shows mediaProblem's words there).
-      say(lately || (status.problem && status.problem !== "unsupported"
-        ? "Your camera and microphone can be chosen here once they're available."
-        : ""));
+      say(lately || (status.problem && status.problem !== "unsupported" ? t("devices.later") : ""));
       againRow.hidden = !status.problem || status.problem === "unsupported";
     } else {
       againRow.hidden = true;
-      say(lately || (status.noCamera
-        ? "No camera was found, so the others will hear you but not see you."
-        : status.noMicrophone
-          ? "No microphone was found, so the others will see you but not hear you."
-          : ""));
+      say(lately || (status.noCamera ? t("devices.noCamera")
+        : status.noMicrophone ? t("devices.noMicrophone") : ""));
       listDevices();
     }
     meterLoop.follow(!section.hidden && working ? stream : null);
@@ -556,7 +533,8 @@ class MicMeter {
   show(level) {
     const rounded = Math.round(level * 100) / 100;
     if (this.meter.value !== rounded) this.meter.value = rounded;
-    const words = this.track && !this.track.enabled ? "muted" : level < 0.05 ? "quiet" : level < 0.6 ? "hearing you" : "loud";
+    const words = t(this.track && !this.track.enabled ? "devices.meter.muted"
+      : level < 0.05 ? "devices.meter.quiet" : level < 0.6 ? "devices.meter.hearing" : "devices.meter.loud");
     if (this.meter.getAttribute("aria-valuetext") !== words) this.meter.setAttribute("aria-valuetext", words);
   }
 

@@ -1,7 +1,15 @@
 // The partner's invitation page, opened from a link `/invite#<secret>`.
 // The secret is taken out of the address bar before anything else happens and is kept only in
 // this module's memory: it is never stored, logged, or put back into a URL.
+//
+// Every word comes from the catalogue (`invite.*`, web/locales/<locale>/invite.json). The
+// language is `?lang=` if given, else the one the invitation was made in, else the browser's;
+// the description and its version come from the server in that language, and a consent sends
+// back the version read (which names the language).
 
+import { chooseLocale, locale as currentLocale, errorText, t, useLocale } from "./i18n.js";
+
+// `?lang=` survives the secret's removal: it carries nothing private, and chooseLocale reads it.
 let secret = takeSecret();
 
 const el = (selector) => document.querySelector(selector);
@@ -10,6 +18,12 @@ const ui = {
   detail: el("[data-detail]"),
   retryRow: el("[data-retry-row]"),
   retry: el("[data-retry]"),
+  earlier: el("[data-earlier]"),
+  earlierAnswer: el("[data-earlier-answer]"),
+  earlierTold: el("[data-earlier-told]"),
+  earlierNext: el("[data-earlier-next]"),
+  earlierActions: el("[data-earlier-actions]"),
+  earlierMessage: el("[data-earlier-message]"),
   info: el("[data-info]"),
   title: el("[data-title]"),
   from: el("[data-from]"),
@@ -30,36 +44,11 @@ const ui = {
 /** What the server said about this invitation: the text read, its version, who sent it. */
 let preview = null;
 
-const LINK_PROBLEMS = {
-  E_INVITE_EXPIRED: [
-    "This invitation link has expired.",
-    "If you'd like to take part, the clinician can send you a new link. There's no hurry.",
-  ],
-  E_INVITE_EXHAUSTED: [
-    "This invitation link has already been used.",
-    "If you'd like another, the clinician can send you a new link.",
-  ],
-  E_INVITE_REVOKED: [
-    "This invitation link has been withdrawn, so it no longer opens a session.",
-    "If you have questions, the program's front desk can help.",
-  ],
-  E_INVITE_INVALID: [
-    "This invitation link isn't working.",
-    "It may have been copied only in part. You can ask the clinician for a new link.",
-  ],
-  E_RATE_LIMITED: [
-    "There have been too many tries from this connection just now.",
-    "Please wait a minute, then select Try again.",
-  ],
-  E_NETWORK: [
-    "The program can't be reached just now.",
-    "Please check your connection, then select Try again.",
-  ],
-  E_UNAVAILABLE: [
-    "The program can't be reached just now.",
-    "Please wait a moment, then select Try again.",
-  ],
-};
+/** Link problems: the catalogue keys of their two lines. */
+const LINK_PROBLEMS = new Set([
+  "E_INVITE_EXPIRED", "E_INVITE_EXHAUSTED", "E_INVITE_REVOKED", "E_INVITE_INVALID",
+  "E_RATE_LIMITED", "E_NETWORK", "E_UNAVAILABLE",
+]);
 
 /** Problems that another try may fix: the page keeps the secret in memory for it. */
 const TRANSIENT = new Set(["E_RATE_LIMITED", "E_UNAVAILABLE", "E_NETWORK", "E_INTERNAL"]);
@@ -69,7 +58,11 @@ start();
 function takeSecret() {
   const fragment = location.hash.replace(/^#/, "");
   // Out of the address bar (and so out of history, bookmarks and screen shares) at once.
-  if (location.hash || location.search) history.replaceState(null, "", location.pathname);
+  if (location.hash || location.search) {
+    const lang = new URLSearchParams(location.search).get("lang");
+    const keep = lang && /^[a-zA-Z-]{2,16}$/.test(lang) ? `?lang=${lang}` : "";
+    history.replaceState(null, "", location.pathname + keep);
+  }
   try {
     return decodeURIComponent(fragment).trim();
   } catch {
@@ -77,7 +70,13 @@ function takeSecret() {
   }
 }
 
-function start() {
+async function start() {
+  try {
+    await useLocale(chooseLocale(null));
+  } catch {
+    // The catalogue could not load: t() shows keys; the retry below loads it again.
+  }
+  say(t("invite.opening"));
   for (const button of ui.decisions) {
     button.addEventListener("click", () => answer(button.dataset.decision, button));
   }
@@ -94,10 +93,7 @@ function start() {
 
 function begin() {
   if (!secret) {
-    say(
-      "This page needs the invitation link you were sent.",
-      "Please open that link again, exactly as it came.",
-    );
+    say(t("invite.noLink"), t("invite.noLinkDetail"));
     showSupport(null);
     return;
   }
@@ -108,6 +104,7 @@ function reset() {
   preview = null;
   ui.info.hidden = true;
   ui.answer.hidden = true;
+  ui.earlier.hidden = true;
   ui.support.hidden = true;
   ui.name.value = "";
   setBusy(false);
@@ -116,35 +113,66 @@ function reset() {
 
 // --- the invitation -----------------------------------------------------------------------
 
+async function look(locale) {
+  const query = locale ? `?locale=${encodeURIComponent(locale)}` : "";
+  return post(`/api/invites/preview${query}`, { secret });
+}
+
 async function load() {
   ui.retryRow.hidden = true;
-  say("Opening your invitation…");
-  const result = await post("/api/invites/preview", { secret });
+  say(t("invite.opening"));
+  const asked = new URLSearchParams(location.search).get("lang");
+  let result = await look(asked ? chooseLocale(null) : null);
+  if (result.ok) {
+    // The invitation's language, unless the address asks for another; the text follows it.
+    const wanted = chooseLocale(result.data.invitationLocale);
+    if (wanted !== currentLocale()) {
+      try {
+        await useLocale(wanted);
+      } catch {
+        // keep the words already loaded
+      }
+    }
+    if (result.data.locale !== currentLocale()) result = await look(currentLocale());
+  }
   if (!result.ok) {
     // A secret of the wrong shape is refused as a schema error: to the reader, a broken link.
     const code = result.error.code === "E_SCHEMA" ? "E_INVITE_INVALID" : result.error.code;
-    const [message, detail] = LINK_PROBLEMS[code] ?? LINK_PROBLEMS.E_UNAVAILABLE;
-    say(message, detail);
-    ui.retryRow.hidden = !(TRANSIENT.has(code) || !(code in LINK_PROBLEMS));
+    const known = LINK_PROBLEMS.has(code) ? code : "E_UNAVAILABLE";
+    say(t(`invite.problem.${known}`), t(`invite.problem.${known}.detail`));
+    ui.retryRow.hidden = !(TRANSIENT.has(code) || !LINK_PROBLEMS.has(code));
     showSupport(null);
     return;
   }
   preview = result.data;
   if (preview.status !== "ok") {
-    const [message, detail] = LINK_PROBLEMS[preview.status] ?? LINK_PROBLEMS.E_INVITE_INVALID;
-    say(message, detail);
+    const known = LINK_PROBLEMS.has(preview.status) ? preview.status : "E_INVITE_INVALID";
+    say(t(`invite.problem.${known}`), t(`invite.problem.${known}.detail`));
+    showEarlier(preview, false);
     showSupport(preview.support);
     return;
   }
-  showInvitation(preview);
+  if (preview.answer) {
+    say(t("invite.again"), "");
+    showEarlier(preview, true);
+    // After "not now" or a decline the invitation still stands: it is shown again below,
+    // so the partner can still answer differently.
+    if (preview.answer.decision !== "consent") showInvitation(preview, false);
+    showSupport(preview.support);
+    return;
+  }
+  showInvitation(preview, true);
 }
 
-function showInvitation(p) {
+function clientOf(p) {
+  return p?.clientName || t("invite.yourPartner");
+}
+
+function showInvitation(p, greet) {
   const info = p.couplesInfo ?? {};
-  const client = p.clientName || "your partner";
-  say("You've been invited to a couples session.",
-    "Please take your time to read about it. Whatever you decide is fine.");
-  ui.title.textContent = info.title || "About couples sessions";
+  const client = clientOf(p);
+  if (greet) say(t("invite.invited"), t("invite.invitedDetail"));
+  ui.title.textContent = info.title || t("invite.info.title");
   ui.from.textContent = fromLine(p.clinicians ?? [], p.clientName);
   ui.from.hidden = !ui.from.textContent;
   ui.paragraphs.replaceChildren(
@@ -159,8 +187,8 @@ function showInvitation(p) {
   ui.linkFacts.hidden = !facts;
   ui.info.hidden = false;
 
-  ui.shareLabel.textContent = `Let ${client} know my answer`;
-  ui.shareHint.textContent = `If you leave this unticked, ${client} isn't told what you chose.`;
+  ui.shareLabel.textContent = t("invite.share", { client });
+  ui.shareHint.textContent = t("invite.shareHint", { client });
   ui.share.checked = false;
   ui.answer.hidden = false;
   showSupport(p.support);
@@ -168,25 +196,92 @@ function showInvitation(p) {
 
 function fromLine(clinicians, clientName) {
   if (!clinicians.length) return "";
-  const names = clinicians.length === 1
-    ? clinicians[0]
-    : `${clinicians.slice(0, -1).join(", ")} and ${clinicians.at(-1)}`;
-  const plural = clinicians.length === 1 ? "" : "s";
-  if (!clientName) return `Sent by the clinician${plural}: ${names}.`;
-  return `Sent by ${clientName}'s clinician${plural}, ${names}, with ${clientName}'s agreement.`;
+  const names = new Intl.ListFormat(currentLocale(), { type: "conjunction" }).format(clinicians);
+  const count = clinicians.length;
+  if (!clientName) return t("invite.from", { names, count });
+  return t("invite.fromWithClient", { names, client: clientName, count });
 }
 
 function linkFacts(p) {
   const parts = [];
-  if (p.trialsLeft > 0) {
-    parts.push(p.trialsLeft === 1
-      ? "This link opens one trial session."
-      : `This link opens up to ${p.trialsLeft} trial sessions.`);
-  }
-  if (typeof p.expiresAt === "number") {
-    parts.push(`It works until ${when(p.expiresAt)}.`);
-  }
+  if (p.trialsLeft > 0) parts.push(t("invite.facts.trials", { count: p.trialsLeft }));
+  if (typeof p.expiresAt === "number") parts.push(t("invite.facts.until", { when: when(p.expiresAt) }));
   return parts.join(" ");
+}
+
+// --- an earlier answer --------------------------------------------------------------------
+
+/**
+ * Says what was answered through this link and what the partner can still do.
+ * @param {any} p The preview.
+ * @param {boolean} live Whether the link can still be used.
+ * @param {{decision: string, at: number, shared?: boolean} | null} [fresh] An answer just given.
+ */
+function showEarlier(p, live, fresh = null) {
+  const given = fresh ?? p.answer;
+  const client = clientOf(p);
+  ui.earlierActions.replaceChildren();
+  ui.earlierMessage.hidden = true;
+  if (!given) {
+    ui.earlier.hidden = !p.canAsk;
+    if (p.canAsk) {
+      ui.earlierAnswer.textContent = "";
+      ui.earlierTold.textContent = "";
+      ui.earlierNext.textContent = t("invite.next.askOnly");
+      addAsk(p);
+    }
+    return;
+  }
+  const date = when(given.at);
+  ui.earlierAnswer.textContent = t(`invite.earlier.${given.decision}`, { when: date });
+  ui.earlierTold.textContent = given.decision === "consent" ? "" :
+    given.shared ? t("invite.told.shared", { client }) : t("invite.told.notShared", { client });
+  ui.earlierTold.hidden = !ui.earlierTold.textContent;
+  let next = "";
+  if (given.decision === "consent") {
+    next = live && p.trialsLeft > 0
+      ? t("invite.next.consentLive", { count: p.trialsLeft })
+      : t("invite.next.consentDone");
+    if (live && p.trialsLeft > 0) {
+      const open = document.createElement("button");
+      open.type = "button";
+      open.textContent = t("invite.openSession");
+      open.addEventListener("click", () => answer("consent", open));
+      ui.earlierActions.append(open);
+    }
+  } else if (given.decision === "not-now") {
+    next = live ? t("invite.next.notNowLive") : t("invite.next.notNowDone");
+  } else {
+    next = live ? t("invite.next.declineLive") : t("invite.next.declineDone");
+  }
+  ui.earlierNext.textContent = next;
+  if (given.decision !== "consent") addAsk(p);
+  ui.earlier.hidden = false;
+}
+
+/** The partner's own way to be invited again: it tells the clinician, never the client. */
+function addAsk(p) {
+  if (p.asked) {
+    note(ui.earlierMessage, t("invite.ask.already"));
+    return;
+  }
+  if (!p.canAsk) return;
+  const ask = document.createElement("button");
+  ask.type = "button";
+  ask.textContent = t("invite.ask.button");
+  ask.addEventListener("click", async () => {
+    ask.disabled = true;
+    const result = await post("/api/invites/ask", { secret });
+    if (!result.ok) {
+      ask.disabled = false;
+      note(ui.earlierMessage, t("invite.ask.failed"));
+      return;
+    }
+    p.asked = true;
+    ask.remove();
+    note(ui.earlierMessage, t("invite.ask.done", { client: clientOf(p) }));
+  });
+  ui.earlierActions.append(ask);
 }
 
 // --- the answer ---------------------------------------------------------------------------
@@ -199,34 +294,34 @@ async function answer(decision, button) {
   if (!preview) return;
   setBusy(true);
   showAnswerError("");
-  const body = { secret, decision, share: ui.share.checked };
+  const shared = ui.share.checked;
+  const body = { secret, decision, share: shared, locale: preview.locale ?? currentLocale() };
   const name = ui.name.value.trim();
   if (decision === "consent") {
     body.documentVersion = preview.couplesInfo?.version;
     if (name) body.name = name.slice(0, 80);
   }
-  const result = await post("/api/invites/respond", body);
+  const result = await post(`/api/invites/respond`, body);
   if (!result.ok) {
     setBusy(false);
-    showAnswerError(result.error.message || "That didn't go through. Please try again.");
+    showAnswerError(errorText(result.error.code, t("invite.answerFailed")));
     button.focus();
     return;
   }
   if (decision === "consent") {
-    say("Thank you. Opening the session…", "You'll see your camera first, then you can join.");
+    say(t("invite.consented"), t("invite.consentedDetail"));
     location.assign(`/room#${encodeURIComponent(result.data.token)}`);
     return;
   }
+  setBusy(false);
   ui.answer.hidden = true;
   ui.info.hidden = true;
-  const client = preview.clientName || "your partner";
-  if (decision === "not-now") {
-    say("Thank you for letting us know.",
-      `Nothing more is needed from you. ${cap(client)}'s own program goes on the same.`);
-  } else {
-    say("Thank you for letting us know.",
-      `You don't need to do anything else. ${cap(client)}'s own program goes on the same.`);
-  }
+  const client = cap(clientOf(preview));
+  say(t("invite.thanks"), decision === "not-now"
+    ? t("invite.thanksNotNow", { client })
+    : t("invite.thanksDecline", { client }));
+  preview.canAsk = true;
+  showEarlier(preview, true, { decision, at: Date.now() / 1000, shared });
   showSupport(result.data.support ?? preview.support);
   ui.message.setAttribute("tabindex", "-1");
   ui.message.focus();
@@ -250,7 +345,8 @@ async function showSupport(list) {
   let items = Array.isArray(list) ? list : null;
   if (!items) {
     try {
-      const response = await fetch("/api/support", { credentials: "omit" });
+      const response = await fetch(`/api/support?locale=${encodeURIComponent(currentLocale())}`,
+        { credentials: "omit" });
       items = response.ok ? await response.json() : [];
     } catch {
       items = [];
@@ -291,10 +387,7 @@ async function post(path, body) {
       cache: "no-store",
     });
   } catch {
-    return {
-      ok: false,
-      error: { code: "E_NETWORK", message: "We couldn't reach the program. Please check your connection and try again." },
-    };
+    return { ok: false, error: { code: "E_NETWORK", message: "" } };
   }
   let data = null;
   try {
@@ -308,7 +401,7 @@ async function post(path, body) {
     ok: false,
     error: {
       code: typeof error.code === "string" ? error.code : "E_UNAVAILABLE",
-      message: typeof error.message === "string" ? error.message : "Something went wrong. Please try again.",
+      message: typeof error.message === "string" ? error.message : "",
     },
   };
 }
@@ -319,8 +412,13 @@ function say(message, detail = "") {
   ui.detail.hidden = !detail;
 }
 
+function note(where, text) {
+  where.textContent = text;
+  where.hidden = !text;
+}
+
 function when(seconds) {
-  return new Date(seconds * 1000).toLocaleString([], {
+  return new Date(seconds * 1000).toLocaleString(currentLocale(), {
     weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
   });
 }

@@ -12,8 +12,10 @@
 
 import { QualityMonitor, runPrecallTest } from "./sdk/quality.js";
 import { localMedia, mutedByChoice } from "./devices.js";
+import { has, t } from "./i18n.js";
 
-const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
+/** A link's level in words ("good", "fair", "poor"), or the level's code if unknown. */
+const levelWord = (level) => (has(`devices.level.${level}`) ? t(`devices.level.${level}`) : level);
 /** Phases (room.js's `body[data-phase]`) in which the test is offered. */
 const TEST_PHASES = new Set(["ready", "joining", "waiting", "left"]);
 
@@ -56,14 +58,9 @@ export function mountMedia({ room, camera }) {
 function mountPrecall(section, room, camera) {
   section.classList.add("panel", "precall");
   section.setAttribute("aria-labelledby", "precall-title");
-  const title = make("h2", { id: "precall-title" }, "Check your connection");
-  const intro = make(
-    "p",
-    { className: "quiet" },
-    "A short test call (about ten seconds) sends your camera and microphone to the service and " +
-      "back, and says how well video should work. It's optional and never holds you up.",
-  );
-  const button = make("button", { type: "button" }, "Test my connection");
+  const title = make("h2", { id: "precall-title" }, t("devices.precall.title"));
+  const intro = make("p", { className: "quiet" }, t("devices.precall.intro"));
+  const button = make("button", { type: "button" }, t("devices.precall.test"));
   const actions = make("div", { className: "actions" }, button);
   const status = make("p", { className: "precall-status" });
   status.setAttribute("role", "status");
@@ -89,7 +86,7 @@ function mountPrecall(section, room, camera) {
     running = new AbortController();
     button.disabled = true;
     figures.hidden = true;
-    status.textContent = "Testing your connection… You should see yourself come back below.";
+    status.textContent = t("devices.precall.testing");
     const result = await runPrecallTest(room, {
       stream: camera(),
       signal: running.signal,
@@ -101,7 +98,7 @@ function mountPrecall(section, room, camera) {
           video.autoplay = true;
           video.muted = true;
           video.playsInline = true;
-          video.setAttribute("aria-label", "Your test call, as it comes back");
+          video.setAttribute("aria-label", t("devices.precall.video"));
           status.after(video);
         }
         if (video.srcObject !== stream) video.srcObject = stream;
@@ -111,13 +108,12 @@ function mountPrecall(section, room, camera) {
     running = null;
     dropVideo();
     button.disabled = false;
-    button.textContent = "Test again";
+    button.textContent = t("devices.precall.again");
     if (result.ok) {
-      const level = LEVEL_WORDS[result.verdict.level] ?? result.verdict.level;
-      status.textContent = `Result: ${level}. ${result.verdict.advice}`;
-      if (!result.media) {
-        status.textContent += " Your camera and microphone weren't part of this test, so only the network was checked.";
-      }
+      const level = result.verdict.level;
+      const advice = has(`devices.advice.${level}`) ? t(`devices.advice.${level}`) : result.verdict.advice;
+      status.textContent = t("devices.precall.result", { level: levelWord(level), advice });
+      if (!result.media) status.textContent += ` ${t("devices.precall.networkOnly")}`;
       status.dataset.level = result.verdict.level;
       figures.textContent = describe(result.summary, result.pings);
       figures.hidden = false;
@@ -142,11 +138,11 @@ function mountPrecall(section, room, camera) {
  */
 function describe(s, pings) {
   const parts = [
-    pings > 0 ? `Round trip ${Math.round(s.rtt)} ms` : "Round trip not measured",
-    `packet loss ${formatPercent(s.loss)}`,
-    `jitter ${Math.round(s.jitter)} ms`,
+    pings > 0 ? t("devices.precall.rtt", { ms: Math.round(s.rtt) }) : t("devices.precall.rttUnknown"),
+    t("devices.precall.loss", { percent: formatPercent(s.loss) }),
+    t("devices.precall.jitter", { ms: Math.round(s.jitter) }),
   ];
-  if (s.bitrate > 0) parts.push(`${Math.round(s.bitrate)} kbit/s coming back`);
+  if (s.bitrate > 0) parts.push(t("devices.precall.bitrate", { kbits: Math.round(s.bitrate) }));
   return parts.join(" · ");
 }
 
@@ -155,24 +151,11 @@ function formatPercent(loss) {
   return `${pct < 1 && pct > 0 ? pct.toFixed(1) : Math.round(pct)} %`;
 }
 
+/** The test's refusal in words; a code this page has no words for gets the general one. */
 function precallProblem(code) {
-  switch (code) {
-    case "E_PRECALL_BUSY":
-      return "Many people are testing right now; try again in a minute. You can still join.";
-    case "E_PRECALL_NO_CONNECTION":
-      return (
-        "The test call couldn't connect. Your network may block video calls; you can still " +
-        "join, and if the video doesn't start, try another network."
-      );
-    case "E_PRECALL_STOPPED":
-      return "The test stopped because you joined the session.";
-    case "E_TOKEN_EXPIRED":
-    case "E_TOKEN_INVALID":
-    case "E_TOKEN_MISSING":
-      return "The test couldn't start because this link isn't working. Please ask for a new one.";
-    default:
-      return "The test couldn't finish this time. You can try again, or join anyway.";
-  }
+  const token = ["E_TOKEN_EXPIRED", "E_TOKEN_INVALID", "E_TOKEN_MISSING"].includes(code);
+  const key = token ? "devices.precall.E_TOKEN" : `devices.precall.${code}`;
+  return t(has(key) ? key : "devices.precall.failed");
 }
 
 // --- during the session ---------------------------------------------------------------------
@@ -190,12 +173,12 @@ function mountSessionNotes(notes, room, camera, monitor) {
 
   const weak = make("div", { className: "media-note" });
   weak.setAttribute("role", "group");
-  weak.setAttribute("aria-label", "Connection");
+  weak.setAttribute("aria-label", t("devices.note.connection"));
   const weakText = make("p", {});
   weakText.setAttribute("aria-live", "polite");
-  const audioOnly = make("button", { type: "button", className: "primary" }, "Audio only");
-  const keepVideo = make("button", { type: "button" }, "Keep video");
-  const videoBack = make("button", { type: "button" }, "Turn video back on");
+  const audioOnly = make("button", { type: "button", className: "primary" }, t("devices.note.audioOnly"));
+  const keepVideo = make("button", { type: "button" }, t("devices.note.keepVideo"));
+  const videoBack = make("button", { type: "button" }, t("devices.note.videoBack"));
   weak.append(weakText, make("div", { className: "actions" }, audioOnly, keepVideo, videoBack));
   weak.hidden = true;
 
@@ -203,13 +186,7 @@ function mountSessionNotes(notes, room, camera, monitor) {
   mic.setAttribute("role", "status");
   mic.hidden = true;
 
-  const turn = make(
-    "p",
-    { className: "media-note" },
-    "A note on the connection: the relay server that helps video through strict networks " +
-      "(some workplaces, hospitals or hotels) isn't answering right now. Most connections work " +
-      "without it; if the video doesn't start, another network may help.",
-  );
+  const turn = make("p", { className: "media-note" }, t("devices.note.turnDown"));
   turn.setAttribute("role", "status");
   turn.hidden = true;
 
@@ -225,11 +202,8 @@ function mountSessionNotes(notes, room, camera, monitor) {
     audioOnly.hidden = mode !== "offer";
     keepVideo.hidden = mode !== "offer";
     videoBack.hidden = mode !== "audio-only";
-    if (mode === "offer") weakText.textContent = "Your connection is weak. Switch to audio only?";
-    if (mode === "audio-only") {
-      weakText.textContent =
-        "You're on audio only: the others can hear you but can't see you. Your camera preview stays on for you.";
-    }
+    if (mode === "offer") weakText.textContent = t("devices.note.weak");
+    if (mode === "audio-only") weakText.textContent = t("devices.note.onAudioOnly");
   };
 
   audioOnly.addEventListener("click", () => {
@@ -258,24 +232,32 @@ function mountSessionNotes(notes, room, camera, monitor) {
     if (!declined) showWeak("offer");
   });
 
+  /**
+   * Whether a tool's mute holds this microphone now. The server unmutes everyone but the
+   * clinician whenever a tool stops (and the speaker at every floor change), muted or not: only
+   * someone who was actually muted is told that their microphone is on again.
+   */
+  let toolMuted = false;
+
   room.addEventListener("mute", (e) => {
     const { muted } = /** @type {CustomEvent} */ (e).detail;
     const tracks = camera()?.getAudioTracks() ?? [];
     // Someone who muted themselves (controls.js) stays muted until they choose otherwise.
     const ownMute = mutedByChoice();
+    const wasMuted = toolMuted;
+    toolMuted = muted && tracks.length > 0;
     for (const track of tracks) track.enabled = !muted && !ownMute;
-    if (!tracks.length) return;
-    mic.textContent = muted
-      ? "Your microphone has been muted for this part of the session."
-      : ownMute
-        ? "The session no longer needs you muted. You're still muted, as you chose: select Unmute when you'd like to speak."
-        : "Your microphone is on again.";
+    if (!tracks.length || (!muted && !wasMuted)) return;
+    mic.textContent = t(muted ? "devices.note.muted" : ownMute ? "devices.note.stillMuted" : "devices.note.unmuted");
     mic.hidden = false;
   });
 
-  // The person unmuted themselves (controls.js): a tool's "muted" note no longer holds.
+  // The person unmuted themselves (controls.js): a tool's mute no longer holds, nor its note.
   localMedia.addEventListener("change", () => {
-    if ((camera()?.getAudioTracks() ?? []).some((t) => t.enabled)) mic.hidden = true;
+    if ((camera()?.getAudioTracks() ?? []).some((track) => track.enabled)) {
+      mic.hidden = true;
+      toolMuted = false;
+    }
   });
 
   room.addEventListener("turn", (e) => {
@@ -296,6 +278,7 @@ function mountSessionNotes(notes, room, camera, monitor) {
       showWeak("none");
       if (next !== "waiting" && next !== "joining") {
         mic.hidden = true;
+        toolMuted = false;
         for (const track of camera()?.getAudioTracks() ?? []) track.enabled = !mutedByChoice();
       }
       turn.hidden = !(next === "waiting" && room.turn === "down");
@@ -323,8 +306,8 @@ function mountTileSigns(tiles, room, monitor) {
   const refresh = (figure) => {
     const id = figure.dataset.peer ?? "";
     const level = levels.get(id);
-    place(figure, "quality", level ? `Connection: ${LEVEL_WORDS[level] ?? level}` : "", level);
-    place(figure, "videoPaused", paused.has(id) ? "Video paused (audio only or camera off)" : "");
+    place(figure, "quality", level ? t("devices.sign.quality", { level: levelWord(level) }) : "", level);
+    place(figure, "videoPaused", paused.has(id) ? t("devices.sign.videoPaused") : "");
   };
   const figures = () => /** @type {NodeListOf<HTMLElement>} */ (tiles.querySelectorAll("figure[data-peer]"));
   const refreshPeer = (id) => {

@@ -1,24 +1,21 @@
-// What every role's program panel shares: loading through the REST API (the page's own token),
-// folding refreshes, polling while the page is visible, the "couldn't update" line, running an
-// action with its button disabled, and the readiness control. Each role's module
-// (program-clinician.js, program-client.js, program-partner.js) extends `ProgramPanel` with
-// its own blocks and words; program.js picks one.
+// What every role's program panel shares: loading through the REST API (the page's own token)
+// once, then staying live from the socket's `program` event (docs/protocol.md §5: the server
+// sends each role its own panel's view whenever it changes; there is no polling), folding
+// refreshes, the "couldn't update" line, running an action with its button disabled, and the
+// readiness control. Each role's module (program-clinician.js, program-client.js,
+// program-partner.js) extends `ProgramPanel` with its own blocks and words; program.js picks one.
+// Every word is in the catalogue (`program.*`, web/locales/<locale>/program.json).
 //
 // Caveat: a subclass's constructor runs after this one, so its own fields (set there) are not
 // there yet while `ProgramPanel`'s constructor runs; nothing here calls a hook before `start()`.
+// Without a socket (the page left or the session ended) the panel reads again only after an
+// action of its own or a reconnection.
 
 import { h, note, patch } from "./dom.js";
+import { errorText, locale, t } from "./i18n.js";
 import { restCall } from "./sdk/rest.js";
 
-const POLL_MS = 5000;
-
-const READINESS = [
-  ["1", "1 · Not ready"],
-  ["2", "2 · A little ready"],
-  ["3", "3 · Somewhat ready"],
-  ["4", "4 · Mostly ready"],
-  ["5", "5 · Ready"],
-];
+const READINESS = ["1", "2", "3", "4", "5"];
 
 /** Codes after which this page's token cannot be used for the panel any more. */
 const TOKEN_GONE = new Set(["E_TOKEN_EXPIRED", "E_TOKEN_INVALID", "E_TOKEN_MISSING"]);
@@ -30,12 +27,13 @@ const NOT_FOR_YOU = new Set(["E_FORBIDDEN_ROLE", "E_FORBIDDEN_PROGRAM", "E_PROGR
  * The shared part of the panel. A role's subclass provides:
  * - `heading` (getter): the panel's title;
  * - `buildRole()`: appends the role's blocks to `this.section`, keeping handles in `this.ui`;
- * - `loadRole(partner)`: fetches whatever else the role needs and renders it;
+ * - `loadRole(partner, view)`: renders the partner's view; `view` is the whole `program` event
+ *   (the clinician's carries `approvals`), or `{partner}` after a REST read (fetch the rest);
  * - optionally `infoLoaded()` (the program's names and maxTrials have arrived) and
  *   `kindChanged()` (the room's kind changed), both called before any refresh they cause.
  */
 export class ProgramPanel {
-  constructor({ section, token, you, room, leave }) {
+  constructor({ section, token, you, room, leave, live }) {
     this.section = section;
     this.token = token;
     this.role = you.role;
@@ -43,14 +41,18 @@ export class ProgramPanel {
     this.room = room;
     this.program = room.program;
     this.leave = leave;
+    /** The SDK's room (an EventTarget): `program`, `ended` and `reconnected` arrive on it. */
+    this.live = live ?? null;
+    this.ended = false;
+    /** The last data shown, to draw again when only the room changed. */
+    this.last = null;
     this.base = `/api/programs/${encodeURIComponent(room.program)}`;
     /** @type {any} */
     this.info = null; // GET /api/programs/{p}: names and maxTrials
     this.inFlight = null;
     this.again = false;
     this.stopped = false;
-    this.timer = 0;
-    this.soon = 0;
+    this.listeners = [];
   }
 
   start() {
@@ -58,25 +60,53 @@ export class ProgramPanel {
     this.section.setAttribute("aria-labelledby", "program-title");
     this.build();
     this.refresh(); // the section is shown once there is something to show
-    this.timer = setInterval(() => {
-      if (!document.hidden) this.refresh();
-    }, POLL_MS);
+    if (this.live) {
+      this.listen("program", (e) => this.pushed(e.detail));
+      // Events sent while the socket was away are lost: read once on coming back.
+      this.listen("reconnected", () => this.refresh());
+      this.listen("ended", () => {
+        this.ended = true;
+        this.redraw();
+      });
+    }
+  }
+
+  listen(type, handler) {
+    this.live.addEventListener(type, handler);
+    this.listeners.push([type, handler]);
   }
 
   stop() {
     this.stopped = true;
-    clearInterval(this.timer);
-    clearTimeout(this.soon);
+    for (const [type, handler] of this.listeners) this.live?.removeEventListener(type, handler);
+    this.listeners = [];
   }
 
   roomChanged(room) {
     const before = this.room;
     this.room = room;
     if (before.kind !== room.kind) this.kindChanged();
-    if (before.id !== room.id || before.version !== room.version) {
-      clearTimeout(this.soon);
-      this.soon = setTimeout(() => this.refresh(), 250);
-    }
+    // The program's own changes arrive as `program` events; a room change only redraws what
+    // depends on the room (e.g. whether the partner is in a trial session right now).
+    if (before.id !== room.id || before.you?.state !== room.you?.state) this.redraw();
+  }
+
+  /** A `program` event: this role's whole view, filtered by the server. */
+  pushed(view) {
+    if (this.stopped || !view || view.program !== this.program || !view.partner) return;
+    this.loadProblem(null);
+    this.section.hidden = false;
+    this.show(view);
+  }
+
+  /** Draws `view` ({partner, ...role extras}) and remembers it for `redraw`. */
+  show(view) {
+    this.last = view;
+    return this.loadRole(view.partner, view);
+  }
+
+  redraw() {
+    if (this.last && !this.stopped) this.show(this.last);
   }
 
   /** The room's kind changed; a role whose blocks depend on it redraws them. */
@@ -126,7 +156,7 @@ export class ProgramPanel {
     }
     this.loadProblem(null);
     this.section.hidden = false;
-    await this.loadRole(partner.data);
+    await this.show({ program: this.program, partner: partner.data });
   }
 
   loadProblem(error) {
@@ -137,10 +167,9 @@ export class ProgramPanel {
     }
     if (error && TOKEN_GONE.has(error.code)) {
       this.stop();
-      this.ui.problem.textContent =
-        "This page's access has ended, so this panel can't update. Open a new link to see it again.";
+      this.ui.problem.textContent = t("program.accessEnded");
     } else if (error) {
-      this.ui.problem.textContent = `This panel couldn't update just now. ${error.message}`;
+      this.ui.problem.textContent = t("program.couldNotUpdate", { reason: errorText(error.code, error.message) }).trim();
     } else {
       this.ui.problem.textContent = "";
     }
@@ -156,7 +185,7 @@ export class ProgramPanel {
   }
 
   /**
-   * Runs an action with its button disabled; says how it went in `where`; then refreshes.
+   * Runs an action with its button disabled; says how it went in `where`.
    *
    * @param {HTMLButtonElement} button
    * @param {HTMLElement} where
@@ -169,11 +198,13 @@ export class ProgramPanel {
     const answer = await action();
     if (button.isConnected) button.disabled = false;
     if (!answer.ok) {
-      note(where, answer.error.message, "error");
+      note(where, errorText(answer.error.code, answer.error.message), "error");
     } else if (done) {
       note(where, typeof done === "function" ? done(answer.data) : done);
     }
-    await this.refresh();
+    // Connected, the change comes back as a `program` event (before this answer, even); only
+    // a page without its socket (left, ended) reads it again.
+    if (!this.live?.connected) await this.refresh();
     return answer;
   }
 
@@ -194,12 +225,12 @@ export class ProgramPanel {
   /** A labelled 1–5 select with a button; `onSend(value, button)`. */
   readinessControl(id, label, verb, onSend, message) {
     const select = h("select", { id },
-      h("option", { value: "" }, "Choose…"),
-      ...READINESS.map(([value, text]) => h("option", { value }, text)));
+      h("option", { value: "" }, t("program.readiness.choose")),
+      ...READINESS.map((value) => h("option", { value }, t(`program.readiness.${value}`))));
     const button = h("button", { type: "button" }, verb);
     button.addEventListener("click", () => {
       if (!select.value) {
-        note(message, "Please choose a number from 1 to 5 first.", "error");
+        note(message, t("program.readiness.chooseFirst"), "error");
         select.focus();
         return;
       }
@@ -220,12 +251,13 @@ export function reconcile(list, items, keyOf, build) {
   patch(list, items.map((item) => [keyOf(item), item, () => build(item)]), heading);
 }
 
-/** A time for people: "today 3:05 PM", else the short date and time (the browser's locale). */
+/** A time for people: "today 3:05 PM", else the short date and time (the page's locale). */
 export function when(seconds) {
   if (typeof seconds !== "number") return "";
   const date = new Date(seconds * 1000);
   const today = new Date();
-  const time = date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
-  if (date.toDateString() === today.toDateString()) return `today ${time}`;
-  return `${date.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" })} ${time}`;
+  const time = date.toLocaleTimeString(locale(), { hour: "numeric", minute: "2-digit" });
+  if (date.toDateString() === today.toDateString()) return t("program.today", { time });
+  const day = date.toLocaleDateString(locale(), { weekday: "short", day: "numeric", month: "short" });
+  return t("program.dayTime", { day, time });
 }

@@ -1,21 +1,16 @@
 // The client's program panel: agreeing that the partner may be invited, what the partner chose
 // to share, asking for couples sessions, and pausing or resuming the partner's access. The
-// shared loading and acting are in program-base.js.
+// shared loading and acting are in program-base.js; the words are `program.client.*`.
 //
 // Caveat: the client learns only what the partner shared (`p.shared`); the words below never
 // say more than that, so the page cannot tell apart what the server does not.
 
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 import { ProgramPanel } from "./program-base.js";
 
 /** What the client may learn: only what the partner chose to share. */
-const SHARED_FOR_CLIENT = {
-  consented: "Your partner has said yes to trying a couples session.",
-  requested: "Your partner has asked to keep joining couples sessions.",
-  deferred: "Your partner has said not now.",
-  declined: "Your partner has decided not to take part. Your own program goes on the same.",
-  withdrawn: "Your partner has stopped taking part. Your own program goes on the same.",
-};
+const SHARED_FOR_CLIENT = ["consented", "requested", "deferred", "declined", "withdrawn"];
 
 export class ClientPanel extends ProgramPanel {
   constructor(options) {
@@ -24,13 +19,12 @@ export class ClientPanel extends ProgramPanel {
   }
 
   get heading() {
-    return "Your partner and couples sessions";
+    return t("program.client.heading");
   }
 
   buildRole() {
     const ui = this.ui;
-    ui.intro = h("p", { className: "quiet" },
-      "Couples sessions are optional. Your own program goes on the same, whatever happens here.");
+    ui.intro = h("p", { className: "quiet" }, t("program.client.intro"));
     ui.agreement = h("div", { className: "program-block" });
     ui.status = h("p", {});
     ui.actions = h("div", { className: "actions" });
@@ -51,47 +45,45 @@ export class ClientPanel extends ProgramPanel {
     const focusedVerb = ui.actions.contains(document.activeElement) ? document.activeElement.textContent : "";
 
     if (p.clientAgreed) {
-      ui.agreement.replaceChildren(h("p", {},
-        "You've agreed that your clinician may invite your partner. Your partner decides for themselves."));
+      ui.agreement.replaceChildren(h("p", {}, t("program.client.agreed")));
     } else {
-      const agree = h("button", { type: "button", className: "primary" }, "Agree to invite my partner");
+      const agree = h("button", { type: "button", className: "primary" }, t("program.client.agree"));
       const message = h("p", { className: "program-note", role: "status", hidden: true });
       agree.addEventListener("click", () => this.act(agree, message, () => this.step("agree"),
-        "Thank you. Your clinician can now invite your partner."));
+        t("program.client.agreeDone")));
       ui.agreement.replaceChildren(
-        h("p", {}, "Your clinician can invite your partner to a couples session only if you agree. " +
-          "It's your choice."),
+        h("p", {}, t("program.client.agreeIntro")),
         h("div", { className: "actions" }, agree), message);
     }
 
     let status;
-    if (p.paused) status = "You've paused your partner's access to couples sessions.";
-    else if (p.couplesSessions) status = "Couples sessions with your partner are open.";
-    else if (p.shared && SHARED_FOR_CLIENT[p.shared]) status = SHARED_FOR_CLIENT[p.shared];
-    else if (p.clientAgreed) status = "Your partner's answer is theirs to share. Nothing has been shared with you.";
+    if (p.paused) status = t("program.client.paused");
+    else if (p.couplesSessions) status = t("program.client.open");
+    else if (p.shared && SHARED_FOR_CLIENT.includes(p.shared)) status = t(`program.client.shared.${p.shared}`);
+    else if (p.clientAgreed) status = t("program.client.nothingShared");
     else status = "";
     ui.status.textContent = status;
     ui.status.hidden = !status;
 
     const buttons = [];
     if (p.paused) {
-      const resume = h("button", { type: "button" }, "Resume");
+      const resume = h("button", { type: "button" }, t("program.client.resume"));
       resume.addEventListener("click", () => this.act(resume, ui.message, () => this.step("resume"),
-        "Your partner's access is back to where it was."));
+        t("program.client.resumeDone")));
       buttons.push(resume);
     } else if (p.clientAgreed) {
       if (p.shared === "consented" && !p.couplesSessions && !(this.asked || p.requested)) {
-        const ask = h("button", { type: "button", className: "primary" }, "Ask for couples sessions");
+        const ask = h("button", { type: "button", className: "primary" }, t("program.client.ask"));
         ask.addEventListener("click", () => this.act(ask, ui.message, async () => {
           const answer = await this.step("request");
           if (answer.ok) this.asked = true;
           return answer;
-        }, "You've asked. Your clinician will talk it through with you."));
+        }, t("program.client.askDone")));
         buttons.push(ask);
       }
-      const pause = h("button", { type: "button" }, "Pause my partner's access");
+      const pause = h("button", { type: "button" }, t("program.client.pause"));
       pause.addEventListener("click", () => this.act(pause, ui.message, () => this.step("pause"),
-        "Paused. Your partner can't join couples sessions until you resume."));
+        t("program.client.pauseDone")));
       buttons.push(pause);
     }
     ui.actions.replaceChildren(...buttons);

@@ -1,11 +1,13 @@
-// The partner's program panel: where they stand, asking to continue after the trial, other
-// couples sessions to join once approved, a readiness check-in, and stopping (confirmed first).
-// The shared loading and acting are in program-base.js.
+// The partner's program panel: where they stand, asking to continue once a trial session has
+// been attended (never during the first one), other couples sessions to join once approved, a
+// readiness check-in, and stopping (confirmed first). The shared loading and acting are in
+// program-base.js; the words are `program.partner.*` in the catalogue.
 //
 // Caveat: joining another session reloads the page with that session's token, after leaving
 // this room (or three seconds, whichever is first); nothing of this panel survives it.
 
 import { h, keepFocus, note } from "./dom.js";
+import { t } from "./i18n.js";
 import { ProgramPanel, reconcile, when } from "./program-base.js";
 
 /** The states in which the partner may check in and may stop taking part. */
@@ -18,7 +20,7 @@ export class PartnerPanel extends ProgramPanel {
   }
 
   get heading() {
-    return "Your part in couples sessions";
+    return t("program.partner.heading");
   }
 
   buildRole() {
@@ -27,20 +29,20 @@ export class PartnerPanel extends ProgramPanel {
     ui.next = h("div", { className: "program-block" });
     ui.sessions = h("ul", { className: "people program-list" });
     ui.sessionsBlock = h("div", { className: "program-block", hidden: true },
-      h("h3", {}, "Couples sessions"), ui.sessions);
-    ui.sessionsEmpty = h("p", { className: "quiet" }, "There are no other couples sessions open right now.");
+      h("h3", {}, t("program.partner.sessions")), ui.sessions);
+    ui.sessionsEmpty = h("p", { className: "quiet" }, t("program.partner.noSessions"));
     ui.sessionsBlock.append(ui.sessionsEmpty);
     ui.sessionsMessage = h("p", { className: "program-note", role: "status", hidden: true });
     ui.sessionsBlock.append(ui.sessionsMessage);
 
     ui.checkinMessage = h("p", { className: "program-note", role: "status", hidden: true });
     ui.checkin = h("div", { className: "program-block" },
-      h("h3", {}, "A quick check-in"),
-      this.readinessControl("self-readiness", "How ready do you feel?", "Send",
+      h("h3", {}, t("program.partner.checkin")),
+      this.readinessControl("self-readiness", t("program.partner.howReady"), t("program.partner.send"),
         async (value, button) => {
           await this.act(button, ui.checkinMessage,
             () => this.api("POST", `${this.base}/checkins`, { readiness: Number(value) }),
-            "Thank you. Only the clinician sees this.");
+            t("program.partner.checkinDone"));
         }, ui.checkinMessage),
       ui.checkinMessage);
 
@@ -50,6 +52,8 @@ export class PartnerPanel extends ProgramPanel {
 
   async loadRole(partner) {
     let sessions = null;
+    // Other sessions are not in the event (they are the program's, not the partner's record):
+    // read once each time the view changes while approved.
     if (["approved", "active"].includes(partner.state)) {
       const answer = await this.api("GET", `${this.base}/sessions`);
       sessions = answer.ok ? answer.data : [];
@@ -59,32 +63,24 @@ export class PartnerPanel extends ProgramPanel {
 
   renderPartner(p, sessions) {
     const ui = this.ui;
-    const client = this.info?.client?.name || "your partner";
-    const words = {
-      consented: "You've said yes to trying couples sessions. Thank you for being here.",
-      requested: "You've asked to keep joining couples sessions. The clinician will let you know.",
-      approved: "You're welcome to join couples sessions.",
-      active: "You're welcome to join couples sessions.",
-      paused: "Couples sessions are paused for now.",
-      withdrawn: "You've stopped taking part in couples sessions. Thank you for the time you gave.",
-      revoked: "Couples sessions are closed for now. If you have questions, the program can help.",
-    };
-    ui.state.textContent = words[p.state] ?? "Thank you for being here.";
+    const client = this.info?.client?.name || t("program.partner.yourPartner");
+    const known = ["consented", "requested", "approved", "active", "paused", "withdrawn", "revoked"];
+    ui.state.textContent = t(known.includes(p.state) ? `program.partner.state.${p.state}`
+      : "program.partner.state.other");
 
-    // Asking to continue.
-    const nextKey = p.state;
+    // Asking to continue: only once a trial session has been attended, never during the first.
+    const canAsk = p.state === "consented" && this.trialAttended(p);
+    const nextKey = `${p.state}:${canAsk}`;
     if (ui.next.dataset.sig !== nextKey) {
       ui.next.dataset.sig = nextKey;
       keepFocus(ui.next, ui.state);
-      if (p.state === "consented") {
+      if (canAsk) {
         const message = h("p", { className: "program-note", role: "status", hidden: true });
-        const ask = h("button", { type: "button", className: "primary" }, "I'd like to continue");
+        const ask = h("button", { type: "button" }, t("program.partner.continue"));
         ask.addEventListener("click", () => this.act(ask, message, () => this.step("request"),
-          "Thank you. The clinician will decide with you."));
+          t("program.partner.continueDone")));
         ui.next.replaceChildren(
-          h("p", { className: "quiet" },
-            "If you'd like to keep joining couples sessions after your trial, you can ask. " +
-            "There's no need to decide now."),
+          h("p", { className: "quiet" }, t("program.partner.continueIntro")),
           h("div", { className: "actions" }, ask), message);
         ui.next.hidden = false;
       } else {
@@ -116,11 +112,23 @@ export class PartnerPanel extends ProgramPanel {
     }
   }
 
+  /**
+   * Whether a trial session is behind the partner: `trialsAttended` counts admissions, so
+   * during the first one it is already 1. One counted session is behind them once they are
+   * not in it (waiting for another, or it ended); two always mean one is.
+   */
+  trialAttended(p) {
+    const attended = Number(p.trialsAttended) || 0;
+    if (attended >= 2) return true;
+    if (attended < 1) return false;
+    return this.ended || this.room?.you?.state !== "admitted";
+  }
+
   renderStop(client) {
     const ui = this.ui;
     const message = h("p", { className: "program-note", role: "status", hidden: true });
     if (!this.confirmingStop) {
-      const stop = h("button", { type: "button" }, "Stop taking part");
+      const stop = h("button", { type: "button" }, t("program.partner.stop"));
       stop.addEventListener("click", () => {
         this.confirmingStop = true;
         ui.stop.dataset.sig = "true:true";
@@ -130,11 +138,10 @@ export class PartnerPanel extends ProgramPanel {
       ui.stop.replaceChildren(h("div", { className: "actions" }, stop), message);
       return;
     }
-    const line = h("p", { id: "stop-confirm" },
-      `This ends your part in couples sessions now, including this one. ${cap(client)}'s own program goes on the same.`);
+    const line = h("p", { id: "stop-confirm" }, t("program.partner.stopConfirm", { client: cap(client) }));
     const yes = h("button", { type: "button", className: "danger", "aria-describedby": "stop-confirm" },
-      "Yes, stop taking part");
-    const cancel = h("button", { type: "button" }, "Cancel");
+      t("program.partner.stopYes"));
+    const cancel = h("button", { type: "button" }, t("program.partner.cancel"));
     yes.addEventListener("click", async () => {
       cancel.disabled = true;
       const answer = await this.act(yes, message, () => this.step("withdraw"));
@@ -152,13 +159,13 @@ export class PartnerPanel extends ProgramPanel {
 
   sessionItem(s) {
     const label = s.scheduled && s.startsAt ? `${s.id} · ${when(s.startsAt)}` : s.id;
-    const join = h("button", { type: "button", className: "primary" }, `Join ${s.id}`);
+    const join = h("button", { type: "button", className: "primary" }, t("program.partner.join", { session: s.id }));
     join.addEventListener("click", async () => {
       const answer = await this.act(join, this.ui.sessionsMessage,
         () => this.api("POST", `${this.base}/partner/session-token`, { room: s.id }));
       if (!answer.ok) return;
       join.disabled = true;
-      note(this.ui.sessionsMessage, `Opening ${s.id}…`);
+      note(this.ui.sessionsMessage, t("program.partner.opening", { session: s.id }));
       this.stop();
       if (this.leave) {
         // Leave this room properly first, so no one sees a frozen "reconnecting" tile.

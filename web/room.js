@@ -10,23 +10,23 @@ import { mountTools } from "./tools.js";
 import { mediaProblem, mountDevices, openDevices } from "./devices.js";
 import { mountCallControls } from "./controls.js";
 import { mountConsole } from "./console.js";
+import { Announcer } from "./announce.js";
+import { chooseLocale, errorText, has, locale, t, useLocale } from "./i18n.js";
 
-const ROLE_LABEL = { clinician: "Clinician", client: "Client", partner: "Partner" };
 const TOKEN_KEY = "alongside.token";
+/** The main room's side in a snapshot (server/tools/api.py MAIN); side rooms have names. */
+const MAIN = "";
 
-const PROBLEMS = {
-  E_TOKEN_MISSING: "This page needs the link you were sent. Please open that link again.",
-  E_TOKEN_INVALID: "This link isn't working. Please ask for a new one.",
-  E_TOKEN_EXPIRED: "This link has expired. Please ask for a new one.",
-  E_TOKEN_NOT_YET_VALID: "This link isn't active yet. Please try again closer to the session time.",
-  E_ROOM_NOT_FOUND: "This session isn't open yet. Please try again in a little while.",
-  E_ROOM_ENDED: "This session has ended.",
-  E_REMOVED: "Your place in this session was closed by the clinician.",
-  E_ROOM_LOCKED: "The room isn't taking new arrivals just now. Please try again in a little while.",
-  E_ROOM_FULL: "Someone else is already in this session with this role.",
-  E_TIMEOUT: "The session took too long to answer. Please try again.",
-  E_DISCONNECTED: "The connection to the session was lost. Please try again.",
-};
+/** A role in words ("Clinician"), or the role's code if the catalogue has no word for it. */
+const roleLabel = (role) => (has(`room.role.${role}`) ? t(`room.role.${role}`) : role ?? "");
+
+/**
+ * What to tell someone whose joining failed with `code`: this page's own words
+ * (`room.problem.<CODE>`), else the generic ones for the code (`errors.<CODE>`), else the
+ * server's message.
+ */
+const problemText = (code, message) =>
+  has(`room.problem.${code}`) ? t(`room.problem.${code}`) : errorText(code, message || t("room.problem.unknown"));
 
 /** Refusals that another try with the same link cannot fix. */
 const FINAL = new Set([
@@ -72,6 +72,15 @@ const lobbyItems = new Map();
 const relayOnly = new URLSearchParams(location.search).has("relay");
 const token = takeToken();
 const claims = token ? readClaims(token) : null;
+try {
+  // The token's `locale` claim only picks a language; the server checks the token itself.
+  await useLocale(chooseLocale(typeof claims?.locale === "string" ? claims.locale : undefined));
+} catch {
+  // The catalogue did not load: each message shows as its key, and the page still works.
+}
+/** The running time-out's view for this person (plugins/timeout), to word the heading truly. */
+let timeoutView = null;
+const announcer = new Announcer({ region: el("[data-announce]"), lobby: ui.lobby });
 const room = token
   ? new AlongsideRoom({
       token,
@@ -86,15 +95,11 @@ start();
 
 function start() {
   if (!room) {
-    say("This page needs the link you were sent. Please open that link again.");
+    say(t("room.problem.E_TOKEN_MISSING"));
     return;
   }
   showWho(claims?.name, claims?.role);
-  if (claims?.role === "clinician") {
-    say("When you're ready, select Join to open the session.");
-  } else {
-    say("When you're ready, select Join. The clinician will let you in.");
-  }
+  say(t(claims?.role === "clinician" ? "room.ready.clinician" : "room.ready.other"));
   ui.join.disabled = false;
   ui.join.addEventListener("click", onJoin);
   ui.leave.addEventListener("click", onLeave);
@@ -113,7 +118,8 @@ function start() {
 function takeToken() {
   const fragment = location.hash.replace(/^#/, "");
   if (!fragment) return remembered() ?? "";
-  history.replaceState(null, "", location.pathname);
+  // The query (`?lang`, `?relay`) carries no secret and stays for a reload.
+  history.replaceState(null, "", location.pathname + location.search);
   let token = fragment.startsWith("token=") ? fragment.slice("token=".length) : fragment;
   try {
     token = decodeURIComponent(token);
@@ -160,7 +166,7 @@ function readClaims(jwt) {
 
 async function startCamera() {
   if (!navigator.mediaDevices?.getUserMedia) {
-    cameraNote("This browser can't share a camera here. You can still join and see and hear the others.");
+    cameraNote(t("room.camera.unsupported"));
     return;
   }
   try {
@@ -198,7 +204,7 @@ function cameraNote(text) {
 async function onJoin() {
   phase = "joining";
   ui.join.disabled = true;
-  say("Connecting…");
+  say(t("room.connecting"));
   if (!camera && ui.cameraNote.hidden) startCamera();
   try {
     await room.connect();
@@ -223,7 +229,7 @@ async function onLeave() {
   phase = "left";
   clearRoom();
   stopCamera();
-  say("You've left the session.", "Your camera and microphone are off. You can join again whenever you're ready.");
+  say(t("room.left"), t("room.left.detail"));
   showJoin(true);
 }
 
@@ -238,7 +244,7 @@ async function act(button, action) {
   const answer = await action();
   if (button.isConnected) button.disabled = false;
   if (!answer.ok && phase !== "over") {
-    say(snapshotMessage(), answer.error.message);
+    say(snapshotMessage(), errorText(answer.error.code, answer.error.message));
   }
 }
 
@@ -252,54 +258,42 @@ function listen(r) {
   r.addEventListener("presence", (e) => {
     const { participant, status } = e.detail;
     const tile = tiles.get(participant);
-    if (tile && status === "reconnecting") setNote(tile, "Reconnecting…");
+    if (tile && status === "reconnecting") setNote(tile, t("room.reconnecting"));
     if (tile && status === "joined") setNote(tile, "");
+    if (phase === "in") announcer.presence(e.detail);
+  });
+  r.addEventListener("tool", (e) => {
+    const running = (e.detail.tools ?? []).find((item) => item.name === "timeout" && item.status === "running");
+    timeoutView = running?.view ?? null;
+    if (phase === "in" && snapshot) say(snapshotMessage(), snapshotDetail());
   });
   r.addEventListener("admitted", () => banner(""));
   r.addEventListener("denied", (e) => {
     phase = "ready";
     clearRoom();
-    say(
-      e.detail.reason || "The clinician can't let you in right now.",
-      "You can select Join to knock again whenever you're ready.",
-    );
+    say(e.detail.reason || t("room.denied"), t("room.denied.detail"));
     showJoin(true);
   });
   r.addEventListener("sentback", () => {
     sentBack = true;
     for (const id of [...tiles.keys()]) removeTile(id);
-    say(
-      "You're back in the waiting room for now.",
-      "The clinician will let you in again when they're ready. You can keep this page open.",
-    );
+    announcer.reset();
+    say(t("room.sentBack"), t("room.sentBack.detail"));
   });
   r.addEventListener("removed", (e) => {
     // An access change that was the person's own choice (or their partner's pause)
     // is worded as such, not as something that went wrong.
-    const gentle = {
-      E_CONSENT_WITHDRAWN: ["You've stopped taking part in couples sessions.",
-        "Thank you for the time you gave. You can close this page."],
-      E_PARTNER_PAUSED: ["Couples sessions are paused for now.",
-        "Nothing is needed from you. You can close this page."],
-      E_INVITE_REVOKED: ["This invitation has been withdrawn.",
-        "If you'd like to talk about it, the program's care team can help."],
-    }[e.detail.code];
-    if (gentle) return over(...gentle);
-    over(
-      e.detail.reason || "The clinician has ended your part in this session.",
-      "If this seems wrong, please contact your care team.",
-    );
+    const gentle = ["E_CONSENT_WITHDRAWN", "E_PARTNER_PAUSED", "E_INVITE_REVOKED"].includes(e.detail.code);
+    if (gentle) return over(t(`room.removed.${e.detail.code}`), t(`room.removed.${e.detail.code}.detail`));
+    over(e.detail.reason || t("room.removed"), t("room.removed.detail"));
   });
   r.addEventListener("ended", () => {
-    over(
-      "This session has ended.",
-      snapshot?.you?.role === "clinician" ? "You can close this page." : "Thank you for being here. You can close this page.",
-    );
+    over(t("room.ended"), t(snapshot?.you?.role === "clinician" ? "room.closePage" : "room.ended.thanks"));
   });
   r.addEventListener("superseded", () => {
-    over("This session is now open in another tab or window.", "This page has stepped aside; you can close it.");
+    over(t("room.superseded"), t("room.superseded.detail"));
   });
-  r.addEventListener("reconnecting", () => banner("Reconnecting…"));
+  r.addEventListener("reconnecting", () => banner(t("room.reconnecting")));
   r.addEventListener("reconnected", () => banner(""));
   r.addEventListener("error", (e) => {
     banner("");
@@ -316,16 +310,17 @@ function render(snap) {
   if (!["joining", "waiting", "in"].includes(phase) || !snap.you) return;
   snapshot = snap;
   if (snap.status === "ended") {
-    over("This session has ended.", "You can close this page.");
+    over(t("room.ended"), t("room.closePage"));
     return;
   }
   phase = snap.you?.state === "admitted" ? "in" : "waiting";
   if (phase === "in") sentBack = false;
+  if (phase !== "in") timeoutView = null;
   showWho(snap.you?.name, snap.you?.role);
   say(snapshotMessage(), snapshotDetail());
   showJoin(false);
   // The partner's lifecycle panel (REST): mounted on the first snapshot of a join, then refreshed.
-  mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave() });
+  mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave(), live: room });
   // The clinician's console (console.js): today's sessions, attendance, check-in trends.
   mountConsole({ token, you: snap.you, room: snap });
 
@@ -341,33 +336,92 @@ function render(snap) {
   ui.lobby.hidden = !(isClinician && phase === "in");
   ui.host.hidden = ui.lobby.hidden;
   if (isClinician) renderLobby(snap.lobby ?? []);
-  ui.lock.textContent = snap.locked ? "Unlock" : "Lock";
-  ui.lockState.textContent = snap.locked
-    ? "The room is locked: no one new can knock."
-    : "The room is open: people can knock to come in.";
+  ui.lock.textContent = t(snap.locked ? "room.unlock" : "room.lock");
+  ui.lockState.textContent = t(snap.locked ? "room.locked" : "room.unlocked");
+  // Knocks, admissions, drops and returns, to the live region (announce.js).
+  if (phase === "in") announcer.follow(snap);
+  else announcer.reset();
 }
 
 function snapshotMessage() {
   if (!snapshot) return ui.message.textContent;
-  if (phase === "waiting") {
-    return sentBack ? "You're back in the waiting room for now." : "You're in the waiting room.";
+  if (phase === "waiting") return t(sentBack ? "room.sentBack" : "room.waiting");
+  const here = snapshot.participants ?? [];
+  const away = snapshot.away ?? [];
+  const clinician = snapshot.you?.role === "clinician";
+  const timeOut = timeoutView?.phase === "timeout";
+  if ((snapshot.side ?? MAIN) !== MAIN) {
+    // In a side room (a time-out room, a private check-in): say with whom, not "the session".
+    if (here.length === 0) return t(timeOut ? "room.side.aloneTimeout" : "room.side.alone");
+    return t(timeOut ? "room.side.withTimeout" : "room.side.with", { names: names(here) });
   }
-  if (snapshot.you?.role === "clinician" && (snapshot.participants ?? []).length === 0) {
-    return "The session is open.";
-  }
-  return "You're in the session.";
+  if (away.length > 0) return t(timeOut ? "room.timeout.on" : "room.main");
+  if (clinician && here.length === 0) return t("room.open");
+  return t("room.in");
 }
 
 function snapshotDetail() {
   if (phase === "waiting") {
-    return snapshot.clinicianPresent
-      ? "The clinician will let you in when they're ready. You can keep this page open."
-      : "The clinician hasn't arrived yet. You can keep this page open; they'll let you in when they're ready.";
+    return t(snapshot.clinicianPresent ? "room.waiting.detail" : "room.waiting.noClinician");
   }
-  if (snapshot.you?.role === "clinician" && (snapshot.participants ?? []).length === 0) {
-    return "People who knock will appear in the waiting room below.";
+  const clinician = snapshot.you?.role === "clinician";
+  const here = snapshot.participants ?? [];
+  const away = snapshot.away ?? [];
+  const parts = [];
+  // Who is elsewhere: the clinician is told about everyone; others only see what their own
+  // snapshot says (`away`: names and who they are with, never what happens there).
+  if (away.length > 0 && (clinician || (snapshot.side ?? MAIN) === MAIN)) parts.push(whereOthersAre(away));
+  const ends = timeoutView && ["timeout", "pause"].includes(timeoutView.phase) ? timeoutView.deadline : null;
+  if (typeof ends === "number") {
+    parts.push(t(timeoutView.phase === "pause" ? "room.pause.until" : "room.timeout.until", { time: clock(ends) }));
   }
-  return "";
+  if (clinician && here.length === 0 && away.length === 0) parts.push(t("room.open.detail"));
+  return parts.join(" ");
+}
+
+/**
+ * One sentence per group of people in other rooms: "Alex and Sam are each in a time-out room
+ * of their own." / "Sam is in the main room." / "Alex and Sam are together in a side room."
+ * @param {{id: string, name: string, with?: string[]}[]} away
+ */
+function whereOthersAre(away) {
+  const mine = snapshot.side ?? MAIN;
+  const sides = timeoutView?.sides ?? {}; // the clinician's time-out view says who is where
+  const timeOut = timeoutView?.phase === "timeout";
+  /** @type {Map<string, string[][]>} */
+  const groups = new Map();
+  const placed = new Set();
+  for (const person of away) {
+    if (placed.has(person.name)) continue;
+    const group = [person.name, ...(person.with ?? [])];
+    for (const name of group) placed.add(name);
+    const side = sides[person.id];
+    const kind = mine !== MAIN && side === MAIN ? "main"
+      : mine !== MAIN && side === undefined ? "other"
+        : timeOut && group.length === 1 ? "timeout"
+          : group.length === 1 ? "alone" : "together";
+    groups.set(kind, [...(groups.get(kind) ?? []), group]);
+  }
+  const sentences = [];
+  for (const [kind, list] of groups) {
+    if (kind === "together") {
+      for (const group of list) sentences.push(t("room.away.together", { names: names(group) }));
+    } else {
+      const everyone = list.flat();
+      sentences.push(t(`room.away.${kind}`, { names: names(everyone), count: everyone.length }));
+    }
+  }
+  return sentences.join(" ");
+}
+
+/** "Alex", "Alex and Sam", "Alex, Sam and Jo" in the page's language. */
+function names(people) {
+  const list = people.map((p) => (typeof p === "string" ? p : p.name));
+  try {
+    return new Intl.ListFormat(locale(), { style: "long", type: "conjunction" }).format(list);
+  } catch {
+    return list.join(", ");
+  }
 }
 
 /**
@@ -377,7 +431,7 @@ function snapshotDetail() {
 function updateTile(person, isClinician) {
   let tile = tiles.get(person.id);
   if (!tile) tile = makeTile(person.id);
-  const role = ROLE_LABEL[person.role] ?? person.role;
+  const role = roleLabel(person.role);
   tile.label.textContent = "";
   tile.label.append(person.name, " ");
   const roleSpan = document.createElement("span");
@@ -385,12 +439,12 @@ function updateTile(person, isClinician) {
   roleSpan.textContent = role;
   tile.label.append(roleSpan);
   tile.video.setAttribute("aria-label", `${person.name}, ${role}`);
-  setNote(tile, person.presence === "reconnecting" ? "Reconnecting…" : "");
+  setNote(tile, person.presence === "reconnecting" ? t("room.reconnecting") : "");
   tile.actions.hidden = !isClinician;
   if (isClinician && tile.actions.childElementCount === 0) {
     tile.actions.append(
-      personButton("Send back", person, () => room.sendBack(person.id)),
-      personButton("Remove", person, () => room.remove(person.id), "danger"),
+      personButton(t("room.sendBack"), person, () => room.sendBack(person.id)),
+      personButton(t("room.remove"), person, () => room.remove(person.id), "danger"),
     );
   } else if (isClinician) {
     for (const button of tile.actions.querySelectorAll("button")) renameButton(button, person.name);
@@ -411,7 +465,7 @@ function makeTile(peerId) {
   const sound = document.createElement("button");
   sound.type = "button";
   sound.className = "sound";
-  sound.textContent = "Turn on sound";
+  sound.textContent = t("room.turnOnSound");
   sound.hidden = true;
   sound.addEventListener("click", () => {
     video.muted = false;
@@ -468,8 +522,8 @@ function renderLobby(waiting) {
       const actions = document.createElement("div");
       actions.className = "actions";
       actions.append(
-        personButton("Admit", person, () => room.admit(person.id), "primary"),
-        personButton("Deny", person, () => room.deny(person.id)),
+        personButton(t("room.admit"), person, () => room.admit(person.id), "primary"),
+        personButton(t("room.deny"), person, () => room.deny(person.id)),
       );
       item.append(text, actions);
       ui.lobbyList.append(item);
@@ -481,11 +535,11 @@ function renderLobby(waiting) {
     name.textContent = person.name;
     const role = document.createElement("span");
     role.className = "role";
-    role.textContent = ROLE_LABEL[person.role] ?? person.role;
+    role.textContent = roleLabel(person.role);
     const since = document.createElement("span");
     since.className = "since";
-    since.textContent = `waiting since ${clock(person.since)}`;
-    if (person.presence === "reconnecting") since.textContent += " · reconnecting…";
+    since.textContent = t(person.presence === "reconnecting" ? "room.lobby.sinceReconnecting" : "room.lobby.since",
+      { time: clock(person.since) });
     text.append(name, " ", role, " ", since);
     for (const button of item.querySelectorAll("button")) renameButton(button, person.name);
   }
@@ -533,6 +587,8 @@ function keepFocusNear(leaving, fallback) {
 
 function clearRoom() {
   snapshot = null;
+  timeoutView = null;
+  announcer.reset();
   for (const id of [...tiles.keys()]) removeTile(id);
   for (const item of lobbyItems.values()) item.remove();
   lobbyItems.clear();
@@ -553,9 +609,9 @@ function over(message, detail) {
 
 function problem(code, message) {
   banner("");
-  const text = PROBLEMS[code] ?? message ?? "Something went wrong. Please try again.";
+  const text = problemText(code, message);
   if (FINAL.has(code)) {
-    over(text, "You can close this page.");
+    over(text, t("room.closePage"));
     return;
   }
   phase = "ready";
@@ -573,7 +629,7 @@ function showJoin(canJoin) {
 
 function showWho(name, role) {
   if (!name && !role) return;
-  const label = ROLE_LABEL[role] ?? role ?? "";
+  const label = roleLabel(role);
   ui.who.textContent = name && label ? `${name} · ${label}` : name || label;
 }
 
@@ -590,6 +646,6 @@ function banner(text) {
 }
 
 function clock(seconds) {
-  if (typeof seconds !== "number") return "just now";
-  return new Date(seconds * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  if (typeof seconds !== "number") return t("room.justNow");
+  return new Date(seconds * 1000).toLocaleTimeString(locale(), { hour: "numeric", minute: "2-digit" });
 }

@@ -183,7 +183,7 @@ def apply(program: Program, step: str, actor: str, now: float, *, note: str = ""
 
 # -- invites -------------------------------------------------------------------------------
 def create_invite(program: Program, *, invite_id: str, secret_hash: str, room: str, quota: int,
-                  ttl: float, by: str, now: float) -> Invite:
+                  ttl: float, by: str, now: float, locale: str | None = None) -> Invite:
     """Invite the partner to a trial session.
 
     Moves them to ``invited``; a partner already on trial (consented or
@@ -194,8 +194,9 @@ def create_invite(program: Program, *, invite_id: str, secret_hash: str, room: s
     if State(program.partner.state) not in (S.CONSENTED, S.REQUESTED):
         apply(program, "invite", Role.CLINICIAN, now)
     invite = Invite(id=invite_id, secret_hash=secret_hash, room=room, quota=quota,
-                    expires_at=now + ttl, created_at=now, created_by=by)
+                    expires_at=now + ttl, created_at=now, created_by=by, locale=locale)
     program.invites[invite_id] = invite
+    program.partner.asked_at = None  # the partner's wish to hear again is answered
     return invite
 
 
@@ -236,6 +237,36 @@ def redeem(program: Program, invite: Invite, consent_version: str, now: float,
     invite.used += 1
     invite.redeemed_rooms.append(invite.room)
     return invite.room
+
+
+def note_answer(invite: Invite, decision: str, now: float, shared: bool) -> None:
+    """Remember the partner's answer on the link it came through, so the link, opened
+    again, can say what was answered (the partner holds the link; nobody else reads it)."""
+    invite.answer = decision
+    invite.answered_at = now
+    invite.answer_shared = shared
+
+
+ASK_SOURCES = frozenset({S.DEFERRED, S.DECLINED, S.WITHDRAWN})
+
+
+def ask_again(program: Program, invite: Invite, now: float) -> None:
+    """The partner, through a link of theirs, asks to hear from the program again.
+
+    It ends the cool-down (a new invitation is possible at once: the partner asked) and
+    tells the clinicians, never the client; the partner's state stays as it is. A revoked
+    link asks nothing (consent follows the person); an expired or used-up one still may:
+    it is the partner's own link, and a new one is what they ask for.
+    """
+    if invite.revoked:
+        raise Refused(Code.INVITE_REVOKED)
+    partner = program.partner
+    if State(partner.state) not in ASK_SOURCES:
+        raise Refused(Code.TRANSITION_NOT_ALLOWED, "There is nothing to ask for just now.")
+    if partner.asked_at is None:
+        partner.history.append(Transition("asked-again", Role.PARTNER.value, now))
+    partner.asked_at = now
+    partner.cooldown_until = None
 
 
 def revoke_invite(program: Program, invite_id: str) -> Invite:

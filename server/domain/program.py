@@ -57,6 +57,10 @@ class Invite:
     used: int = 0
     revoked: bool = False
     redeemed_rooms: list[str] = field(default_factory=list)
+    locale: str | None = None  # the language the invitation is written in, if chosen
+    answer: str | None = None  # the partner's last answer through it: consent | not-now | decline
+    answered_at: float | None = None
+    answer_shared: bool = False  # the partner chose to let the client know that answer
 
 
 @dataclass(slots=True)
@@ -97,6 +101,9 @@ class Partner:
     shared_with_client: str | None = None  # the last status the partner chose to share
     approval_note: str = ""
     trials_attended: int = 0
+    # The partner asked, through a link, to hear from the program again (ends a cool-down);
+    # cleared by the next invitation.
+    asked_at: float | None = None
     history: list[Transition] = field(default_factory=list)
     checkins: list[CheckIn] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)

@@ -25,7 +25,8 @@ from server.domain.program import Program
 
 def _invite(i: Any) -> dict[str, Any]:
     return {"id": i.id, "room": i.room, "quota": i.quota, "used": i.used,
-            "expiresAt": i.expires_at, "revoked": i.revoked, "createdAt": i.created_at}
+            "expiresAt": i.expires_at, "revoked": i.revoked, "createdAt": i.created_at,
+            "locale": i.locale, "answer": i.answer, "answeredAt": i.answered_at}
 
 
 def partner_view(program: Program, role: Role) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def partner_view(program: Program, role: Role) -> dict[str, Any]:
             "checkins": [asdict(c) for c in p.checkins],
             "lastCheckin": asdict(last) if last else None,
             "requests": [asdict(r) for r in p.requests],
+            "askedAt": p.asked_at,
             "invites": [_invite(i) for i in program.invites.values()],
         }
     if role is Role.PARTNER:

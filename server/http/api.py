@@ -19,6 +19,7 @@ from server.appkeys import CONTENT, NOTIFIER, SESSION_TOOLS, STORE, WEBHOOKS
 from server.domain import partner as lifecycle
 from server.domain.identity import Role, RoomKind
 from server.domain.program import Partner, Person, Program
+from server.domain.program_panel import approvals as pending_approvals
 from server.domain.program_view import partner_view, program_view
 from server.domain.room import Room
 from server.errors import Code, Refused
@@ -33,7 +34,7 @@ from server.http.rest import (
     programs_of,
     refuse,
 )
-from server.services import partner_steps
+from server.services import partner_steps, program_writes
 from server.services.attendance import attendance as attendance_of
 from server.store.programs import Programs
 from server.store.rooms import Rooms
@@ -107,9 +108,9 @@ async def take_step(request: web.Request) -> web.Response:
 async def add_checkin(request: web.Request) -> web.Response:
     who, program = await for_program(request, "checkin", (Role.CLINICIAN, Role.PARTNER))
     b = await body(request, bodies.CheckIn)
-    _, entry = await Programs(request.app[STORE]).update(
-        program.id, lambda p: lifecycle.check_in(p, who.role.value, b.readiness,
-                                                 b.note or "", time.time()),
+    _, entry = await program_writes.update(
+        Programs(request.app[STORE]), request.app[NOTIFIER], program.id,
+        lambda p: lifecycle.check_in(p, who.role.value, b.readiness, b.note or "", time.time()),
         audit(who, "checkin", program.id, target=program.partner.id))
     return web.json_response({"at": entry.at, "by": entry.by, "readiness": entry.readiness},
                              status=201)
@@ -123,13 +124,7 @@ async def list_checkins(request: web.Request) -> web.Response:
 async def approvals(request: web.Request) -> web.Response:
     """Pending requests with the context a clinician decides on."""
     who, program = await for_program(request, "read-approvals", (Role.CLINICIAN,))
-    p = program.partner
-    last = p.checkins[-1] if p.checkins else None
-    pending = [{"id": r.id, "by": r.by, "at": r.at, "state": p.state,
-                "trialsAttended": p.trials_attended,
-                "lastCheckin": {"at": last.at, "readiness": last.readiness} if last else None}
-               for r in p.requests if r.status == "pending"]
-    return web.json_response(pending)
+    return web.json_response(pending_approvals(program))
 
 
 async def attendance(request: web.Request) -> web.Response:

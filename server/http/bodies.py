@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from server.catalogues import LOCALES
 from server.domain.text import LINE_PATTERN, NOTE_PATTERN, nfc
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -17,6 +18,17 @@ Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=LINE_PATTERN),
                  BeforeValidator(nfc)]
 Note = Annotated[str, Field(max_length=1000, pattern=NOTE_PATTERN), BeforeValidator(nfc)]
+
+
+def offered_locale(value: str) -> str:
+    """A locale the deployment has complete words for (server/catalogues.py LOCALES)."""
+    if value not in LOCALES:
+        raise ValueError(f"locale must be one of {', '.join(LOCALES)}")
+    return value
+
+
+Locale = Annotated[str, Field(max_length=16, json_schema_extra={"enum": list(LOCALES)}),
+                   AfterValidator(offered_locale)]
 
 
 class Body(BaseModel):
@@ -57,6 +69,8 @@ class NewInvite(Body):
     room: Id
     quota: Annotated[int, Field(ge=1, le=5)] = 1
     expiresInHours: Annotated[float, Field(gt=0, le=24 * 30)] | None = None
+    locale: Locale | None = Field(None, description="The language the partner reads the "
+                                  "invitation in (the invite page's default; `?lang=` wins).")
 
 
 class InviteSecret(Body):
@@ -71,6 +85,9 @@ class InviteResponse(Body):
         "partner read. Missing or not the current version: E_CONSENT_REQUIRED (409).")
     share: bool = False
     name: Name | None = None
+    locale: Locale | None = Field(None, description="The language of the text read: "
+                                  "its support list answers in it; to consent, "
+                                  "`documentVersion` must be that language's version.")
 
 
 class SessionRef(Body):

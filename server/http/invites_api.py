@@ -14,6 +14,7 @@ import time
 from aiohttp import web
 
 from server.appkeys import CONTENT, NOTIFIER, SETTINGS, STORE
+from server.catalogues import LOCALES
 from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.identity import Role, RoomKind
@@ -39,14 +40,15 @@ async def create_invite(request: web.Request) -> web.Response:
         raise Refused(Code.ROOM_NOT_FOUND, "Invite to one of this program's couples sessions.")
     settings = request.app[SETTINGS]
     ttl = (b.expiresInHours or settings.invite_ttl_hours) * 3600
-    invite, secret = await Programs(request.app[STORE]).create_invite(
-        program.id, room=b.room, quota=b.quota, ttl=ttl, by=who.id, now=time.time(),
+    invite, secret = await invites.create(
+        Programs(request.app[STORE]), request.app[NOTIFIER], program.id, room=b.room,
+        quota=b.quota, ttl=ttl, by=who.id, now=time.time(), locale=b.locale,
         audit=audit(who, "create-invite", program.id, room=b.room))
     # The secret is shown once, here, in a URL fragment (never sent to a server in requests).
     url = f"{settings.public_url.rstrip('/')}/invite#{secret}"
     return web.json_response({"id": invite.id, "url": url, "room": invite.room,
-                              "quota": invite.quota, "expiresAt": invite.expires_at},
-                             status=201)
+                              "quota": invite.quota, "expiresAt": invite.expires_at,
+                              "locale": invite.locale}, status=201)
 
 
 async def list_invites(request: web.Request) -> web.Response:
@@ -110,27 +112,61 @@ async def _program_of_invite(request: web.Request, secret: str) -> Program:
     return program
 
 
+def query_locale(request: web.Request) -> str | None:
+    """``?locale=`` if given: one of the offered locales, else ``E_SCHEMA``."""
+    asked = request.query.get("locale")
+    if asked is None:
+        return None
+    if asked not in LOCALES:
+        raise Refused(Code.SCHEMA, f"locale must be one of {', '.join(LOCALES)}.")
+    return asked
+
+
 async def support(request: web.Request) -> web.Response:
     """The other kinds of support the deployment offers: public, no token, no person."""
-    return web.json_response(request.app[CONTENT].support)
+    return web.json_response(request.app[CONTENT].for_locale(query_locale(request)).support)
 
 
 async def preview_invite(request: web.Request) -> web.Response:
-    """What the invite page shows before any decision; consumes nothing."""
+    """What the invite page shows before any decision; consumes nothing. The text is in
+    ``?locale=``, else the invitation's locale, else English; a link answered before
+    says what was answered through it."""
+    asked_locale = query_locale(request)
     b = await body(request, bodies.InviteSecret)
     program = await _program_of_invite(request, b.secret)
     invite = lifecycle.find_invite(program, b.secret)
-    content = request.app[CONTENT]
+    words = request.app[CONTENT].for_locale(asked_locale or invite.locale)
     status = "ok"
     try:
         lifecycle.check_invite(invite, time.time())
     except Refused as refusal:
         status = refusal.code.value
+    partner = program.partner
+    answer = {"decision": invite.answer, "at": invite.answered_at,
+              "shared": invite.answer_shared} \
+        if invite.answer and invite.answered_at is not None else None
     return web.json_response({
-        "status": status, "couplesInfo": content.couples_info, "support": content.support,
+        "status": status, "couplesInfo": words.couples_info, "support": words.support,
         "clinicians": [c.name for c in program.clinicians], "clientName": program.client.name,
         "trialsLeft": max(0, invite.quota - invite.used), "expiresAt": invite.expires_at,
+        "locale": words.locale, "invitationLocale": invite.locale, "answer": answer,
+        "canAsk": not invite.revoked and partner.state in lifecycle.ASK_SOURCES,
+        "asked": partner.asked_at is not None,
     })
+
+
+async def ask_again(request: web.Request) -> web.Response:
+    """The partner asks, through their link, to hear from the program again (after not now,
+    a decline or a withdrawal): it ends the cool-down and the clinicians see it at once."""
+    b = await body(request, bodies.InviteSecret)
+    program = await _program_of_invite(request, b.secret)
+    invite = lifecycle.find_invite(program, b.secret)
+    now = time.time()
+    entry = AuditEntry(actor=program.partner.id, role=Role.PARTNER.value, action="invite-ask",
+                       target=invite.id, room=invite.room, program=program.id)
+    updated = await invites.ask_again(programs_of(request), request.app[NOTIFIER], program.id,
+                                      invite.id, now, entry)
+    return web.json_response({"asked": True, "askedAt": updated.partner.asked_at or now})
 
 
 async def respond_to_invite(request: web.Request) -> web.Response:
@@ -140,6 +176,7 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     invite = lifecycle.find_invite(program, b.secret)
     partner_id = program.partner.id
     content = request.app[CONTENT]
+    words = content.for_locale(b.locale or invite.locale)
     now = time.time()
     entry = AuditEntry(actor=partner_id, role=Role.PARTNER.value, action=f"invite-{b.decision}",
                        target=invite.id, room=invite.room, program=program.id)
@@ -148,11 +185,14 @@ async def respond_to_invite(request: web.Request) -> web.Response:
         step = "defer" if b.decision == "not-now" else "decline"
         updated = await invites.answer(programs, notifier, program.id, invite.id, step,
                                        b.share, now, entry)
-        return web.json_response({"state": updated.partner.state, "support": content.support})
-    if b.documentVersion != content.version:
+        return web.json_response({"state": updated.partner.state, "support": words.support})
+    # The version names the locale read: it must be that locale's current text (the one
+    # the page says it showed, if it says).
+    read = content.read_version(b.documentVersion or "")
+    if read is None or (b.locale is not None and read.locale != b.locale):
         raise Refused(Code.CONSENT_REQUIRED, "Please read the current description first.")
     updated, room = await invites.consent(programs, notifier, program, invite.id, b.name,
-                                          content.version, b.share, now, entry)
+                                          read.version, b.share, now, entry)
     settings = request.app[SETTINGS]
     # A trial pass ends with its invite: the token never outlives the link it came from.
     issued = int(now)
@@ -190,3 +230,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/support", support)
     r.add_post("/api/invites/preview", preview_invite)
     r.add_post("/api/invites/respond", respond_to_invite)
+    r.add_post("/api/invites/ask", ask_again)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.catalogues import LOCALES
 from server.errors import Code
 from server.http import bodies, replies
 
@@ -35,7 +36,8 @@ SESSION = {"type": "object", "required": ["id", "kind", "status"], "properties":
 INVITE_CREATED = {"type": "object", "required": ["id", "url", "quota", "expiresAt"],
                   "properties": {"id": {"type": "string"}, "url": {"type": "string"},
                                  "room": {"type": "string"}, "quota": {"type": "integer"},
-                                 "expiresAt": {"type": "number"}}}
+                                 "expiresAt": {"type": "number"},
+                                 "locale": {"type": ["string", "null"]}}}
 
 
 ALWAYS = (500, 503)  # a bug (E_INTERNAL), the store away (E_UNAVAILABLE)
@@ -63,6 +65,9 @@ def _ref(model: type[BaseModel]) -> dict[str, Any]:
 
 PROGRAM = {"name": "program", "in": "path", "required": True, "schema": {"type": "string"}}
 INVITE = {"name": "invite", "in": "path", "required": True, "schema": {"type": "string"}}
+LOCALE = {"name": "locale", "in": "query", "required": False,
+          "description": "The language of the words answered (E_SCHEMA if not offered).",
+          "schema": {"type": "string", "enum": list(LOCALES)}}
 
 
 def document() -> dict[str, Any]:
@@ -70,7 +75,7 @@ def document() -> dict[str, Any]:
               bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn]
     schemas: dict[str, Any] = {}
     answers: list[type[BaseModel]] = [replies.InvitePreview, replies.InviteConsented,
-                                              replies.InviteAnswered]
+                                      replies.InviteAnswered, replies.InviteAsked]
     for model in [*models, *answers]:
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
@@ -128,11 +133,19 @@ def document() -> dict[str, Any]:
             "post": _op("Queue a parked (or delivered) event again, same id (integrator)",
                         202, {"type": "object", "required": ["id", "status"], "properties": {
                             "id": {"type": "string"}, "status": {"const": "pending"}}})},
-        "/api/support": {"get": _op("Other support the deployment offers (public)", 200, ARRAY,
-                                    auth=False, errors=())},
-        "/api/invites/preview": {"post": _op(
-            "What an invite link shows; consumes nothing", 200, _ref(replies.InvitePreview),
-            bodies.InviteSecret, auth=False, errors=(404, 410, 422, 429))},
+        "/api/support": {"get": {**_op("Other support the deployment offers (public)", 200,
+                                       ARRAY, auth=False, errors=(422,)),
+                                 "parameters": [LOCALE]}},
+        "/api/invites/preview": {"post": {**_op(
+            "What an invite link shows, in ?locale= (else the invitation's locale, else "
+            "English), with the earlier answer through it; consumes nothing", 200,
+            _ref(replies.InvitePreview), bodies.InviteSecret, auth=False,
+            errors=(404, 410, 422, 429)), "parameters": [LOCALE]}},
+        "/api/invites/ask": {"post": _op(
+            "The partner asks, through their link, to hear from the program again (after "
+            "not now, a decline or a withdrawal): ends the cool-down; clinicians see it, "
+            "the client never does", 200, _ref(replies.InviteAsked), bodies.InviteSecret,
+            auth=False, errors=(404, 409, 410, 422, 429))},
         "/api/invites/respond": {"post": _op(
             "The partner's answer: consent (returns a token; needs the preview's "
             "couplesInfo.version as documentVersion), not now, or decline", 200,

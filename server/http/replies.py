@@ -36,6 +36,14 @@ class Support(BaseModel):
     contact: str | None = None
 
 
+class LinkAnswer(Reply):
+    """The partner's last answer through this link."""
+
+    decision: Literal["consent", "not-now", "decline"]
+    at: float
+    shared: bool = Field(description="Whether the partner let the client know this answer.")
+
+
 class InvitePreview(Reply):
     status: Literal["ok", "E_INVITE_EXPIRED", "E_INVITE_EXHAUSTED", "E_INVITE_REVOKED"] = Field(
         description="`ok` if the link can still be used; else why not (nothing is consumed).")
@@ -45,6 +53,15 @@ class InvitePreview(Reply):
     clientName: str
     trialsLeft: int = Field(ge=0)
     expiresAt: float
+    locale: str = Field(description="The language of `couplesInfo` and `support`: the "
+                        "query's `locale`, else the invitation's, else English.")
+    invitationLocale: str | None = Field(
+        description="The language whoever made the link chose for it, if any.")
+    answer: LinkAnswer | None = Field(
+        description="What the partner already answered through this link, if anything.")
+    canAsk: bool = Field(description="The partner may ask to hear from the program again "
+                         "(`POST /api/invites/ask`): after not now, a decline or a withdrawal.")
+    asked: bool = Field(description="The partner asked, and no new invitation came since.")
 
 
 class InviteConsented(Reply):
@@ -60,3 +77,10 @@ class InviteAnswered(Reply):
 
     state: str
     support: list[Support]
+
+
+class InviteAsked(Reply):
+    """The answer to ``POST /api/invites/ask``: the clinicians will see the request."""
+
+    asked: Literal[True]
+    askedAt: float

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 
 from pydantic import ValidationError
 
 from server.errors import Code, Refused, failure
 from server.logs import log_event
+from server.metrics import Observer
 from server.realtime import schemas
 from server.realtime.codec import UNREADABLE
 from server.realtime.connections import Connection, Connections
@@ -26,7 +28,10 @@ EventTable = dict[str, tuple[type[schemas.Payload], Handler, bool]]
 
 
 def guard(connections: Connections, name: str, schema: type[schemas.Payload],
-          handler: Handler, needs_join: bool) -> Callable[..., Awaitable[dict[str, Any]]]:
+          handler: Handler, needs_join: bool, observe: Observer | None = None
+          ) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """The event's handler inside its checks; ``observe`` (the metrics') hears every
+    answer with the caller's role and the seconds from the event's arrival to its ack."""
     async def guarded(sid: str, *args: Any) -> dict[str, Any]:
         conn = connections.get(sid)
         if conn is None:
@@ -52,7 +57,17 @@ def guard(connections: Connections, name: str, schema: type[schemas.Payload],
             log_event("event.crashed", logging.ERROR, event=name, error=type(exc).__name__)
             return failure(Code.INTERNAL)
 
-    return guarded
+    if observe is None:
+        return guarded
+
+    async def observed(sid: str, *args: Any) -> dict[str, Any]:
+        started = perf_counter()
+        reply = await guarded(sid, *args)
+        conn = connections.get(sid)
+        observe(conn.identity.role.value if conn else "", reply, perf_counter() - started)
+        return reply
+
+    return observed
 
 
 def unknown(connections: Connections) -> Callable[..., Awaitable[dict[str, Any]]]:

@@ -19,6 +19,7 @@ from server.domain.room import Change, Room
 from server.domain.view import snapshot
 from server.errors import Code, Refused
 from server.media.turn_probe import TurnMonitor
+from server.metrics import Metrics
 from server.realtime import schemas
 from server.realtime.connections import Connection
 from server.realtime.delivery import RoomDelivery
@@ -34,7 +35,8 @@ from server.store.rooms import Rooms
 class RoomEvents:
     def __init__(self, rooms: Rooms, programs: Programs, writes: RoomWrites,
                  delivery: RoomDelivery, tasks: TaskSupervisor, ice: IceServers,
-                 turn: TurnMonitor, node_id: str) -> None:
+                 turn: TurnMonitor, node_id: str, metrics: Metrics,
+                 program_changed: room_cases.ProgramChanged | None = None) -> None:
         self.rooms = rooms
         self.programs = programs
         self.writes = writes
@@ -43,6 +45,8 @@ class RoomEvents:
         self.ice = ice
         self.turn = turn
         self.node_id = node_id
+        self.metrics = metrics
+        self.program_changed = program_changed  # an admission may count a trial session
 
     def handlers(self) -> EventTable:
         return {
@@ -100,7 +104,8 @@ class RoomEvents:
         audit = AuditEntry(actor=who.id, role=who.role.value, action="admit",
                            target=p.participant, room=who.room, program=who.program)
         room, change = await room_cases.admit(self.rooms, self.programs, who, p.participant,
-                                              audit)
+                                              audit, told=self.program_changed)
+        self.metrics.admitted(room.members.get(p.participant))
         await self.delivery.deliver(room, change, skip_sid=conn.sid)
         return {"room": snapshot(room, who.id)}
 

@@ -27,9 +27,11 @@ import socketio
 from aiohttp import web
 
 from server.cluster import ClusterManager, NodeHeartbeat
+from server.domain.program import Program
 from server.errors import Code
 from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
+from server.metrics import Metrics
 from server.realtime import engine_adapter
 from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connections
@@ -39,6 +41,7 @@ from server.realtime.guard import EventTable, guard, unknown
 from server.realtime.handshake import Handshake
 from server.realtime.ice import IceServers
 from server.realtime.media_events import MediaEvents
+from server.realtime.program_events import ProgramEvents
 from server.realtime.room_events import RoomEvents
 from server.realtime.room_writes import RoomWrites
 from server.realtime.sfu_events import SfuEvents
@@ -47,6 +50,7 @@ from server.realtime.tasks import TaskSupervisor
 from server.realtime.tool_events import ToolEvents
 from server.realtime.upkeep import Upkeep
 from server.services import rooms as room_cases
+from server.services.notifier import PanelViews
 from server.settings import Settings
 from server.sfu import from_settings as sfu_from_settings
 from server.store import Store
@@ -62,8 +66,10 @@ class RealtimeServer:
     move people out) and its :class:`server.readiness.Node`.
     """
 
-    def __init__(self, settings: Settings, store: Store, webhooks: Webhooks) -> None:
+    def __init__(self, settings: Settings, store: Store, webhooks: Webhooks,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.store = store
         # With webhooks on, room changes queue their events in their own commit.
         self.rooms = Rooms(store, webhooks.outbox)
@@ -95,6 +101,7 @@ class RealtimeServer:
             serializer=OrjsonPacket,
         )
         self.delivery = RoomDelivery(self.sio)
+        self.program_events = ProgramEvents(self.rooms, self.sio, self.manager)
         writes = RoomWrites(self.rooms, self.delivery)
         ice = IceServers(settings)
         self.handshake = Handshake(settings, store, self.rooms, self.programs, self.connections,
@@ -106,7 +113,8 @@ class RealtimeServer:
                              self.tool_events.rearm)
         events: EventTable = {}
         events.update(RoomEvents(self.rooms, self.programs, writes, self.delivery, self.tasks,
-                                 ice, self.turn, self.node_id).handlers())
+                                 ice, self.turn, self.node_id, self.metrics,
+                                 self.program_changed).handlers())
         events.update(SignalEvents(self.rooms, self.sio, self.manager).handlers())
         events.update(MediaEvents(self.echo, self.turn, ice, self.rooms, self.delivery,
                                   settings.precall_seconds).handlers())
@@ -118,7 +126,8 @@ class RealtimeServer:
         self.sio.on("disconnect", self.handshake.on_disconnect)
         self.sio.on("*", unknown(self.connections))
         for name, (schema, handler, needs_join) in events.items():
-            self.sio.on(name, guard(self.connections, name, schema, handler, needs_join))
+            self.sio.on(name, guard(self.connections, name, schema, handler, needs_join,
+                                    self.metrics.observer(name)))
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app)
@@ -137,6 +146,11 @@ class RealtimeServer:
         :func:`server.services.rooms.evict`)."""
         return await room_cases.evict(self.rooms, self.delivery.deliver, program_id,
                                       participant, code)
+
+    async def program_changed(self, before: PanelViews, after: Program) -> None:
+        """Tell the program's connected members what a write changed on their panel (see
+        :mod:`server.realtime.program_events`)."""
+        await self.program_events.changed(before, after)
 
     async def drain(self, deadline: float) -> None:
         """Leave gracefully on SIGTERM (see :meth:`Upkeep.drain`)."""

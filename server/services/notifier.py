@@ -7,10 +7,15 @@ too. So they say what to do through these small protocols, and the realtime laye
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
+from server.domain.identity import Role
+from server.domain.program import Program
 from server.domain.room import Change, Room
 from server.errors import Code
+
+PanelViews = dict[Role, dict[str, Any] | None]
+"""Each panel role's view of a program (:func:`server.domain.program_panel.panel_views`)."""
 
 
 class Deliver(Protocol):
@@ -23,3 +28,8 @@ class Notifier(Protocol):
     async def evict(self, program_id: str, participant: str, code: Code) -> int:
         """Move ``participant`` out of every live room of the program now (``code`` says
         why); returns how many rooms they were moved out of."""
+
+    async def program_changed(self, before: PanelViews, after: Program) -> None:
+        """Tell the program's connected members whose panel view ``after`` changed from
+        ``before`` (the views as read inside the write): the ``program`` event, each
+        person's own role's view, and nothing to a role whose view is the same."""

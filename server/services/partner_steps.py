@@ -11,6 +11,7 @@ from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
 from server.domain.outbox import Event
 from server.domain.program import Program
+from server.services import program_writes
 from server.services.notifier import Notifier
 from server.store.programs import Programs
 
@@ -41,8 +42,8 @@ async def take_step(programs: Programs, notifier: Notifier, program_id: str, ste
                     share: bool = False, consent_version: str | None = None
                     ) -> Program:
     """``actor`` (a role) takes ``step``; returns the program as committed."""
-    updated, _ = await programs.update(
-        program_id, lambda p: lifecycle.apply(p, step, actor, now, note=note, share=share,
+    updated, _ = await program_writes.update(
+        programs, notifier, program_id, lambda p: lifecycle.apply(p, step, actor, now, note=note, share=share,
                                               consent_version=consent_version),
         audit, events=step_events(step, actor))
     await after_step(notifier, updated, step)

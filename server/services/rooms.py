@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role
+from server.domain.program import Program
 from server.domain.room import Change, Room
 from server.errors import Code
-from server.services.notifier import Deliver
+from server.services.notifier import Deliver, PanelViews
+from server.services.program_writes import Before
 from server.store.programs import Programs
 from server.store.rooms import Rooms
 
@@ -27,13 +30,17 @@ async def partner_approved(programs: Programs, who: Identity, room: Room) -> boo
     return lifecycle.has_couples_access(program.partner)
 
 
+ProgramChanged = Callable[[PanelViews, Program], Awaitable[None]]
+
+
 async def admit(rooms: Rooms, programs: Programs, who: Identity, participant: str,
-                audit: AuditEntry) -> tuple[Room, Change]:
+                audit: AuditEntry, told: ProgramChanged | None = None) -> tuple[Room, Change]:
     """Admit ``participant`` from the lobby of ``who``'s room, in one write with ``audit``.
 
     Note: a partner's consent is re-checked in the same write that admits them (program
     and room commit together), so a withdrawal racing the admission cannot slip through;
-    anyone else is admitted by the room rule alone.
+    anyone else is admitted by the room rule alone. ``told`` hears how the partner's
+    admission changed the program (a trial session counted, an approved partner active).
     """
     current = await rooms.get(who.room)
     waiting = current.members.get(participant) if current else None
@@ -41,7 +48,10 @@ async def admit(rooms: Rooms, programs: Programs, who: Identity, participant: st
         return await rooms.update(
             who.room, lambda r: rules.admit(r, who, participant, time.time()), audit)
 
+    before = Before()
+
     def admit_partner(program: Any, room: Room) -> Change:
+        before(program)
         member = room.members.get(participant)
         trial = member.trial if member else None
         lifecycle.may_enter(program, participant, room.kind, room.id, trial, time.time())
@@ -50,8 +60,10 @@ async def admit(rooms: Rooms, programs: Programs, who: Identity, participant: st
         lifecycle.record_admission(program, time.time(), trial=on_trial)
         return change
 
-    _, room, change = await programs.update_with_room(who.program, who.room, admit_partner,
-                                                      audit)
+    updated, room, change = await programs.update_with_room(who.program, who.room,
+                                                            admit_partner, audit)
+    if told is not None:
+        await told(before.views, updated)
     return room, change
 
 

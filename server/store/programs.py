@@ -89,8 +89,11 @@ class Programs:
         return done
 
     async def create_invite(self, program_id: str, *, room: str, quota: int, ttl: float,
-                            by: str, now: float, audit: AuditEntry) -> tuple[Invite, str]:
-        """A new trial invite and its secret (shown once; only its hash is kept).
+                            by: str, now: float, audit: AuditEntry, locale: str | None = None,
+                            before: Callable[[Program], None] | None = None,
+                            ) -> tuple[Invite, str]:
+        """A new trial invite and its secret (shown once; only its hash is kept); ``before``
+        sees the program as read, before the change (the last run is the one committed).
 
         The hash index is written in the same commit as the invite, so a link works
         the moment it exists and never points at a program that does not know it.
@@ -104,8 +107,11 @@ class Programs:
             if doc is None:
                 raise Refused(Code.PROGRAM_NOT_FOUND)
             program = Program.from_dict(doc)
+            if before is not None:
+                before(program)  # sees the program as read, before the change
             invite = lifecycle.create_invite(program, invite_id=invite_id, secret_hash=digest,
-                                             room=room, quota=quota, ttl=ttl, by=by, now=now)
+                                             room=room, quota=quota, ttl=ttl, by=by, now=now,
+                                             locale=locale)
             docs[pkey] = program.to_dict()
             docs[hkey] = {"id": digest, "program": program_id, "invite": invite_id}
             return invite

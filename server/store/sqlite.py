@@ -13,11 +13,17 @@ copies and swaps them in).
 Checkpoints (copying the WAL back into the database file, with an fsync) run on
 a thread of their own, not inside whichever commit crossed SQLite's automatic
 threshold: that commit used to stall the event loop for milliseconds.
+
+While open, the store holds a shared lock on ``<path>.lock`` (``flock``): ``alongside
+restore`` takes it exclusively, so it refuses while any process serves the file, and a
+server cannot open the file mid-restore (``server/store/sqlite_backup.py``).
 """
 
 from __future__ import annotations
 
 import builtins
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -71,6 +77,27 @@ AUDIT_INSERT = (f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})")
 
 
+class StoreBusy(RuntimeError):
+    """The store's lock is held the other way: a restore runs, or a server serves it."""
+
+
+def hold(path: str, mode: int) -> int:
+    """Take ``<path>.lock`` in ``mode`` (``fcntl.LOCK_SH`` or ``LOCK_EX``) without waiting;
+    the descriptor to close to let go. Raises :class:`StoreBusy`.
+
+    Note: ``flock`` locks end with the process, so a killed server leaves no stale lock.
+    """
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreBusy(f"{path} is locked: " + (
+            "a restore is running" if mode == fcntl.LOCK_SH else
+            "a server has it open; stop every node that uses it first")) from None
+    return fd
+
+
 class Checkpointer:
     """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection and thread
     when nudged. A passive checkpoint never blocks the writer, and sqlite3 lets
@@ -122,10 +149,13 @@ class SqliteStore:
         self._checkpointer: Checkpointer | None = None
         self._commits = 0
         self._buckets = Buckets()  # rate limits (take_token)
+        self._lock: int | None = None  # the shared lock on <path>.lock while open
 
     async def open(self) -> None:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            if self._lock is None:
+                self._lock = hold(self._path, fcntl.LOCK_SH)
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -149,6 +179,9 @@ class SqliteStore:
         if self._db is not None:  # the last connection to close checkpoints the rest
             self._db.close()
             self._db = None
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor lets go of the lock
+            self._lock = None
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -35,6 +35,7 @@
  * | `mute` | `{muted}` | a tool asks this page to mute or unmute the microphone |
  * | `tool` | `{tools: [{name, title, status, view?, error?}]}` | the running tools as you may see them changed |
  * | `toolmessage` | `{event, payload}` | a tool's own message (`tool:<event>` from the server) |
+ * | `program` | `{program, partner, approvals?}` | the program panel's view for your role changed (docs/protocol.md §5) |
  *
  * Connection quality and the pre-call test are in `quality.js` (see `docs/media.md`).
  *
@@ -462,6 +463,7 @@ export class AlongsideRoom extends EventTarget {
     socket.on("superseded", () => this.#finish("superseded", {}));
     socket.on("quality", (detail) => this.#emit("quality", detail ?? {}));
     socket.on("mute", (detail) => this.#emit("mute", { muted: Boolean(detail?.muted) }));
+    socket.on("program", (detail) => this.#emit("program", detail ?? {}));
     // In-session tools (docs/plugins.md): ask with `request("tools" | "tool:start" | ...)`.
     socket.on("tool", (detail) => {
       this.#emit("tool", { tools: Array.isArray(detail?.tools) ? detail.tools : [] });
