@@ -36,6 +36,7 @@ from devtools import processes
 from devtools.janus import JanusServer
 from devtools.ports import free_port, wait_listening
 from server.domain import room as rules
+from server.domain.audit import AuditEntry
 from server.domain.identity import Identity, Role, RoomKind
 from server.domain.room import Room
 from server.errors import Code, Refused
@@ -43,6 +44,7 @@ from server.realtime.server import REALTIME
 from server.sfu.api import SfuRefused, SfuUnavailable
 from server.sfu.janus import PLUGIN, JanusSfu
 from server.sfu.janus_session import JanusSession
+from server.store.rooms import Rooms
 from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.cluster import load_compose, service, service_command
 from tests.conftest import Harness
@@ -125,12 +127,11 @@ class Member:
         if old is not None:
             await old.close()
         self.subscriptions[feed] = pc
-        future = self.frame_from(feed)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "video":
-                self._readers.append(asyncio.ensure_future(self._read(track, future)))
+                self._readers.append(asyncio.ensure_future(self._read(track, feed)))
 
         await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
@@ -138,10 +139,10 @@ class Member:
                                    timeout=10)
         self.answers.append(ack)
 
-    @staticmethod
-    async def _read(track: MediaStreamTrack, first: asyncio.Future[av.VideoFrame]) -> None:
+    async def _read(self, track: MediaStreamTrack, feed: str) -> None:
         while True:  # keep reading: frames must not pile up
             frame = await track.recv()
+            first = self.frame_from(feed)  # the one asked for now (frames may be cleared)
             if not first.done():
                 first.set_result(frame)
 
@@ -407,10 +408,12 @@ async def test_janus_killed_answers_sfu_unavailable_and_the_group_publishes_agai
 
         janus.start()  # same port and secrets; it remembers no room
         member.frames.clear()
+        offered = len(member.peer.events("sfu.offer"))
         assert (await clinician.publish())["ok"]  # the room is made again on the new Janus
         assert (await member.peer.call("sfu.subscribe", {}))["ok"]
         frame = await asyncio.wait_for(member.frame_from("dr-1"), 20)
         assert (frame.width, frame.height) == (160, 120)
+        assert len(member.peer.events("sfu.offer")) > offered  # on a new connection
         # Still in the room throughout: nobody was admitted again.
         assert (await member.peer.call("snapshot", {}))["room"]["you"]["state"] == "admitted"
 
@@ -497,3 +500,45 @@ async def test_the_room_page_in_chromium_sends_and_receives_through_janus(
                 and "status of 403" not in p]
     assert problems == [], str(log)
     await context.close()
+
+
+async def move(h: Harness, member: str, side: str) -> None:
+    """Move ``member`` to side room ``side`` ("" = main) in the store, as a tool's move would."""
+    def rule(room: Room) -> None:
+        room.members[member].side = side
+
+    await Rooms(h.store).update(GROUP, rule, AuditEntry(
+        actor="test", role="system", action="move", target=member, room=GROUP,
+        program="prog-1"))
+
+
+@pytest.mark.timeout(60)
+async def test_who_receives_whom_follows_the_room_a_side_room_closes_and_reopens_feeds(
+        group: Harness, members: list[Member]) -> None:
+    clinician = await knock(group, members, "clinician", "dr-1")
+    pair = [await knock(group, members, "client", f"member-{i}") for i in (1, 2)]
+    assert (await clinician.peer.call("admit-all", {}))["ok"]
+    everyone = [clinician, *pair]
+    await asyncio.gather(*(m.peer.wait_for("admitted") for m in pair))
+    for m in everyone:
+        assert (await m.publish())["ok"]
+        assert (await m.peer.call("sfu.subscribe", {}))["ok"]
+    await asyncio.wait_for(asyncio.gather(*(
+        m.frame_from(o.id) for m in everyone for o in everyone if o is not m)), 30)
+
+    await move(group, "member-2", "pair")  # member-2 alone in a side room
+    away = pair[1]
+    for m in (clinician, pair[0]):
+        await m.peer.wait_for("sfu.gone", lambda d: d == {"feed": "member-2"}, timeout=10)
+    for feed in ("dr-1", "member-1"):
+        await away.peer.wait_for("sfu.gone", lambda d, f=feed: d == {"feed": f}, timeout=10)
+    sfu = group.app[REALTIME].sfu_events.sfu
+    assert sfu.subscriptions(GROUP, "member-2") == []
+    assert "member-2" not in sfu.subscriptions(GROUP, "dr-1")
+
+    for m in everyone:
+        m.frames.clear()
+    await move(group, "member-2", "")  # back: the feeds are offered again, and flow
+    await asyncio.wait_for(asyncio.gather(*(
+        m.frame_from(o.id) for m in everyone for o in everyone if o is not m)), 30)
+    assert sorted(sfu.subscriptions(GROUP, "member-2")) == ["dr-1", "member-1"]

@@ -11,7 +11,9 @@ the SFU's ids, room secret, pin and each member's token never leave the server.
 A person who is no longer admitted (left, sent back, removed, dropped, ended) loses their
 publication and subscriptions within :data:`RECONCILE` seconds, and whoever received them
 gets ``sfu.gone`` ``{feed}``; a removed person's SFU token is withdrawn before they are
-kicked.
+kicked. In the same pass, who receives whom converges on the rule (:func:`_sees`): a feed
+someone may no longer see (another side room) is closed for them with ``sfu.gone``, one they
+may now see is offered.
 
 Note: the SFU's session and handles live in this process (``server/sfu/api.py``), so who
 receives what is this node's bookkeeping, not the store's; a member reconnecting to another
@@ -230,6 +232,27 @@ class SfuEvents:
                     await self._tell_gone(room, member_id, await sfu.kick(room_id, member_id))
                 elif not _present(room, member_id):
                     await self._tell_gone(room, member_id, await sfu.leave(room_id, member_id))
+            await self._converge(sfu, room)
+
+    async def _converge(self, sfu: Sfu, room: Room) -> None:
+        """Make who receives whom what :func:`_sees` says now (a move to a side room, and
+        later focus mode, change it): close what it no longer allows, offer what it does."""
+        feeds = sfu.feeds(room.id)
+        for member_id in sfu.members(room.id):
+            viewer = room.members.get(member_id)
+            for feed in sfu.subscriptions(room.id, member_id):
+                if viewer is None or not _sees(room, viewer, feed):
+                    await sfu.unsubscribe(room.id, member_id, feed)
+                    if viewer is not None and viewer.sid:
+                        await self.delivery.send("sfu.gone", {"feed": feed}, viewer.sid)
+        for member_id in list(self.receiving.get(room.id, ())):
+            viewer = room.members.get(member_id)
+            if viewer is None:
+                continue
+            for feed in feeds:
+                if _sees(room, viewer, feed) and feed not in sfu.subscriptions(room.id,
+                                                                               member_id):
+                    await self._offer(sfu, room, viewer, feed)
 
 
 def _present(room: Room, member_id: str) -> bool:

@@ -74,6 +74,9 @@ class Sfu(Protocol):
         One subscription per feed, each its own peer connection (see docs/groups.md).
         """
 
+    async def unsubscribe(self, room: str, member: str, feed: str) -> None:
+        """Stop ``member`` receiving ``feed`` (their connection for it closes)."""
+
     async def answer(self, room: str, member: str, feed: str, sdp: str) -> None:
         """``member``'s SDP answer to the offer of their subscription to ``feed``."""
 

@@ -286,6 +286,17 @@ class JanusSfu:
             state.subscriptions[feed] = handle
             return _scrubbed(str(jsep["sdp"]))
 
+    async def unsubscribe(self, room: str, member: str, feed: str) -> None:
+        known = self._rooms.get(room)
+        if known is None:
+            return
+        session, _ = await self._live()
+        async with known.lock:
+            state = known.members.get(member)
+            handle = state.subscriptions.pop(feed, None) if state else None
+            if handle is not None:
+                await session.detach(handle)
+
     async def answer(self, room: str, member: str, feed: str, sdp: str) -> None:
         known, session = await self._ensure(room)
         async with known.lock:
