@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh          .venv with `pip install -e .` + vendored socket.io client
 #   scripts/setup.sh --test   also `.[test]` extras, Debian chromium, redis-server, coturn, nginx, npm,
-#                             and tests/node_modules (axe-core, injected by the a11y tests only)
+#                             janus, and tests/node_modules (axe-core, injected by the a11y tests only)
 #
 # Idempotent and fast when nothing changed: it runs before every `make run` / `make test`.
 # pip runs only when pyproject.toml is newer than .venv/.installed-<mode>; apt and npm run only
@@ -84,6 +84,13 @@ if [[ $mode == test ]]; then
     missing+=(prometheus)
     prometheus_missing=1
   fi
+  # tests/test_group_sfu.py starts its own janus (devtools/janus.py) on a generated config; the
+  # packaged service would listen on 8088/8188 with the sample config's secrets.
+  janus_missing=0
+  if ! command -v janus >/dev/null 2>&1 && [[ ! -x /usr/bin/janus ]]; then
+    missing+=(janus)
+    janus_missing=1
+  fi
   coturn_missing=0
   if ! command -v turnserver >/dev/null 2>&1; then
     missing+=(coturn)
@@ -96,6 +103,9 @@ if [[ $mode == test ]]; then
     fi
     if [[ $prometheus_missing -eq 1 ]]; then
       stop_service prometheus
+    fi
+    if [[ $janus_missing -eq 1 ]]; then
+      stop_service janus
     fi
   fi
 fi

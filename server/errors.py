@@ -64,6 +64,10 @@ class Code(StrEnum):
     TARGET_NOT_ADMITTED = "E_TARGET_NOT_ADMITTED"
     BAD_SDP = "E_BAD_SDP"
     BAD_CANDIDATE = "E_BAD_CANDIDATE"
+    # group media (the SFU)
+    SFU_UNAVAILABLE = "E_SFU_UNAVAILABLE"
+    SFU_REFUSED = "E_SFU_REFUSED"
+    SFU_ONLY = "E_SFU_ONLY"
     # transport
     SCHEMA = "E_SCHEMA"
     UNKNOWN_EVENT = "E_UNKNOWN_EVENT"
@@ -122,6 +126,9 @@ MESSAGES: dict[Code, str] = {
     Code.TARGET_NOT_ADMITTED: "That person is not in the session room.",
     Code.BAD_SDP: "The session description is malformed.",
     Code.BAD_CANDIDATE: "The ICE candidate is malformed.",
+    Code.SFU_UNAVAILABLE: "Group video is unavailable right now; try again in a moment.",
+    Code.SFU_REFUSED: "The media server could not use that; start the connection again.",
+    Code.SFU_ONLY: "In a group session, video goes through the media server (sfu.* events).",
     Code.SCHEMA: "The message does not have the expected shape.",
     Code.UNKNOWN_EVENT: "Unknown event.",
     Code.RATE_LIMITED: "Too many messages; slow down.",
@@ -168,7 +175,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.FORBIDDEN_PROGRAM: 403, Code.ROOM_NOT_FOUND: 404, Code.PROGRAM_NOT_FOUND: 404,
     Code.NOT_FOUND: 404, Code.INVITE_INVALID: 404, Code.INVITE_EXPIRED: 410,
     Code.INVITE_EXHAUSTED: 410, Code.INVITE_REVOKED: 410, Code.SCHEMA: 422,
-    Code.RATE_LIMITED: 429, Code.UNAVAILABLE: 503, Code.INTERNAL: 500,
+    Code.RATE_LIMITED: 429, Code.UNAVAILABLE: 503, Code.SFU_UNAVAILABLE: 503, Code.INTERNAL: 500,
     Code.TOO_LARGE: 413, Code.UNSUPPORTED_MEDIA_TYPE: 415, Code.METHOD_NOT_ALLOWED: 405,
 }
 

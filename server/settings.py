@@ -86,6 +86,11 @@ class Settings:
     webhook_lease: float = 30.0
     # The bearer token a Prometheus scrape of /metrics must send; empty: /metrics is off (404).
     metrics_token: str = ""
+    # Group rooms' media server (server/sfu/): Janus WebSocket URLs on loopback, its
+    # api_secret and the VideoRoom admin_key. No URL: group rooms answer E_SFU_UNAVAILABLE.
+    janus_urls: tuple[str, ...] = ()
+    janus_api_secret: str = ""
+    janus_admin_key: str = ""
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -110,6 +115,8 @@ class Settings:
                              "ALONGSIDE_INVITE_RATE_BURST at least 1")
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ValueError("ALONGSIDE_METRICS_TOKEN must be at least 16 characters")
+        if bool(self.janus_urls) != bool(self.janus_api_secret):
+            raise ValueError("ALONGSIDE_JANUS_URLS and ALONGSIDE_JANUS_API_SECRET go together")
         for net in self.trusted_proxies:
             ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
 
@@ -170,4 +177,7 @@ class Settings:
             webhook_backoff=float(e.get("ALONGSIDE_WEBHOOK_BACKOFF", "0.5")),
             webhook_lease=float(e.get("ALONGSIDE_WEBHOOK_LEASE", "30")),
             metrics_token=e.get("ALONGSIDE_METRICS_TOKEN", ""),
+            janus_urls=_csv(e.get("ALONGSIDE_JANUS_URLS", "") or e.get("ALONGSIDE_JANUS_URL", "")),
+            janus_api_secret=e.get("ALONGSIDE_JANUS_API_SECRET", ""),
+            janus_admin_key=e.get("ALONGSIDE_JANUS_ADMIN_KEY", ""),
         )

@@ -26,6 +26,8 @@ class Role(StrEnum):
 class RoomKind(StrEnum):
     INDIVIDUAL = "individual"
     COUPLES = "couples"
+    # Media through the SFU (server/sfu/), not peer to peer: see docs/groups.md.
+    GROUP = "group"
 
 
 class Action(StrEnum):

@@ -20,7 +20,18 @@ from server.errors import MESSAGES, Code, Refused
 SEATS: dict[RoomKind, tuple[Role, ...]] = {
     RoomKind.INDIVIDUAL: (Role.CLINICIAN, Role.CLIENT),
     RoomKind.COUPLES: (Role.CLINICIAN, Role.CLIENT, Role.PARTNER),
+    RoomKind.GROUP: (Role.CLINICIAN, Role.CLIENT),
 }
+# How many people of one role a room of each kind seats; one, unless listed here. A group
+# has a facilitator and a co-facilitator, and its members join with the client role.
+CAPACITY: dict[RoomKind, dict[Role, int]] = {
+    RoomKind.GROUP: {Role.CLINICIAN: 2, Role.CLIENT: 15},
+}
+
+
+def capacity(kind: RoomKind, role: Role) -> int:
+    """How many people with ``role`` a room of ``kind`` seats."""
+    return CAPACITY.get(kind, {}).get(role, 1)
 
 
 class MemberState(StrEnum):
@@ -195,7 +206,7 @@ def check_entry(room: Room, who: Identity, partner_approved: bool = False) -> No
     """The handshake's checks: may this identity connect to this room at all.
 
     An approved partner may also knock on an individual session, which the
-    clinician can turn into a couples session by admitting them.
+    clinician can turn into a couples session by admitting them (never on a group).
     """
     if room.program != who.program:
         raise Refused(Code.FORBIDDEN_ROOM)
@@ -203,7 +214,9 @@ def check_entry(room: Room, who: Identity, partner_approved: bool = False) -> No
         raise Refused(Code.ROOM_ENDED)
     if who.id in room.removed:
         raise Refused(Code.REMOVED)
-    if who.role not in SEATS[room.kind] and not (who.role is Role.PARTNER and partner_approved):
+    knocks_on_individual = (who.role is Role.PARTNER and partner_approved
+                            and room.kind is RoomKind.INDIVIDUAL)
+    if who.role not in SEATS[room.kind] and not knocks_on_individual:
         raise Refused(Code.ROLE_NOT_IN_ROOM_KIND)
 
 
@@ -219,8 +232,8 @@ def join(room: Room, who: Identity, sid: str, renegotiate: bool, now: float,
     change = expire(room, now)
     member = room.members.get(who.id)
     if member is None:
-        taken = any(m.role is who.role for m in room.members.values())
-        if taken:
+        seated = sum(1 for m in room.members.values() if m.role is who.role)
+        if seated >= capacity(room.kind, who.role):
             raise Refused(Code.ROOM_FULL)
         if room.locked and who.role is not Role.CLINICIAN:
             raise Refused(Code.ROOM_LOCKED)
@@ -319,13 +332,34 @@ def admit(room: Room, actor: Identity, target: str, now: float) -> Change:
     member = _target(room, target)
     if member.state is not MemberState.LOBBY:
         raise Refused(Code.INVALID_STATE, "That person is not waiting in the lobby.")
-    if member.role not in SEATS[room.kind]:
+    if member.role not in SEATS[room.kind] and room.kind is RoomKind.INDIVIDUAL:
         room.kind = RoomKind.COUPLES
+    return _let_in(room, member, now)
+
+
+def _let_in(room: Room, member: Member, now: float) -> Change:
     member.state = MemberState.ADMITTED
     _arrive(room, member, now)
     change = Change(presence=[(member.id, "joined")])
     if member.sid:
         change.notices.append(Notice(member.sid, "admitted", {}))
+    return change
+
+
+def admit_all(room: Room, actor: Identity, now: float) -> Change:
+    """Let in everyone waiting, in the order they knocked (a group's "admit all").
+
+    Partners are left waiting: each one's consent is checked as they are admitted one by
+    one (:func:`server.services.rooms.admit`). Admitting nobody is not an error.
+    """
+    _control(room, actor, Action.ADMIT)
+    change = Change()
+    for member in sorted(room.lobby(), key=lambda m: m.since):
+        if member.role is Role.PARTNER:
+            continue
+        one = _let_in(room, member, now)
+        change.presence += one.presence
+        change.notices += one.notices
     return change
 
 

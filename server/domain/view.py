@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain import negotiation
-from server.domain.identity import Role
+from server.domain.identity import Role, RoomKind
 from server.domain.room import Member, MemberState, Room
 
 
@@ -46,6 +46,8 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
         "you": None,
         "participants": [],
     }
+    if room.kind is RoomKind.GROUP:
+        view["media"] = "sfu"  # no peer-to-peer offers: sfu.* events (docs/groups.md)
     if me is None:
         return view
     view["you"] = {"id": me.id, "name": me.name, "role": me.role.value, "state": me.state.value,

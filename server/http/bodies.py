@@ -54,7 +54,7 @@ class NewProgram(Body):
 
 class NewSession(Body):
     id: Id
-    kind: Literal["individual", "couples"]
+    kind: Literal["individual", "couples", "group"]
     startsAt: float | None = None
 
 

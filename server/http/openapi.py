@@ -30,7 +30,7 @@ ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 PARTNER_STATES = ["not_invited", "invited", "deferred", "declined", "consented", "requested",
                   "approved", "active", "paused", "withdrawn", "revoked"]
 SESSION = {"type": "object", "required": ["id", "kind", "status"], "properties": {
-    "id": {"type": "string"}, "kind": {"enum": ["individual", "couples"]},
+    "id": {"type": "string"}, "kind": {"enum": ["individual", "couples", "group"]},
     "status": {"enum": ["open", "ended"]}, "scheduled": {"type": "boolean"},
     "startsAt": {"type": ["number", "null"]}}}
 INVITE_CREATED = {"type": "object", "required": ["id", "url", "quota", "expiresAt"],

@@ -1,5 +1,5 @@
 """socket.io events of the room and its lobby: join, leave, snapshot, and the clinician's
-controls (admit, deny, remove, send back, lock, end).
+controls (admit, admit all, deny, remove, send back, lock, end).
 
 Each handler checks the caller's grant through the domain rule, which runs inside one
 store write with its audit row (:class:`~server.realtime.room_writes.RoomWrites`);
@@ -55,6 +55,7 @@ class RoomEvents:
             "snapshot": (schemas.Empty, self._snapshot, True),
             "ice-servers": (schemas.Empty, self._ice_servers, False),  # the pre-call test too
             "admit": (schemas.Target, self._admit, True),
+            "admit-all": (schemas.Empty, self._admit_all, True),
             "deny": (schemas.TargetWithReason, self._deny, True),
             "remove": (schemas.TargetWithReason, self._remove, True),
             "send-back": (schemas.Target, self._send_back, True),
@@ -107,6 +108,11 @@ class RoomEvents:
         self.metrics.admitted(room.members.get(p.participant))
         await self.delivery.deliver(room, change, skip_sid=conn.sid)
         return {"room": snapshot(room, who.id)}
+
+    async def _admit_all(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        who = conn.identity
+        return await self._control(conn, "admit-all",
+                                   lambda r: rules.admit_all(r, who, time.time()))
 
     async def _deny(self, conn: Connection, p: schemas.TargetWithReason) -> dict[str, Any]:
         who = conn.identity

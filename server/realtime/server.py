@@ -10,6 +10,7 @@ an ack (``guard.py`` answers for any handler that raises). Where each event live
 * ``signal_events.py``: offer, answer, candidate;
 * ``media_events.py``: the pre-call test and connection quality;
 * ``tool_events.py``: in-session tools;
+* ``sfu_events.py``: a group room's media through the SFU;
 * ``upkeep.py``: the sweeper, resync and draining.
 
 Note: python-socketio runs each incoming event as its own task, so two events
@@ -43,6 +44,7 @@ from server.realtime.media_events import MediaEvents
 from server.realtime.program_events import ProgramEvents
 from server.realtime.room_events import RoomEvents
 from server.realtime.room_writes import RoomWrites
+from server.realtime.sfu_events import SfuEvents
 from server.realtime.signal_events import SignalEvents
 from server.realtime.tasks import TaskSupervisor
 from server.realtime.tool_events import ToolEvents
@@ -50,6 +52,7 @@ from server.realtime.upkeep import Upkeep
 from server.services import rooms as room_cases
 from server.services.notifier import PanelViews
 from server.settings import Settings
+from server.sfu import from_settings as sfu_from_settings
 from server.store import Store
 from server.store.programs import Programs
 from server.store.rooms import Rooms
@@ -116,6 +119,9 @@ class RealtimeServer:
         events.update(MediaEvents(self.echo, self.turn, ice, self.rooms, self.delivery,
                                   settings.precall_seconds).handlers())
         events.update(self.tool_events.handlers())
+        self.sfu_events = SfuEvents(sfu_from_settings(settings), self.rooms, self.delivery,
+                                    self.tasks)
+        events.update(self.sfu_events.handlers())
         self.sio.on("connect", self.handshake.on_connect)
         self.sio.on("disconnect", self.handshake.on_disconnect)
         self.sio.on("*", unknown(self.connections))
@@ -169,6 +175,7 @@ class RealtimeServer:
         if self.heartbeat is not None:
             await self.heartbeat.stop()
         self.tool_events.close()
+        await self.sfu_events.close()
         await self.echo.close()
         await self.sio.shutdown()
         self.tasks.cancel_all()

@@ -47,6 +47,7 @@
 
 import { io as defaultIo } from "../vendor/socket.io.esm.min.js";
 import { PeerLink } from "./peer.js";
+import { SfuMedia } from "./sfu.js";
 
 /** How long any event waits for its answer. */
 export const ACK_TIMEOUT_MS = 8000;
@@ -74,7 +75,8 @@ const MAX_HELD_SIGNALS = 128;
  *
  * @typedef {object} Snapshot
  * @property {string} id
- * @property {"individual"|"couples"} kind
+ * @property {"individual"|"couples"|"group"} kind
+ * @property {"sfu"} [media] In a group room: media goes through the SFU (docs/groups.md).
  * @property {string} program
  * @property {number} version
  * @property {"open"|"ended"} status
@@ -151,6 +153,9 @@ export class AlongsideRoom extends EventTarget {
   #localStream = null;
   /** @type {Map<string, PeerLink>} */
   #links = new Map();
+  /** A group room's media through the SFU (`sfu.js`), while admitted to one. */
+  /** @type {SfuMedia | null} */
+  #sfu = null;
   /** @type {Map<string, {kind: string, message: any}[]>} */
   #held = new Map();
   /** @type {Promise<void> | null} */
@@ -198,6 +203,7 @@ export class AlongsideRoom extends EventTarget {
 
   /** @returns {Map<string, RTCPeerConnection>} The live link with each peer, by peer id (read `getStats()` here). */
   get peerConnections() {
+    if (this.#sfu) return this.#sfu.connections; // a group: one per feed received
     return new Map([...this.#links].map(([id, link]) => [id, link.pc]));
   }
 
@@ -406,6 +412,7 @@ export class AlongsideRoom extends EventTarget {
   #sendLocal() {
     const sending = this.#sending();
     for (const link of this.#links.values()) link.setLocalStream(sending);
+    this.#sfu?.setLocalStream(sending);
   }
 
   /** @param {unknown} status */
@@ -466,6 +473,9 @@ export class AlongsideRoom extends EventTarget {
         this.#emit("toolmessage", { event: event.slice("tool:".length), payload: detail ?? {} });
       }
     });
+    // A group room's media (docs/groups.md): offers for each feed, and feeds that ended.
+    socket.on("sfu.offer", (message) => this.#sfu?.handleOffer(message));
+    socket.on("sfu.gone", (message) => this.#sfu?.handleGone(message));
     socket.on("expired", () => {
       this.#tokenExpired = true;
       this.#emit("expired", {});
@@ -582,6 +592,12 @@ export class AlongsideRoom extends EventTarget {
   #reconcileLinks() {
     const room = this.#room;
     const inRoom = this.#joined && room?.status === "open" && room.you?.state === "admitted";
+    if (room?.media === "sfu") {
+      // A group: no link between people; everyone's media goes through the SFU.
+      if (inRoom && !this.#sfu) this.#startSfu();
+      if (!inRoom) this.#stopSfu();
+      return;
+    }
     /** @type {Map<string, Participant>} */
     const wanted = new Map();
     if (inRoom) for (const p of room.participants ?? []) wanted.set(p.id, p);
@@ -625,8 +641,35 @@ export class AlongsideRoom extends EventTarget {
     for (const { kind, message } of held) this.#onSignal(kind, message);
   }
 
+  #startSfu() {
+    const sfu = new SfuMedia({
+      ask: (event, payload) => this.#ask(event, payload),
+      iceServers: this.#iceServers,
+      iceTransportPolicy: this.#iceTransportPolicy,
+      localStream: this.#sending(),
+      onTrack: (feed, stream, track) => {
+        if (this.#sfu === sfu) this.#emit("track", { peerId: feed, stream, track });
+      },
+      onGone: (feed) => {
+        if (this.#sfu === sfu) this.#emit("peerleft", { peerId: feed });
+      },
+      log: this.#log,
+    });
+    this.#sfu = sfu;
+    sfu.start().catch((err) => this.#log("group media did not start", err));
+  }
+
+  /** @param {{quiet?: boolean}} [options] */
+  #stopSfu({ quiet = false } = {}) {
+    const sfu = this.#sfu;
+    if (!sfu) return;
+    this.#sfu = null;
+    for (const feed of sfu.close()) if (!quiet) this.#emit("peerleft", { peerId: feed });
+  }
+
   /** @param {{quiet?: boolean}} [options] `quiet` emits no `peerleft` (links come back). */
   #closeLinks({ quiet = false } = {}) {
+    this.#stopSfu({ quiet });
     for (const [id, link] of this.#links) {
       link.close();
       if (!quiet) this.#emit("peerleft", { peerId: id });

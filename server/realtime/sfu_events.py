@@ -1,0 +1,285 @@
+"""socket.io events of a group room's media: publish, subscribe, answer, trickle, leave.
+
+In a group room (``kind: group``) nobody negotiates with anybody else: each admitted person
+sends their media to the SFU (``sfu.publish``: offer in, answer out) and receives everyone
+else's from it, one connection per feed: after ``sfu.subscribe`` the server sends an
+``sfu.offer`` ``{feed, sdp}`` for each person publishing now and for each one who starts
+later, and the person answers with ``sfu.answer``. The server decides who receives whom
+(now: every admitted person receives every other admitted person in the same side room);
+the SFU's ids, room secret, pin and each member's token never leave the server.
+
+A person who is no longer admitted (left, sent back, removed, dropped, ended) loses their
+publication and subscriptions within :data:`RECONCILE` seconds, and whoever received them
+gets ``sfu.gone`` ``{feed}``; a removed person's SFU token is withdrawn before they are
+kicked. In the same pass, who receives whom converges on the rule (:func:`_sees`): a feed
+someone may no longer see (another side room) is closed for them with ``sfu.gone``, one they
+may now see is offered.
+
+Note: the SFU's session and handles live in this process (``server/sfu/api.py``), so who
+receives what is this node's bookkeeping, not the store's; a member reconnecting to another
+node publishes and subscribes again there. Calls of one person are serialised by their
+connection's lock, fan-out per room by a lock of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from server.domain.identity import RoomKind
+from server.domain.room import CAPACITY, Member, MemberState, Room, RoomStatus
+from server.domain.signals import RTCIceCandidate, RTCSessionDescription
+from server.errors import Code, Refused
+from server.logs import log_event
+from server.realtime import schemas
+from server.realtime.connections import Connection
+from server.realtime.delivery import RoomDelivery
+from server.realtime.guard import EventTable
+from server.realtime.tasks import TaskSupervisor
+from server.sfu.api import Sfu, SfuRefused, SfuUnavailable
+from server.store.rooms import Rooms
+
+RECONCILE = 1.0  # seconds between checks of who still belongs in each SFU room
+PUBLISHERS = sum(CAPACITY[RoomKind.GROUP].values())
+
+
+class SfuOffer(schemas.Payload):
+    sdp: Any = None
+
+
+class SfuAnswer(schemas.Payload):
+    feed: schemas.Id
+    sdp: Any = None
+
+
+class SfuTrickle(schemas.Payload):
+    feed: schemas.Id | None = None  # None: the candidate is for the person's publication
+    candidate: Any = None
+
+
+class SfuEvents:
+    def __init__(self, sfu: Sfu | None, rooms: Rooms, delivery: RoomDelivery,
+                 tasks: TaskSupervisor) -> None:
+        self.sfu = sfu
+        self.rooms = rooms
+        self.delivery = delivery
+        self.tasks = tasks
+        # room -> the members who asked for offers (sfu.subscribe) on this node
+        self.receiving: dict[str, set[str]] = defaultdict(set)
+        self._fan_out: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._reconciling = False
+        if sfu is not None:
+            sfu.on_feed = self._feed_up
+
+    def handlers(self) -> EventTable:
+        return {
+            "sfu.publish": (SfuOffer, self._publish, True),
+            "sfu.subscribe": (schemas.Empty, self._subscribe, True),
+            "sfu.answer": (SfuAnswer, self._answer, True),
+            "sfu.trickle": (SfuTrickle, self._trickle, True),
+            "sfu.leave": (schemas.Empty, self._leave, True),
+        }
+
+    async def close(self) -> None:
+        if self.sfu is not None:
+            await self.sfu.close()
+
+    # -- who may ---------------------------------------------------------------------
+    async def _caller(self, conn: Connection) -> tuple[Sfu, Room, Member]:
+        """The SFU, the room and the caller, if the caller is admitted to a group room."""
+        room = await self.rooms.get(conn.identity.room)
+        if room is None:
+            raise Refused(Code.ROOM_NOT_FOUND)
+        if room.kind is not RoomKind.GROUP:
+            raise Refused(Code.INVALID_STATE,
+                          "This session's video is peer to peer (offer, answer, candidate).")
+        me = room.members.get(conn.identity.id)
+        if me is None or me.state is not MemberState.ADMITTED or me.sid != conn.sid:
+            raise Refused(Code.NOT_ADMITTED)
+        if self.sfu is None:
+            raise Refused(Code.SFU_UNAVAILABLE)
+        if not self._reconciling:
+            self._reconciling = True
+            self.tasks.spawn(self._reconcile_forever())
+        return self.sfu, room, me
+
+    # -- events ----------------------------------------------------------------------
+    async def _publish(self, conn: Connection, p: SfuOffer) -> dict[str, Any]:
+        offer = RTCSessionDescription("offer", p.sdp)
+        async with conn.lock:
+            sfu, room, me = await self._caller(conn)
+            async with _answering():
+                await sfu.create_room(room.id, PUBLISHERS)
+                answer = await sfu.publish(room.id, me.id, offer.sdp)
+        # The others' offers go out once the feed is up on the SFU (``_feed_up``).
+        return {"sdp": answer}
+
+    async def _subscribe(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        async with conn.lock:
+            sfu, room, me = await self._caller(conn)
+            self.receiving[room.id].add(me.id)
+            offered = []
+            async with _answering():
+                await sfu.create_room(room.id, PUBLISHERS)
+                for feed in [f for f in sfu.feeds(room.id) if _sees(room, me, f)]:
+                    if await self._offer(sfu, room, me, feed):
+                        offered.append(feed)
+        return {"feeds": offered}
+
+    async def _answer(self, conn: Connection, p: SfuAnswer) -> dict[str, Any]:
+        answer = RTCSessionDescription("answer", p.sdp)
+        async with conn.lock:
+            sfu, room, me = await self._caller(conn)
+            async with _answering():
+                await sfu.answer(room.id, me.id, p.feed, answer.sdp)
+        return {}
+
+    async def _trickle(self, conn: Connection, p: SfuTrickle) -> dict[str, Any]:
+        candidate = RTCIceCandidate.parse(p.candidate)
+        body = None
+        if candidate is not None and candidate.candidate:
+            body = {k: v for k, v in candidate.to_json().items() if v is not None}
+        async with conn.lock:
+            sfu, room, me = await self._caller(conn)
+            async with _answering():
+                await sfu.trickle(room.id, me.id, p.feed, body)
+        return {}
+
+    async def _leave(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
+        async with conn.lock:
+            sfu, room, me = await self._caller(conn)
+            self.receiving[room.id].discard(me.id)
+            async with _answering():
+                ended = await sfu.leave(room.id, me.id)
+        await self._tell_gone(room, me.id, ended)
+        return {}
+
+    # -- fan-out -----------------------------------------------------------------------
+    async def _offer(self, sfu: Sfu, room: Room, viewer: Member, feed: str) -> bool:
+        """Subscribe ``viewer`` to ``feed`` and send them the SFU's offer, unless they
+        receive it already; ``False`` if the SFU refused (the feed just went)."""
+        async with self._fan_out[room.id]:
+            if feed in sfu.subscriptions(room.id, viewer.id) or not viewer.sid:
+                return False
+            try:
+                offer = await sfu.subscribe(room.id, viewer.id, feed)
+            except SfuRefused as refused:
+                log_event("sfu.refused", logging.WARNING, event="sfu.subscribe",
+                          error=str(refused.code))
+                return False
+            await self.delivery.send("sfu.offer", {"feed": feed, "sdp": offer}, viewer.sid)
+            return True
+
+    def _feed_up(self, room_id: str, feed: str) -> None:
+        self.tasks.spawn(self._offer_feed_to_all(room_id, feed))
+
+    async def _offer_feed_to_all(self, room_id: str, feed: str) -> None:
+        """Offer a new feed to everyone on this node who asked for offers and may see it."""
+        if self.sfu is None:
+            return
+        room = await self.rooms.get(room_id)
+        if room is None:
+            return
+        for member_id in list(self.receiving.get(room_id, ())):
+            viewer = room.members.get(member_id)
+            if viewer is None or viewer.id == feed or not _sees(room, viewer, feed):
+                continue
+            try:
+                await self._offer(self.sfu, room, viewer, feed)
+            except SfuUnavailable:
+                log_event("sfu.unavailable", logging.WARNING, event="sfu.offer")
+                return
+            except Exception as exc:  # a background task: log the bug by type, go on
+                log_event("sfu.offer_crashed", logging.ERROR, error=type(exc).__name__)
+
+    async def _tell_gone(self, room: Room, feed: str, ended: list[str]) -> None:
+        for member_id in ended:
+            member = room.members.get(member_id)
+            if member is not None and member.sid:
+                await self.delivery.send("sfu.gone", {"feed": feed}, member.sid)
+
+    # -- who still belongs ---------------------------------------------------------------
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE)
+            try:
+                await self.reconcile()
+            except (SfuUnavailable, SfuRefused):
+                log_event("sfu.reconcile_failed", logging.WARNING)
+            except Exception as exc:  # keep reconciling; a bug is logged, by type only
+                log_event("sfu.reconcile_crashed", logging.ERROR, error=type(exc).__name__)
+
+    async def reconcile(self) -> None:
+        """Close what the SFU holds for people no longer admitted; end rooms that ended."""
+        sfu = self.sfu
+        if sfu is None:
+            return
+        for room_id in sfu.rooms():
+            room = await self.rooms.get(room_id)
+            if room is None or room.status is RoomStatus.ENDED:
+                await sfu.destroy_room(room_id)
+                self.receiving.pop(room_id, None)
+                self._fan_out.pop(room_id, None)
+                continue
+            receiving = self.receiving.get(room_id, set())
+            for member_id in list(receiving):
+                if not _present(room, member_id):
+                    receiving.discard(member_id)
+            for member_id in sfu.members(room_id):
+                if member_id in room.removed:
+                    await self._tell_gone(room, member_id, await sfu.kick(room_id, member_id))
+                elif not _present(room, member_id):
+                    await self._tell_gone(room, member_id, await sfu.leave(room_id, member_id))
+            await self._converge(sfu, room)
+
+    async def _converge(self, sfu: Sfu, room: Room) -> None:
+        """Make who receives whom what :func:`_sees` says now (a move to a side room, and
+        later focus mode, change it): close what it no longer allows, offer what it does."""
+        feeds = sfu.feeds(room.id)
+        for member_id in sfu.members(room.id):
+            viewer = room.members.get(member_id)
+            for feed in sfu.subscriptions(room.id, member_id):
+                if viewer is None or not _sees(room, viewer, feed):
+                    await sfu.unsubscribe(room.id, member_id, feed)
+                    if viewer is not None and viewer.sid:
+                        await self.delivery.send("sfu.gone", {"feed": feed}, viewer.sid)
+        for member_id in list(self.receiving.get(room.id, ())):
+            viewer = room.members.get(member_id)
+            if viewer is None:
+                continue
+            for feed in feeds:
+                if _sees(room, viewer, feed) and feed not in sfu.subscriptions(room.id,
+                                                                               member_id):
+                    await self._offer(sfu, room, viewer, feed)
+
+
+def _present(room: Room, member_id: str) -> bool:
+    member = room.members.get(member_id)
+    return member is not None and member.state is MemberState.ADMITTED and bool(member.sid)
+
+
+def _sees(room: Room, viewer: Member, feed: str) -> bool:
+    """Whether ``viewer`` receives ``feed`` (open mode: every admitted person on their side)."""
+    source = room.members.get(feed)
+    return (source is not None and source.id != viewer.id
+            and source.state is MemberState.ADMITTED and viewer.state is MemberState.ADMITTED
+            and room.same_side(viewer, source))
+
+
+class _answering:
+    """Turns the SFU's failures into the documented codes (``E_SFU_…``)."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: object) -> bool:
+        if isinstance(exc, SfuUnavailable):
+            log_event("sfu.unavailable", logging.WARNING)
+            raise Refused(Code.SFU_UNAVAILABLE) from exc
+        if isinstance(exc, SfuRefused):
+            log_event("sfu.refused", logging.WARNING, error=str(exc.code))
+            raise Refused(Code.SFU_REFUSED) from exc
+        return False

@@ -1,0 +1,394 @@
+"""The :class:`~server.sfu.api.Sfu` adapter for Janus's VideoRoom plugin (Janus 1.1.x).
+
+Each Alongside group room becomes one VideoRoom with a random string id, its own random
+``secret`` (for destroy, kick, allowed) and ``pin`` (to join), ``is_private`` (not listed),
+``require_pvtid`` (a subscriber must name the private id of a publisher of that room) and an
+``allowed`` list holding one random token per member, so nobody joins it without Alongside.
+The member ids Alongside uses never reach Janus: publishers get random ids too, and no
+display names are sent.
+
+One Janus session per process carries every handle: a control handle for the room
+requests, one publisher handle per member, one subscriber handle per (member, feed).
+
+Note: when the WebSocket to Janus closes, Janus destroys the session and its handles
+(``reclaim_session_timeout`` 0): the adapter forgets every member's handles and opens a
+new session at the next call; rooms are checked with ``exists`` and made again if Janus
+itself restarted. Members must then publish again (docs/groups.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.sfu.api import FeedListener, SfuRefused, SfuUnavailable
+from server.sfu.janus_session import KEEPALIVE, JanusSession
+
+PLUGIN = "janus.plugin.videoroom"
+
+
+def _random() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _scrubbed(sdp: str) -> str:
+    """Janus's SDP without the room id it writes into the session name (``s=VideoRoom
+    <id>``): the room id is a capability to know, so it stays on the server."""
+    return "\r\n".join("s=-" if line.startswith("s=") else line for line in sdp.split("\r\n"))
+
+
+@dataclass
+class _Member:
+    token: str = field(default_factory=_random)
+    feed_id: str = field(default_factory=lambda: secrets.token_hex(8))  # Janus publisher id
+    publisher: int | None = None  # handle
+    private_id: Any = None
+    publishing: bool = False  # offered and answered
+    live: bool = False  # Janus said webrtcup: others may subscribe
+    subscriptions: dict[str, int] = field(default_factory=dict)  # feed member -> handle
+
+
+@dataclass
+class _Room:
+    janus_id: str = field(default_factory=_random)
+    secret: str = field(default_factory=_random)
+    pin: str = field(default_factory=_random)
+    publishers: int = 16
+    members: dict[str, _Member] = field(default_factory=dict)
+    made_on: int = 0  # the session id it was last checked on
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class JanusSfu:
+    """Janus's VideoRoom behind :class:`~server.sfu.api.Sfu`.
+
+    :param urls: WebSocket URLs (``ws://127.0.0.1:8188``); the first one that answers is
+        used (several instances with placement come later).
+    :param api_secret: Janus's ``api_secret``.
+    :param admin_key: the VideoRoom's ``admin_key``, needed to create rooms when set.
+    :param keepalive: seconds between keepalives; under Janus's ``session_timeout``.
+    """
+
+    def __init__(self, urls: Sequence[str], api_secret: str, admin_key: str = "",
+                 timeout: float = 10.0, keepalive: float = KEEPALIVE) -> None:
+        self.urls = tuple(urls)
+        self.api_secret = api_secret
+        self.admin_key = admin_key
+        self.timeout = timeout
+        self.keepalive = keepalive
+        self._session: JanusSession | None = None
+        self._control: int | None = None
+        self._connecting = asyncio.Lock()
+        self._rooms: dict[str, _Room] = {}
+        self.on_feed: FeedListener = lambda room, member: None
+        self._closed = False  # after close(), nothing connects again (shutdown)
+
+    # -- the session -----------------------------------------------------------------
+    async def _live(self) -> tuple[JanusSession, int]:
+        """The session and its control handle, opened again if the last one died."""
+        async with self._connecting:
+            if self._closed:
+                raise SfuUnavailable("the adapter is closed")
+            if self._session is None or self._session.closed or self._control is None:
+                if self._session is not None:
+                    await self._session.close()
+                    self._forget_handles()
+                self._session = None
+                self._control = None
+                failures = []
+                for url in self.urls:
+                    try:
+                        session = await JanusSession.open(url, self.api_secret, self.timeout,
+                                                          self.keepalive)
+                        session.on_event = self._on_event
+                        self._control = await session.attach(PLUGIN)
+                        self._session = session
+                        break
+                    except SfuUnavailable as exc:
+                        failures.append(str(exc))
+                    except SfuRefused as exc:  # a wrong api_secret: misconfigured, not a blip
+                        failures.append(f"refused ({exc.code})")
+                if self._session is None or self._control is None:
+                    raise SfuUnavailable("no Janus answered: " + ", ".join(failures))
+            return self._session, self._control
+
+    def _on_event(self, handle: int | None, message: dict[str, Any]) -> None:
+        """Janus's own news: a publisher's media is up (``webrtcup``) or gone (``hangup``)."""
+        kind = message.get("janus")
+        if handle is None or kind not in ("webrtcup", "hangup"):
+            return
+        for room_id, room in self._rooms.items():
+            for member_id, member in room.members.items():
+                if member.publisher == handle and member.publishing:
+                    member.live = kind == "webrtcup"
+                    if member.live:
+                        self.on_feed(room_id, member_id)
+                    return
+
+    def _forget_handles(self) -> None:
+        for room in self._rooms.values():
+            room.made_on = 0
+            for member in room.members.values():
+                member.publisher = None
+                member.private_id = None
+                member.publishing = False
+                member.live = False
+                member.subscriptions.clear()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+        self._session = None
+        self._control = None
+
+    # -- rooms -----------------------------------------------------------------------
+    async def _ensure(self, room_id: str, publishers: int = 16) -> tuple[_Room, JanusSession]:
+        """The room, made on Janus if this session has not checked it yet."""
+        session, control = await self._live()
+        room = self._rooms.setdefault(room_id, _Room(publishers=publishers))
+        if room.made_on == session.session_id:
+            return room, session
+        exists, _ = await session.message(control, {"request": "exists",
+                                                    "room": room.janus_id})
+        if not exists.get("exists"):
+            body: dict[str, Any] = {
+                "request": "create", "room": room.janus_id, "permanent": False,
+                "secret": room.secret, "pin": room.pin, "is_private": True,
+                "require_pvtid": True, "publishers": room.publishers,
+                "allowed": [m.token for m in room.members.values()],
+                "notify_joining": False, "audiocodec": "opus", "videocodec": "vp8"}
+            if self.admin_key:
+                body["admin_key"] = self.admin_key
+            await session.message(control, body)
+        room.made_on = session.session_id
+        return room, session
+
+    async def create_room(self, room: str, publishers: int) -> None:
+        if room in self._rooms:
+            self._rooms[room].publishers = max(self._rooms[room].publishers, publishers)
+        await self._ensure(room, publishers)
+
+    async def destroy_room(self, room: str) -> None:
+        known = self._rooms.pop(room, None)
+        if known is None or self._session is None or self._session.closed:
+            return
+        async with known.lock:
+            session, control = await self._live()
+            for member in known.members.values():
+                await self._drop_handles(session, member)
+            try:
+                await session.message(control, {"request": "destroy", "room": known.janus_id,
+                                                "secret": known.secret})
+            except SfuRefused:
+                pass  # already gone (Janus restarted)
+
+    def _room(self, room: str) -> _Room:
+        known = self._rooms.get(room)
+        if known is None:
+            raise SfuRefused("no such room on this node")
+        return known
+
+    async def allow(self, room: str, member: str) -> None:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            await self._allow(known, session, member)
+
+    async def _allow(self, known: _Room, session: JanusSession, member: str) -> _Member:
+        state = known.members.get(member)
+        if state is None:
+            state = known.members[member] = _Member()
+        await session.message(self._control_handle(), {
+            "request": "allowed", "room": known.janus_id, "secret": known.secret,
+            "action": "add", "allowed": [state.token]})
+        return state
+
+    def _control_handle(self) -> int:
+        if self._control is None:
+            raise SfuUnavailable("no Janus session")
+        return self._control
+
+    async def forbid(self, room: str, member: str) -> None:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            await self._forbid(known, session, member)
+
+    async def _forbid(self, known: _Room, session: JanusSession, member: str) -> None:
+        state = known.members.get(member)
+        if state is None:
+            return
+        await session.message(self._control_handle(), {
+            "request": "allowed", "room": known.janus_id, "secret": known.secret,
+            "action": "remove", "allowed": [state.token]})
+        state.token = _random()  # a new one only if allowed again
+
+    # -- a member's media --------------------------------------------------------------
+    async def join(self, room: str, member: str) -> None:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            await self._join(known, session, member)
+
+    async def _join(self, known: _Room, session: JanusSession, member: str) -> _Member:
+        state = known.members.get(member)
+        if state is None or state.token == "":
+            state = await self._allow(known, session, member)
+        if state.publisher is not None:
+            return state
+        handle = await session.attach(PLUGIN)
+        try:
+            joined, _ = await session.message(handle, {
+                "request": "join", "ptype": "publisher", "room": known.janus_id,
+                "id": state.feed_id, "pin": known.pin, "token": state.token})
+        except BaseException:
+            await session.detach(handle)
+            raise
+        state.publisher = handle
+        state.private_id = joined.get("private_id")
+        return state
+
+    async def publish(self, room: str, member: str, offer: str) -> str:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            state = await self._join(known, session, member)
+            assert state.publisher is not None
+            _, jsep = await session.message(state.publisher, {"request": "publish"},
+                                            {"type": "offer", "sdp": offer})
+            if not jsep or jsep.get("type") != "answer":
+                raise SfuRefused("no answer to the offer")
+            state.publishing = True
+            return _scrubbed(str(jsep["sdp"]))
+
+    async def subscribe(self, room: str, member: str, feed: str) -> str:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            state = await self._join(known, session, member)
+            source = known.members.get(feed)
+            if source is None or not source.live:
+                raise SfuRefused("that feed is not published")
+            old = state.subscriptions.pop(feed, None)
+            if old is not None:
+                await session.detach(old)
+            handle = await session.attach(PLUGIN)
+            try:
+                _, jsep = await session.message(handle, {
+                    "request": "join", "ptype": "subscriber", "room": known.janus_id,
+                    "pin": known.pin, "private_id": state.private_id,
+                    "streams": [{"feed": source.feed_id}]})
+            except BaseException:
+                await session.detach(handle)
+                raise
+            if not jsep or jsep.get("type") != "offer":
+                await session.detach(handle)
+                raise SfuRefused("no offer for the subscription")
+            state.subscriptions[feed] = handle
+            return _scrubbed(str(jsep["sdp"]))
+
+    async def unsubscribe(self, room: str, member: str, feed: str) -> None:
+        known = self._rooms.get(room)
+        if known is None:
+            return
+        session, _ = await self._live()
+        async with known.lock:
+            state = known.members.get(member)
+            handle = state.subscriptions.pop(feed, None) if state else None
+            if handle is not None:
+                await session.detach(handle)
+
+    async def answer(self, room: str, member: str, feed: str, sdp: str) -> None:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            handle = self._subscription(known, member, feed)
+            await session.message(handle, {"request": "start"}, {"type": "answer", "sdp": sdp})
+
+    def _subscription(self, known: _Room, member: str, feed: str) -> int:
+        state = known.members.get(member)
+        handle = state.subscriptions.get(feed) if state else None
+        if handle is None:
+            raise SfuRefused("no subscription to that feed")
+        return handle
+
+    async def trickle(self, room: str, member: str, feed: str | None,
+                      candidate: dict[str, Any] | None) -> None:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            if feed is None:
+                state = known.members.get(member)
+                if state is None or state.publisher is None:
+                    raise SfuRefused("not publishing")
+                handle = state.publisher
+            else:
+                handle = self._subscription(known, member, feed)
+            await session.trickle(handle, candidate)
+
+    async def leave(self, room: str, member: str) -> list[str]:
+        known = self._rooms.get(room)
+        if known is None:
+            return []
+        session, _ = await self._live()
+        async with known.lock:
+            return await self._leave(known, session, member)
+
+    async def _leave(self, known: _Room, session: JanusSession, member: str) -> list[str]:
+        state = known.members.get(member)
+        ended = []
+        for other_id, other in known.members.items():
+            handle = other.subscriptions.pop(member, None)
+            if handle is not None:
+                await session.detach(handle)
+                ended.append(other_id)
+        if state is not None:
+            await self._drop_handles(session, state)
+        return ended
+
+    async def _drop_handles(self, session: JanusSession, state: _Member) -> None:
+        for handle in state.subscriptions.values():
+            await session.detach(handle)
+        state.subscriptions.clear()
+        if state.publisher is not None:
+            await session.detach(state.publisher)  # Janus makes it leave the room
+        state.publisher = None
+        state.private_id = None
+        state.publishing = False
+        state.live = False
+
+    async def kick(self, room: str, member: str) -> list[str]:
+        known = self._rooms.get(room)
+        if known is None:
+            return []
+        session, control = await self._live()
+        async with known.lock:
+            state = known.members.get(member)
+            if state is None:
+                return []
+            await self._forbid(known, session, member)
+            if state.publisher is not None:
+                try:
+                    await session.message(control, {"request": "kick", "room": known.janus_id,
+                                                    "secret": known.secret,
+                                                    "id": state.feed_id})
+                except SfuRefused:
+                    pass  # already out
+            ended = await self._leave(known, session, member)
+            del known.members[member]
+            return ended
+
+    # -- what this node knows ----------------------------------------------------------
+    def feeds(self, room: str) -> list[str]:
+        known = self._rooms.get(room)
+        return [m for m, s in known.members.items() if s.live] if known else []
+
+    def subscriptions(self, room: str, member: str) -> list[str]:
+        known = self._rooms.get(room)
+        state = known.members.get(member) if known else None
+        return list(state.subscriptions) if state else []
+
+    def rooms(self) -> list[str]:
+        return list(self._rooms)
+
+    def members(self, room: str) -> list[str]:
+        known = self._rooms.get(room)
+        return [m for m, s in known.members.items()
+                if s.publisher is not None or s.subscriptions] if known else []
