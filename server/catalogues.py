@@ -15,11 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from server.domain.identity import LOCALES
 from server.tools.api import Tool
 from server.tools.registry import package_of
 
-LOCALES: tuple[str, ...] = ("en", "es")
-"""Complete locales; English is the fallback for a key a locale lacks."""
+__all__ = ["LOCALES", "Catalogues"]  # LOCALES: complete locales; English is the fallback
 
 Message = str | dict[str, str]
 
@@ -45,9 +45,8 @@ class Catalogues:
         merged: dict[str, bytes] = {}
         for locale in LOCALES:
             found: dict[str, Message] = {}
-            folder = web_dir / "locales" / locale
-            for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-                found.update(_messages(json.loads(path.read_text("utf-8")), str(path)))
+            # Tools first, the pages' own files last: a tool named like the launcher's keys
+            # (``tools.launcher.*``, ``tools.kit.*``) cannot overwrite the page's words.
             for name, tool in sorted(tools.items()):
                 package = package_of(tool)
                 if not package:
@@ -59,5 +58,8 @@ class Catalogues:
                 if file.is_file():
                     own = _messages(json.loads(file.read_text("utf-8")), f"{name}/{locale}")
                     found.update({f"tools.{name}.{k}": v for k, v in own.items()})
+            folder = web_dir / "locales" / locale
+            for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+                found.update(_messages(json.loads(path.read_text("utf-8")), str(path)))
             merged[locale] = json.dumps(found, ensure_ascii=False, sort_keys=True).encode()
         return cls(by_locale=merged)

@@ -16,6 +16,7 @@ from aiohttp import web
 from server import demo
 from server.app import create_app
 from server.appkeys import STORE
+from server.catalogues import LOCALES
 from server.logs import configure, log_event
 from server.readiness import is_ready
 from server.realtime.server import REALTIME
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=[*sorted(demo.PEOPLE), "integrator"])
     tok.add_argument("--room", default=demo.COUPLES_ROOM)
     tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    tok.add_argument("--locale", choices=list(LOCALES),
+                     help="the token's locale claim: the language the pages start in")
     back = sub.add_parser("backup", help="copy the embedded SQLite store (ALONGSIDE_STORE) "
                                          "to PATH, consistently, while the server serves")
     back.add_argument("path", metavar="PATH")
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env(_with_flags(args))
     if args.command == "token":
-        print(demo.token(settings, args.role, args.room, args.ttl))
+        print(demo.token(settings, args.role, args.room, args.ttl, locale=args.locale))
         return 0
     if args.command in ("backup", "restore"):
         return _backup(settings, args.command, args.path)

@@ -104,13 +104,15 @@ async def prepare(store: Store, *, reset: bool = False) -> Seeded:
     return Seeded(fresh, invite=secret, ended=ended)
 
 
-def token(settings: Settings, role: str, room: str = COUPLES_ROOM, ttl: int = LINK_TTL) -> str:
+def token(settings: Settings, role: str, room: str = COUPLES_ROOM, ttl: int = LINK_TTL,
+          locale: str | None = None) -> str:
+    """A demo person's token; ``locale`` adds the ``locale`` claim (the pages' language)."""
     if role == "integrator":
         return mint(settings, sub="demo-host", name="Host platform", role="integrator",
                     program="*", room="", ttl=ttl)
     person = PEOPLE[role]
     return mint(settings, sub=person.sub, name=person.name, role=person.role, program=PROGRAM,
-                room=room, ttl=ttl)
+                room=room, ttl=ttl, locale=locale)
 
 
 def links(settings: Settings, seeded: Seeded) -> list[str]:
@@ -132,6 +134,19 @@ def links(settings: Settings, seeded: Seeded) -> list[str]:
         f"client (individual session): {room}{token(settings, 'client', INDIVIDUAL_ROOM)}",
         f"clinician (later couples session): "
         f"{room}{token(settings, 'clinician', LATER_COUPLES_ROOM)}",
+    ]
+    # The same couples session in Spanish: the token's locale claim, and ?lang= for the
+    # invite page (it has no token). Either person may use English and the other Spanish.
+    if seeded.invite:
+        spanish = f"partner invite, en español: {base}/invite?lang=es#{seeded.invite}"
+    elif seeded.partner_approved:
+        spanish = f"partner, en español: {room}{token(settings, 'partner', locale='es')}"
+    else:
+        spanish = ""
+    lines += [
+        f"client, en español: {room}{token(settings, 'client', locale='es')}",
+        *([spanish] if spanish else []),
+        f"clinician, en español: {room}{token(settings, 'clinician', locale='es')}",
     ]
     if seeded.ended:
         lines.append(f"(ended, kept as the session record: {', '.join(seeded.ended)}; "

@@ -138,9 +138,16 @@ class TokenVerifier:
 
 
 def mint(settings: Settings, *, sub: str, name: str, role: str, program: str, room: str,
-         ttl: int = 3600, now: float | None = None, **extra: Any) -> str:
-    """An HS256 token as the host platform would mint it (demo, CLI and tests)."""
+         ttl: int = 3600, now: float | None = None, locale: str | None = None,
+         **extra: Any) -> str:
+    """An HS256 token as the host platform would mint it (demo, CLI and tests).
+
+    ``locale`` ("en", "es") becomes the optional ``locale`` claim: the language the pages
+    start in unless the URL says ``?lang=`` (docs/i18n.md); None leaves the claim out.
+    """
     issued = int(time.time() if now is None else now)
+    if locale is not None:
+        extra["locale"] = locale
     claims = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": sub,
               "name": name, "role": role, "program": program, "room": room,
               "iat": issued, "nbf": issued, "exp": issued + ttl, **extra}

@@ -1,5 +1,5 @@
 """The pages as people use them, in real Chromium against a real server: accessible (axe-core
-finds nothing serious or critical), reachable by keyboard alone, usable on a 390×844 phone, the
+finds nothing serious or critical, in English and in Spanish), reachable by keyboard alone, usable on a 390×844 phone, the
 device check and the person's own controls, the clinician's console, and a room embedded in
 another site's page.
 
@@ -29,6 +29,7 @@ from server.store.rooms import Rooms
 from tests.browser import PHONE, PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness, free_port
 from tests.lifecycle import PROGRAM, Api
+from tests.spanish_pages import converted
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 ROOM = "room-a11y"
@@ -213,6 +214,77 @@ async def test_main_screens_have_no_serious_accessibility_problems(
     await see(invite, "About couples sessions", log)
     await check_page(invite, "6-invite", log)
     await every_control_reached(invite, log, "the invite page")
+
+    assert not log.problems(), str(log)
+
+
+# --- the same screens in Spanish ---------------------------------------------------------------------
+
+async def spanish_axe_person(browser: Browser, base_url: str) -> BrowserContext:
+    """As axe_person, with a browser that prefers Spanish (US)."""
+    context = await browser.new_context(viewport=PHONE, bypass_csp=True, locale="es-US")
+    await context.grant_permissions(["camera", "microphone"], origin=base_url)
+    return context
+
+
+async def lang_is_spanish(page: Page, area: str, name: str) -> None:
+    """``<html lang="es">`` once the page's words are Spanish: its area is in the catalogues,
+    or (until it is) its tools section has loaded the Spanish catalogue."""
+    tools = await page.locator("[data-tools]:not([hidden])").count() > 0
+    if converted(area) or tools:
+        assert await page.evaluate("document.documentElement.lang") == "es", name
+
+
+async def test_spanish_screens_have_no_serious_accessibility_problems(
+        alongside: Harness, api: Api, browser: Browser) -> None:
+    """The main screens again, in Spanish: token ``locale`` claim ``es``, a Spanish browser,
+    ``?lang=es`` on the invitation. Waits are structural (``data-*``), never English words."""
+    await alongside.create_room(ROOM, "individual")
+    log = PageLog()
+    client = await open_room(await spanish_axe_person(browser, alongside.url), alongside,
+                             alongside.token("client", name="Sam", room=ROOM, locale="es"),
+                             log, "client-es")
+    await until(client, LOCAL_VIDEO_PLAYING, log, "Sam's camera preview")
+    await check_page(client, "es-1-client-before-join", log)
+    await lang_is_spanish(client, "room", "before joining")
+
+    await client.locator("[data-join]:not([disabled])").click()
+    await client.wait_for_selector('body[data-phase="waiting"]')
+    await check_page(client, "es-2-client-waiting", log)
+
+    clinician = await open_room(
+        await spanish_axe_person(browser, alongside.url), alongside,
+        alongside.token("clinician", name="Dr. Rivera", room=ROOM, locale="es"), log,
+        "clinician-es")
+    await clinician.locator("[data-join]:not([disabled])").click()
+    await clinician.wait_for_selector('body[data-phase="in"]')
+    admit = clinician.locator("[data-lobby-list] li button").first
+    await admit.wait_for()
+    await check_page(clinician, "es-3-clinician-lobby", log)
+
+    await admit.click()
+    await until(clinician, REMOTE_VIDEO_PLAYING, log, "Sam's video on the clinician's page")
+    await client.wait_for_selector('body[data-phase="in"]')
+    # A tool running, so the Spanish tools section is on both pages.
+    row = clinician.locator(".tool-start", has=clinician.locator('[data-field="phase"]'))
+    await row.locator('[data-control="start"]').click()
+    await client.locator('[data-tool="checkin"] fieldset').first.wait_for()
+    await clinician.locator('[data-tool="checkin"]').wait_for()
+    for page, name in ((clinician, "es-4-clinician-in-session"), (client, "es-5-client-in-session")):
+        await check_page(page, name, log)
+        await lang_is_spanish(page, "room", name)
+    assert "Chequeo" in await client.locator('[data-tool="checkin"] h3').inner_text()
+
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    url = (await api.invite(t["clinician"], room="p-c1"))["url"]
+    base, _, secret = url.partition("#")
+    invite = await (await spanish_axe_person(browser, alongside.url)).new_page()
+    log.watch(invite, "invite-es")
+    await invite.goto(f"{base}?lang=es#{secret}")
+    await invite.locator("[data-info]:not([hidden])").wait_for()
+    await check_page(invite, "es-6-invite", log)
+    await lang_is_spanish(invite, "invite", "the invitation")
 
     assert not log.problems(), str(log)
 

@@ -1,7 +1,9 @@
 """An outside tool in real Chromium: a package installed by pip (``tests/outside_plugin``)
 brings its own browser panel; the server serves it from the package, the page loads it by
 dynamic import, a clinician starts the tool and a client and a partner take part through
-its controls. Each person's note stays theirs (the clinician sees all of them)."""
+its controls. Each person's note stays theirs (the clinician sees all of them). The partner's
+browser prefers Spanish: the panel speaks it from the package's own catalogue
+(``locales/es.json``, docs/plugins.md "Panels")."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from aiohttp import ClientSession
 from playwright.async_api import Browser, Locator, Page
 
-from tests.browser import PageLog, browser_fixture, person
+from tests.browser import PHONE, PageLog, browser_fixture
 from tests.conftest import Harness
 from tests.outside_tool import Serve, plugin_path, served
 
@@ -22,12 +24,15 @@ WAIT_MS = 15_000
 SAM_NOTE, ALEX_NOTE = "sam-note-3318", "alex-note-5521"
 
 
-async def open_room(browser: Browser, url: str, token: str, log: PageLog, label: str) -> Page:
-    page = await (await person(browser, url)).new_page()
+async def open_room(browser: Browser, url: str, token: str, log: PageLog, label: str,
+                    locale: str = "en-US") -> Page:
+    context = await browser.new_context(viewport=PHONE, locale=locale)
+    await context.grant_permissions(["camera", "microphone"], origin=url)
+    page = await context.new_page()
     page.set_default_timeout(WAIT_MS)
     log.watch(page, label)
     await page.goto(f"{url}/room#{token}")
-    await page.get_by_role("button", name="Join", exact=True).click()
+    await page.locator("[data-join]:not([disabled])").click()
     return page
 
 
@@ -73,28 +78,34 @@ async def test_a_clinician_starts_the_outside_tool_and_the_couple_take_part(
                                 log, "clinician")
     await shown(clinician, "The session is open.", log)
     pages = {}
-    for role, name in (("client", "Sam"), ("partner", "Alex")):
-        pages[role] = await open_room(browser, h.url, h.token(role, name=name), log, role)
+    for role, name, locale in (("client", "Sam", "en-US"), ("partner", "Alex", "es-US")):
+        pages[role] = await open_room(browser, h.url, h.token(role, name=name), log, role, locale)
         await clinician.get_by_role("button", name=f"Admit {name}").click()
-        await shown(pages[role], "You're in the session.", log)
+        await pages[role].wait_for_selector('body[data-phase="in"]')
     client, partner = pages["client"], pages["partner"]
 
     await clinician.get_by_role("button", name="Start Tally").click()
-    for page in (clinician, client, partner):
+    for page in (clinician, client):
         await shown(tally(page), "The count is 0.", log)
         await page.get_by_role("heading", name="Tally: 0").wait_for()
+    await shown(tally(partner), "La cuenta es 0.", log)
+    await partner.get_by_role("heading", name="Conteo: 0").wait_for()
 
     await client.get_by_role("button", name="Add one").click()
-    for page in (clinician, client, partner):
+    for page in (clinician, client):
         await shown(tally(page), "The count is 1.", log)
-    await partner.get_by_role("button", name="Add one").click()
-    for page in (clinician, client, partner):
+    await shown(tally(partner), "La cuenta es 1.", log)
+    await partner.get_by_role("button", name="Sumar uno").click()
+    for page in (clinician, client):
         await shown(tally(page), "The count is 2.", log)
+    await shown(tally(partner), "La cuenta es 2.", log)
 
-    for page, text in ((client, SAM_NOTE), (partner, ALEX_NOTE)):
-        await page.get_by_label("Your note").fill(text)
-        await page.get_by_role("button", name="Save note").click()
-        await shown(tally(page), f"you: {text}", log)
+    for page, text, label, save, you in ((client, SAM_NOTE, "Your note", "Save note", "you"),
+                                         (partner, ALEX_NOTE, "Su nota", "Guardar la nota",
+                                          "usted")):
+        await page.get_by_label(label).fill(text)
+        await page.get_by_role("button", name=save).click()
+        await shown(tally(page), f"{you}: {text}", log)
     await shown(tally(clinician), f"Sam: {SAM_NOTE}", log)
     await shown(tally(clinician), f"Alex: {ALEX_NOTE}", log)
     assert ALEX_NOTE not in await client.locator("body").inner_text()

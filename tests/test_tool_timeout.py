@@ -162,7 +162,8 @@ async def test_private_check_in_shows_the_other_only_where_the_clinician_is(
         ("Client", ["Clinician"]), ("Clinician", ["Client"])]
     assert set(ps["away"][0]) == {"id", "name", "role", "with"}
     pv = await view(partner, lambda v: v["phase"] == "away")
-    assert pv == {"phase": "away", "message": "The clinician is with Client."}
+    # The name rides apart too, so the panel can say it in the page's language.
+    assert pv == {"phase": "away", "with": "Client", "message": "The clinician is with Client."}
     cv = await view(client, lambda v: v["phase"] == "check-in")
     assert "just the two of you" in cv["message"]
     assert (await offer(clinician, "client-1"))["ok"]
@@ -234,7 +235,7 @@ async def test_a_check_in_opened_directly_only_by_the_clinician(alongside: Harne
     cs = await snapshot(client, lambda d: d.get("side") == "" and not ids(d), mark)
     assert sorted((a["name"], a["with"]) for a in cs["away"]) == [
         ("Clinician", ["Partner"]), ("Partner", ["Clinician"])]
-    assert await view(client, lambda v: v == {"phase": "away",
+    assert await view(client, lambda v: v == {"phase": "away", "with": "Partner",
                                               "message": "The clinician is with Partner."})
     for word in ("private-partner-1", "check-in", "checkIn"):  # since the clinician opened it
         assert word not in json.dumps(client.received[mark:]), word

@@ -9,6 +9,7 @@ export const LOCALES = ["en", "es"];
 const FALLBACK = "en";
 
 let current = FALLBACK;
+let ready = false;
 /** @type {Record<string, string | Record<string, string>>} */
 let messages = {};
 /** @type {Record<string, string | Record<string, string>>} */
@@ -45,9 +46,15 @@ export async function useLocale(locale) {
   current = chosen;
   messages = main;
   fallback = base ?? main;
+  ready = true;
   document.documentElement.lang = chosen;
   translate(document);
   return chosen;
+}
+
+/** Whether a catalogue is loaded (useLocale has resolved at least once). */
+export function loaded() {
+  return ready;
 }
 
 /** The locale in use ("en" until useLocale resolves). */

@@ -1,17 +1,21 @@
 // Pieces tool panels share (docs/plugins.md, "Panels"): countdowns the launcher keeps current,
-// the clinician-only box, a length chooser. A panel may import this module, and /static/dom.js,
-// by those absolute paths; both are part of the panel API.
+// the clinician-only box, a length chooser, and the page's message catalogue (`t`, docs/i18n.md).
+// A panel may import this module, and /static/dom.js, by those absolute paths; both are part of
+// the panel API. Its own words are under `tools.<name>.*` (the panel api's `t` adds the prefix).
 
 import { h, uid } from "/static/dom.js";
+import { t } from "/static/i18n.js";
 
 export { field, h, patch, uid } from "/static/dom.js";
+export { has, locale, t } from "/static/i18n.js";
 
 const MINUTES = [1, 2, 3, 5, 10, 15, 20];
 
 /**
  * A countdown to the server's `deadline` (seconds since the epoch), bounded by `total` seconds
  * so a clock that is off cannot show more than that. The launcher keeps every
- * `[data-deadline]` node of the tools section current, once a second.
+ * `[data-deadline]` node of the tools section current, once a second. `suffix` follows the
+ * time ("4:00 left"), or places it where it says `{time}` ("Quedan {time}"), as a language needs.
  */
 export function timer(deadline, total, suffix, doneText) {
   const node = h("span", { role: "timer", "data-deadline": String(deadline ?? 0), "data-total": String(total ?? 0), "data-suffix": suffix, "data-done": doneText });
@@ -24,23 +28,24 @@ export function countdown(node) {
   const deadline = Number(node.dataset.deadline);
   const total = Number(node.dataset.total) || Infinity;
   const left = Math.min(total, Math.max(0, deadline - Date.now() / 1000));
-  if (!deadline || left <= 0) return node.dataset.done ?? "Time's up.";
+  if (!deadline || left <= 0) return node.dataset.done ?? t("tools.kit.time-up");
   const whole = Math.ceil(left);
   const m = Math.floor(whole / 60);
-  const s = String(whole % 60).padStart(2, "0");
-  return `${m}:${s} ${node.dataset.suffix ?? "left"}`;
+  const time = `${m}:${String(whole % 60).padStart(2, "0")}`;
+  const suffix = node.dataset.suffix ?? t("tools.kit.left");
+  return suffix.includes("{time}") ? suffix.replace("{time}", time) : `${time} ${suffix}`; // older panels
 }
 
 /** A box for what only the clinician sees, marked as such. */
-export function onlyYou(content, title = "Guide") {
+export function onlyYou(content, title = t("tools.kit.guide")) {
   return h("aside", { className: "only-you" },
-    h("p", { className: "only-you-label" }, `Only you see this · ${title}`), content);
+    h("p", { className: "only-you-label" }, t("tools.kit.only-you", { title })), content);
 }
 
 /** A time-out length, 1 to 20 minutes (5 chosen). */
 export function minutesSelect() {
   return h("select", { id: uid("minutes"), "data-field": "minutes" },
-    ...MINUTES.map((m) => h("option", { value: String(m), selected: m === 5 }, m === 1 ? "1 minute" : `${m} minutes`)));
+    ...MINUTES.map((m) => h("option", { value: String(m), selected: m === 5 }, t("tools.kit.minutes", { count: m }))));
 }
 
 /**

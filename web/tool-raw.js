@@ -3,15 +3,16 @@
 // (docs/plugins.md, "Panels").
 
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 export function mount(element, api) {
   return {
     update(view) {
       api.setTitle(api.title);
       api.render([
-        ["view", view, () => h("details", {}, h("summary", {}, "What this tool shows you"),
+        ["view", view, () => h("details", {}, h("summary", {}, t("tools.kit.raw-summary")),
           h("pre", { className: "tool-raw" }, JSON.stringify(view, null, 2)))],
-        api.clinician && ["controls", null, () => h("div", { className: "actions" }, api.stopButton(`Stop ${api.title}`))],
+        api.clinician && ["controls", null, () => h("div", { className: "actions" }, api.stopButton(t("tools.kit.stop", { title: api.title })))],
       ]);
     },
     destroy() {},

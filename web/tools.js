@@ -13,6 +13,7 @@
 // While a panel updates, what someone is typing and where their focus is are kept.
 
 import { focusHeading, h, note, patch, uid } from "./dom.js";
+import { chooseLocale, errorText, has, loaded, locale, t, useLocale } from "./i18n.js";
 import { countdown } from "./tool-kit.js";
 import * as raw from "./tool-raw.js";
 
@@ -20,20 +21,14 @@ import * as raw from "./tool-raw.js";
 const ORDER = ["timeout", "checkin", "exercises", "roleplay"];
 const TICK_MS = 1000;
 
-/** Codes whose own message would not help the person who sees them. */
-const PLAIN = {
-  E_DISCONNECTED: "The connection to the session is down just now. Please try again in a moment.",
-  E_TIMEOUT: "The session took too long to answer. Please try again.",
-  E_TOOL_NOT_RUNNING: "That has already ended.",
-  E_TOOL_RUNNING: "That is already running.",
-  E_FORBIDDEN_ROLE: "That is for your clinician to do.",
-  E_NOT_ADMITTED: "You need to be in the session for this.",
-  E_TOOL_FAILED: "This tool stopped working; the session goes on.",
-  E_TOOL_TIMEOUT: "This tool stopped working; the session goes on.",
-};
+// Words come from the catalogue (docs/i18n.md): the launcher's under `tools.launcher.*`
+// (web/locales/<locale>/tools.json), each tool's own under `tools.<name>.*`.
 
 /** @type {ToolsPanel | null} */
 let mounted = null;
+/** @type {Promise<unknown> | null} */
+let catalogue = null;
+let catalogueTried = false;
 
 /**
  * Mounts the tools section (first call) or brings it up to date (later calls).
@@ -47,6 +42,13 @@ let mounted = null;
 export function mountTools({ room, you, snapshot } = {}) {
   const section = document.querySelector("[data-tools]");
   if (!section || !room) return null;
+  if (!loaded() && !catalogueTried) {
+    // A page that has not loaded its catalogue yet (it should, before rendering): load the
+    // one chooseLocale() picks, then mount, so no bare key is ever shown.
+    catalogue ??= useLocale(chooseLocale()).catch(() => {}).finally(() => { catalogueTried = true; });
+    catalogue.then(() => mountTools({ room, you, snapshot: room.snapshot ?? snapshot }));
+    return null;
+  }
   if (!mounted) mounted = new ToolsPanel(section, room);
   mounted.follow(snapshot ?? room.snapshot, you);
   return mounted;
@@ -109,9 +111,9 @@ class ToolsPanel {
       announce: h("p", { className: "visually-hidden", role: "status" }),
     };
     const ui = this.ui;
-    ui.launcher.append(h("summary", {}, h("h3", { className: "tool-launcher-title" }, "Start a tool")), ui.launcherBody);
+    ui.launcher.append(h("summary", {}, h("h3", { className: "tool-launcher-title" }, t("tools.launcher.start-a-tool"))), ui.launcherBody);
     this.anyRunning = false;
-    ui.timeoutButton = h("button", { type: "button", className: "timeout-button", "data-control": "call-timeout" }, "Time-out");
+    ui.timeoutButton = h("button", { type: "button", className: "timeout-button", "data-control": "call-timeout" }, t("tools.launcher.timeout"));
     ui.timeoutHint = h("p", { className: "hint" });
     ui.timeoutButton.addEventListener("click", () => this.callTimeout());
     ui.timeout.append(ui.timeoutButton, ui.timeoutHint);
@@ -179,7 +181,7 @@ class ToolsPanel {
     const answer = await this.room.request("tools", {});
     if (asked !== this.loadedFor) return; // admitted again meanwhile; a newer ask is on its way
     if (!answer.ok) {
-      if (answer.error.code !== "E_NOT_ADMITTED") note(this.ui.status, problemText(answer.error));
+      if (answer.error.code !== "E_NOT_ADMITTED") note(this.ui.status, problemText(answer.error, ""));
       return;
     }
     this.available = Array.isArray(answer.available) ? answer.available : [];
@@ -203,7 +205,7 @@ class ToolsPanel {
     const answer = await this.room.request(event, payload);
     if (button?.isConnected) button.disabled = false;
     if (!answer.ok) {
-      note(where, problemText(answer.error), "error");
+      note(where, problemText(answer.error, payload?.tool ?? ""), "error");
       if (["E_TOOL_NOT_RUNNING", "E_TOOL_RUNNING"].includes(answer.error.code)) this.refresh();
       this.render();
       return answer;
@@ -246,7 +248,7 @@ class ToolsPanel {
       this.panels.clear();
       return;
     }
-    this.ui.title.textContent = this.clinician ? "Session tools" : "Session activities";
+    this.ui.title.textContent = t(this.clinician ? "tools.launcher.title-clinician" : "tools.launcher.title");
     this.renderTimeoutCall(timeoutCall);
     this.renderPanels(visible);
     this.renderLauncher();
@@ -259,9 +261,7 @@ class ToolsPanel {
     const view = this.find("timeout")?.status === "running" ? this.find("timeout").view : null;
     const busy = Boolean(view && view.phase !== "ended");
     this.ui.timeoutButton.disabled = busy;
-    this.ui.timeoutHint.textContent = busy
-      ? "A time-out or a private check-in is going on now."
-      : "Need a pause? A time-out gives each of you a few quiet minutes apart, then you come back together.";
+    this.ui.timeoutHint.textContent = t(busy ? "tools.launcher.timeout-busy" : "tools.launcher.timeout-hint");
   }
 
   renderPanels(visible) {
@@ -330,9 +330,10 @@ class ToolsPanel {
 
   /** One tool in the launcher: its title, what its panel module's `launch` adds, `Start <title>`. */
   startRow(tool, module) {
-    const row = h("div", { className: "tool-start" }, h("h4", {}, tool.title));
+    const title = toolTitle(tool);
+    const row = h("div", { className: "tool-start" }, h("h4", {}, title));
     const message = h("p", { className: "tool-note", role: "status", hidden: true });
-    const button = h("button", { type: "button", className: "primary", "data-control": "start" }, `Start ${tool.title}`);
+    const button = h("button", { type: "button", className: "primary", "data-control": "start" }, t("tools.launcher.start", { title }));
     const start = (options, by) => this.send(by, "tool:start", { tool: tool.name, options }, message);
     let launched = { read: () => ({}) };
     if (typeof module.launch === "function") {
@@ -352,7 +353,9 @@ class ToolsPanel {
     const host = this;
     return {
       name: tool.name,
-      title: tool.title,
+      title: toolTitle(tool),
+      t: (key, params) => t(`tools.${tool.name}.${key}`, params),
+      has: (key) => has(`tools.${tool.name}.${key}`),
       catalog: tool.catalog ?? null,
       get you() { return host.you; },
       get couples() { return host.couples; },
@@ -407,7 +410,7 @@ class Frame {
     this.item = item;
     if (item.status !== "running") {
       this.unmount();
-      this.title.textContent = item.title;
+      this.title.textContent = toolTitle(item);
       patch(this.body, this.failed(item), this.title);
       return;
     }
@@ -447,14 +450,14 @@ class Frame {
 
   failed(item) {
     return [["failed", { error: item.error }, () => {
-      const hide = h("button", { type: "button", "data-control": "hide" }, "Hide this note");
+      const hide = h("button", { type: "button", "data-control": "hide" }, t("tools.launcher.hide-note"));
       hide.addEventListener("click", () => {
         this.host.dismissed.add(`${item.name}:${item.error}`);
         this.host.render();
       });
       return h("div", { className: "tool-failed" },
-        h("p", {}, "This tool stopped working; the session goes on."),
-        h("p", { className: "quiet" }, `Error: ${item.error ?? "E_TOOL_FAILED"}. You can start it again under Start a tool.`),
+        h("p", {}, t("tools.launcher.failed")),
+        h("p", { className: "quiet" }, t("tools.launcher.failed-detail", { code: item.error ?? "E_TOOL_FAILED" })),
         h("div", { className: "actions" }, hide));
     }]];
   }
@@ -468,16 +471,18 @@ class Frame {
     const stop = (button = null) => host.send(button, "tool:stop", { tool: frame.name }, frame.message);
     return {
       name: frame.name,
-      get title() { return frame.item?.title ?? frame.name; },
+      t: (key, params) => t(`tools.${frame.name}.${key}`, params),
+      has: (key) => has(`tools.${frame.name}.${key}`),
+      get title() { return frame.item ? toolTitle(frame.item) : frame.name; },
       get you() { return host.you; },
       get clinician() { return host.clinician; },
       get couples() { return host.couples; },
       people: () => host.people(),
       partners: () => host.partners(),
-      nameOf: (id) => (id === host.you?.id ? "you" : host.people().get(id)?.name ?? "someone"),
+      nameOf: (id) => (id === host.you?.id ? t("tools.kit.you") : host.people().get(id)?.name ?? t("tools.kit.someone")),
       act,
       stop,
-      setTitle: (text) => { frame.title.textContent = text || frame.item?.title || frame.name; },
+      setTitle: (text) => { frame.title.textContent = text || (frame.item ? toolTitle(frame.item) : frame.name); },
       render: (blocks) => patch(frame.body, blocks, frame.title),
       say: (text, kind = "") => note(frame.message, text, kind),
       announce: (text) => host.announce(text),
@@ -507,7 +512,24 @@ function rank(name) {
   return i === -1 ? ORDER.length : i;
 }
 
-function problemText(error) {
+/** A tool's title in the page's language: its catalogue's `title`, else what the server says. */
+function toolTitle(tool) {
+  const key = `tools.${tool.name}.title`;
+  return has(key) ? t(key) : tool.title ?? tool.name;
+}
+
+/**
+ * What a refusal says to the person: the launcher's plainer words for a few shared codes
+ * (`tools.launcher.error.<code>`); in English the server's own sentence (it can be more
+ * precise); in any other language the tool's words for its code (`tools.<name>.error.<code>`),
+ * then the catalogue's `errors.<code>`, then `errors.unknown`: never an English sentence.
+ */
+function problemText(error, tool) {
   if (!error) return "";
-  return PLAIN[error.code] ?? error.message ?? "That didn't work. Please try again.";
+  const plain = `tools.launcher.error.${error.code}`;
+  if (has(plain)) return t(plain);
+  if (locale() === "en" && typeof error.message === "string" && error.message) return error.message;
+  const own = `tools.${tool}.error.${error.code}`;
+  if (tool && has(own)) return t(own);
+  return errorText(error.code);
 }

@@ -1,25 +1,33 @@
 // The exercises tool's panel (docs/plugins.md, "Panels"): one step at a time; private answers
 // shown to the other partner only once the clinician releases them; speaker-listener rounds.
+// Words: this tool's catalogue (`api.t`). An exercise's own text (title, prompts, fields) comes
+// from the library file in English; a locale may translate it under
+// `content.<exercise id>.<path>` (docs/i18n.md), and the panel shows that when it exists.
 
 import { field, h, uid } from "/static/dom.js";
 import { PanelView, onlyYou, timer } from "/static/tool-kit.js";
 
+/** An exercise's text in the page's language: the catalogue's `content.<id>.<path>`, else `text`. */
+function content(api, id, path, text) {
+  const key = `content.${id}.${path}`;
+  return id && api.has(key) ? api.t(key) : text ?? "";
+}
+
 /** The launcher's part: which exercise, with its introduction. */
 export function launch(element, api) {
   const catalog = Array.isArray(api.catalog) ? api.catalog : [];
-  element.append(h("p", { className: "quiet" }, api.couples
-    ? "A structured exercise for the two partners. Private answers are shared only when you release them."
-    : "A structured exercise with the client; you take the other part."));
+  element.append(h("p", { className: "quiet" }, api.t(api.couples ? "about.couples" : "about.individual")));
   if (!catalog.length) return { read: () => ({}) };
   const select = h("select", { id: uid("exercise"), "data-field": "exercise" },
-    ...catalog.map((e) => h("option", { value: e.id }, e.title)));
+    ...catalog.map((e) => h("option", { value: e.id }, content(api, e.id, "title", e.title))));
   const intro = h("p", { className: "hint" });
   const showIntro = () => {
-    intro.textContent = catalog.find((e) => e.id === select.value)?.intro ?? "";
+    const chosen = catalog.find((e) => e.id === select.value);
+    intro.textContent = chosen ? content(api, chosen.id, "intro", chosen.intro) : "";
   };
   select.addEventListener("change", showIntro);
   showIntro();
-  element.append(field("Exercise", select), intro);
+  element.append(field(api.t("exercise"), select), intro);
   return { read: () => ({ exercise: select.value }) };
 }
 
@@ -28,36 +36,41 @@ export function mount(element, api) {
 }
 
 class ExercisesPanel extends PanelView {
+  /** This exercise's text at `path`, translated when the catalogue has it. */
+  c(v, path, text) {
+    return content(this.api, v.exercise?.id, path, text);
+  }
+
   heading(v) {
-    return v.exercise?.title ? `Exercise: ${v.exercise.title}` : "Exercise";
+    const title = this.c(v, "title", v.exercise?.title);
+    return title ? this.api.t("heading", { title }) : this.api.t("heading.none");
   }
 
   blocks(v) {
+    const t = this.api.t;
     const me = this.you?.id;
     const people = v.people ?? [];
-    const name = (id) => (id === me ? "You"
-      : people.find((p) => p.id === id)?.name ?? this.api.people().get(id)?.name ?? "Your clinician");
+    const name = (id) => (id === me ? t("you-cap")
+      : people.find((p) => p.id === id)?.name ?? this.api.people().get(id)?.name ?? t("your-clinician"));
     const step = v.step ?? {};
     const mode = step.mode;
     const inIt = Boolean(v.you?.inExercise);
     const them = this.clinician && !inIt;
     const blocks = [
       ["intro", v.exercise?.intro, () => h("details", { className: "tool-about" },
-        h("summary", {}, "About this exercise"), h("p", {}, v.exercise?.intro ?? ""))],
+        h("summary", {}, t("about-this")), h("p", {}, this.c(v, "intro", v.exercise?.intro)))],
     ];
     if (v.finished) {
-      blocks.push(["finished", null, () => h("p", {}, this.clinician
-        ? "The exercise is finished. Stop it to keep the answers in the session record."
-        : "This exercise is finished. Thank you both.")]);
+      blocks.push(["finished", null, () => h("p", {}, t(this.clinician ? "finished.clinician" : "finished"))]);
     } else {
       blocks.push(["step", { index: v.index, count: v.count, step, speaker: v.speaker, listener: v.listener, people }, () =>
         h("div", { className: "tool-step" },
-          h("p", { className: "step-count" }, `Step ${v.index + 1} of ${v.count}`),
-          h("p", { className: "prompt" }, step.prompt ?? ""),
-          h("p", { className: "quiet" }, whoAnswers(step, v, name, them)),
-          step.deadline ? h("p", { className: "step-timer" }, timer(step.deadline, step.timer, "left for this step", "Time's up for this step; take the time you need.")) : "")]);
+          h("p", { className: "step-count" }, t("step-of", { n: v.index + 1, count: v.count })),
+          h("p", { className: "prompt" }, this.c(v, `step.${v.index}.prompt`, step.prompt)),
+          h("p", { className: "quiet" }, whoAnswers(step, v, name, them, me, t)),
+          step.deadline ? h("p", { className: "step-timer" }, timer(step.deadline, step.timer, t("left.step"), t("time-up.step"))) : "")]);
       if (this.clinician && step.guide) {
-        blocks.push(["guide", step.guide, () => onlyYou(h("p", {}, step.guide))]);
+        blocks.push(["guide", step.guide, () => onlyYou(h("p", {}, this.c(v, `step.${v.index}.guide`, step.guide)))]);
       }
       if (mode === "floor") blocks.push(...this.floor(v, name));
       else blocks.push(...this.answers(v, name, inIt));
@@ -68,6 +81,7 @@ class ExercisesPanel extends PanelView {
 
   /** Private-reveal and shared steps: the answer form, who is done, the answers one may see. */
   answers(v, name, inIt) {
+    const t = this.api.t;
     const me = this.you?.id;
     const step = v.step ?? {};
     const people = v.people ?? [];
@@ -76,6 +90,7 @@ class ExercisesPanel extends PanelView {
     const released = Boolean(v.released);
     const others = people.filter((p) => p.id !== me);
     const mayAnswer = step.who === "clinician" ? this.clinician : inIt && mayAnswerStep(step, v, me);
+    const text = (answer) => this.answerText(v, answer);
     const out = [];
 
     if (step.who === "clinician") {
@@ -85,8 +100,8 @@ class ExercisesPanel extends PanelView {
       }
       const written = Object.keys(v.answers ?? {}).map((id) => ({ id }));
       out.push(["shared", { answers: v.answers }, () => written.length
-        ? h("div", { className: "answers" }, h("h4", {}, "Written down"), answerList(written, v.answers ?? {}, name))
-        : h("p", { className: "quiet" }, this.clinician ? "Write it down here; everyone sees it." : "Your clinician will write this down here.")]);
+        ? h("div", { className: "answers" }, h("h4", {}, t("written-down")), answerList(written, v.answers ?? {}, name, me, t, text))
+        : h("p", { className: "quiet" }, t(this.clinician ? "write-here" : "clinician-writes"))]);
       return out;
     }
 
@@ -97,27 +112,42 @@ class ExercisesPanel extends PanelView {
     if (privately && !released && inIt) {
       out.push(["waiting", { done: v.done, people }, () => {
         const lines = people.filter((p) => p.id !== me).map((p) =>
-          (v.done ?? []).includes(p.id) ? `${p.name} is done with this step.` : `Waiting for ${p.name}.`);
+          t((v.done ?? []).includes(p.id) ? "done-with-step" : "waiting-for", { name: p.name }));
         return h("p", { className: "quiet", "data-waiting": "" }, lines.join(" "));
       }]);
     }
     if (this.clinician && !(released && inIt)) {
       out.push(["seen", { answers: v.answers, people, released }, () => h("div", { className: "answers" },
-        h("h4", {}, privately ? (released ? "Answers (shared with both)" : "Answers as they arrive") : "Answers"),
-        privately && !released ? h("p", { className: "hint" }, "Only you see these until you release them, once both have answered or kept theirs private.") : "",
-        answerList(people.filter((p) => p.id !== me || !inIt), v.answers ?? {}, name))]);
+        h("h4", {}, t(privately ? (released ? "answers.shared-both" : "answers.arriving") : "answers")),
+        privately && !released ? h("p", { className: "hint" }, t("only-you-until-release")) : "",
+        answerList(people.filter((p) => p.id !== me || !inIt), v.answers ?? {}, name, me, t, text))]);
     }
     if (!this.clinician || inIt) {
       if (!privately || released) {
         out.push(["shared", { answers: v.answers, people, released }, () => h("div", { className: "answers" },
-          h("h4", {}, privately ? "Your answers, shared" : "Answers so far"),
-          answerList(people, v.answers ?? {}, name))]);
+          h("h4", {}, t(privately ? "answers.yours-shared" : "answers.so-far")),
+          answerList(people, v.answers ?? {}, name, me, t, text))]);
       }
     }
     return out;
   }
 
+  /**
+   * An answer as a sentence. A step with a template gets it in the page's language from the
+   * catalogue (`content.<id>.step.<n>.template`), filled with the fields; else the server's.
+   */
+  answerText(v, answer) {
+    if (!answer || answer.withheld) return "";
+    const template = this.c(v, `step.${v.index}.template`, "");
+    if (template && answer.value && typeof answer.value === "object") {
+      return template.replace(/\{(\w+)\}/g, (whole, key) => (key in answer.value ? String(answer.value[key]) : whole));
+    }
+    if (typeof answer.text === "string") return answer.text;
+    return Object.values(answer.value ?? {}).join(" · ");
+  }
+
   answerForm(v, mine, privately, others) {
+    const t = this.api.t;
     const step = v.step ?? {};
     const fields = Array.isArray(step.fields) ? step.fields : [];
     const inputs = [];
@@ -126,47 +156,46 @@ class ExercisesPanel extends PanelView {
       for (const f of fields) {
         const id = uid(`answer-${f.name}`);
         const long = (f.maxLength ?? 500) > 200;
+        const path = `step.${v.index}.field.${f.name}`;
         const input = h(long ? "textarea" : "input", {
           id, name: f.name, "data-field": `answer-${f.name}`, maxLength: f.maxLength ?? 500,
-          placeholder: f.placeholder ?? "", rows: long ? 2 : undefined, type: long ? undefined : "text",
-          required: true,
+          placeholder: this.c(v, `${path}.placeholder`, f.placeholder ?? ""), rows: long ? 2 : undefined,
+          type: long ? undefined : "text", required: true,
         });
         input.value = mine?.value?.[f.name] ?? "";
         inputs.push([f.name, input]);
-        rows.push(field(f.label, input));
+        rows.push(field(this.c(v, `${path}.label`, f.label), input));
       }
     } else {
       const id = uid("answer-text");
       const input = h("textarea", { id, "data-field": "answer-text", maxLength: 2000, rows: 3, required: true });
       input.value = mine?.value?.text ?? "";
       inputs.push(["text", input]);
-      rows.push(field("Your answer", input));
+      rows.push(field(t("your-answer"), input));
     }
     const submit = h("button", { type: "submit", className: "primary", "data-control": "answer" },
-      privately ? (mine && !mine.withheld ? "Update my answer" : "Submit privately") : (mine ? "Update my answer" : "Share my answer"));
+      t(privately ? (mine && !mine.withheld ? "update-answer" : "submit-privately") : (mine ? "update-answer" : "share-answer")));
     const actions = h("div", { className: "actions" }, submit);
     if (privately) {
-      const keep = h("button", { type: "button", "data-control": "withhold" }, "Keep private");
+      const keep = h("button", { type: "button", "data-control": "withhold" }, t("keep-private"));
       keep.addEventListener("click", () => this.act(keep, "withhold", {}));
       actions.append(keep);
     }
-    const other = others.map((p) => p.name).join(" and ") || "The other person";
+    const other = others.map((p) => p.name).join(t("and")) || t("the-other-person");
     const otherIsClinician = others.some((p) => this.api.people().get(p.id)?.role === "clinician");
     const privacy = !privately
-      ? h("p", { className: "hint" }, "Everyone in this exercise sees your answer as soon as you share it.")
-      : h("p", { className: "plain-note" }, otherIsClinician
-        ? "Your clinician sees your answer when you submit it."
-        : `Only you and your clinician see this for now. ${other} sees it only after you have both answered and your clinician shares the answers. You can also keep yours private.`);
+      ? h("p", { className: "hint" }, t("privacy.shared"))
+      : h("p", { className: "plain-note" }, otherIsClinician ? t("privacy.clinician") : t("privacy.private", { other }));
     let status = "";
-    if (mine?.withheld) status = h("p", { className: "quiet", "data-mine": "" }, "You chose to keep this one private. You can still answer instead, until the answers are shared.");
-    else if (mine) status = h("p", { className: "quiet", "data-mine": "" }, `Your answer is in: “${answerText(mine)}” You can change it until the answers are shared.`);
+    if (mine?.withheld) status = h("p", { className: "quiet", "data-mine": "" }, t("kept-private"));
+    else if (mine) status = h("p", { className: "quiet", "data-mine": "" }, t("answer-in", { answer: this.answerText(v, mine) }));
     const form = h("form", { className: "tool-form" }, privacy, ...rows, actions, status);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const values = Object.fromEntries(inputs.map(([k, input]) => [k, input.value.trim()]));
       const empty = inputs.find(([k]) => !values[k]);
       if (empty) {
-        this.say("Please fill in each part, or choose Keep private.", "error");
+        this.say(t("fill-each"), "error");
         empty[1].focus();
         return;
       }
@@ -177,6 +206,7 @@ class ExercisesPanel extends PanelView {
 
   /** A speaker-listener step: who holds the floor, the paraphrase, confirm or try again. */
   floor(v, name) {
+    const t = this.api.t;
     const me = this.you?.id;
     const f = v.floor ?? {};
     const said = (f.paraphrases ?? []).filter((p) => p.round === f.round);
@@ -185,22 +215,20 @@ class ExercisesPanel extends PanelView {
     const listening = v.listener === me;
     const out = [
       ["holder", { holder: f.holder, listener: v.listener, speaking, listening, muted: f.youMuted }, () => h("div", { className: "floor" },
-        h("p", { className: "floor-holder" }, speaking ? "You have the floor." : `${name(f.holder)} has the floor.`),
+        h("p", { className: "floor-holder" }, speaking ? t("floor.yours") : t("floor.theirs", { name: name(f.holder) })),
         h("p", { className: "quiet" }, speaking
-          ? `Say what matters to you, a little at a time. ${name(v.listener)} will say back what they heard.`
-          : listening
-            ? `Listen, then say back what you heard, in your own words. No answers or defending yet.`
-            : `${name(v.listener)} listens and says back what they heard.`),
-        f.youMuted ? h("p", { className: "mute-note" }, `Your microphone is muted while ${name(f.holder)} has the floor.`) : "")],
+          ? t("floor.speak", { listener: name(v.listener) })
+          : listening ? t("floor.listen") : t("floor.others", { listener: name(v.listener) })),
+        f.youMuted ? h("p", { className: "mute-note" }, t("floor.muted", { name: name(f.holder) })) : "")],
     ];
     if (said.length) {
       out.push(["said", { said }, () => {
         const list = h("ul", { className: "answer-list" });
         for (const p of said) {
-          const status = { pending: "waiting for the speaker", confirmed: "confirmed", "try-again": "the speaker asked to try again" }[p.status] ?? p.status;
-          list.append(h("li", {}, h("strong", {}, `${name(p.by)}: `), `“${p.text}” (${status})`));
+          const status = ["pending", "confirmed", "try-again"].includes(p.status) ? t(`paraphrase.${p.status}`) : p.status;
+          list.append(h("li", {}, h("strong", {}, `${name(p.by)}: `), t("paraphrase.line", { text: p.text, status })));
         }
-        return h("div", { className: "answers" }, h("h4", {}, "What the listener heard"), list);
+        return h("div", { className: "answers" }, h("h4", {}, t("what-listener-heard")), list);
       }]);
     }
     if (listening) {
@@ -208,11 +236,11 @@ class ExercisesPanel extends PanelView {
       out.push([`paraphrase-${f.round}-${said.length}-${last?.text ?? ""}`, null, () => {
         const id = uid("paraphrase");
         const text = h("textarea", { id, "data-field": "paraphrase", rows: 3, maxLength: 2000, required: true });
-        const send = h("button", { type: "submit", className: "primary", "data-control": "paraphrase" }, "Paraphrase");
-        const form = h("form", { className: "tool-form" }, field("What I heard you say", text), h("div", { className: "actions" }, send));
+        const send = h("button", { type: "submit", className: "primary", "data-control": "paraphrase" }, t("paraphrase"));
+        const form = h("form", { className: "tool-form" }, field(t("what-i-heard"), text), h("div", { className: "actions" }, send));
         form.addEventListener("submit", (e) => {
           e.preventDefault();
-          if (!text.value.trim()) return this.say("Write what you heard first.", "error");
+          if (!text.value.trim()) return this.say(t("write-heard-first"), "error");
           this.act(send, "paraphrase", { text: text.value.trim() });
         });
         return form;
@@ -220,34 +248,35 @@ class ExercisesPanel extends PanelView {
     }
     if (speaking && last?.status === "pending") {
       out.push(["confirm", { last }, () => h("div", { className: "actions" },
-        this.button("Confirm", "confirm", { ok: true }, "primary"),
-        this.button("Try again", "confirm", { ok: false }))]);
+        this.button(t("confirm"), "confirm", { ok: true }, "primary"),
+        this.button(t("try-again"), "confirm", { ok: false }))]);
     }
     if ((speaking || listening) && last?.status === "confirmed") {
       out.push(["swap", { round: f.round }, () => h("div", { className: "actions" },
-        this.button(`Swap: ${name(v.listener) === "You" ? "you speak" : `${name(v.listener)} speaks`} next`, "swap"))]);
+        this.button(v.listener === me ? t("swap.you-next") : t("swap.next", { name: name(v.listener) }), "swap"))]);
     }
     return out;
   }
 
   controls(v) {
+    const t = this.api.t;
     const step = v.step ?? {};
     const people = v.people ?? [];
     const everyoneDone = people.every((p) => (v.done ?? []).includes(p.id));
     return ["controls", { index: v.index, count: v.count, finished: v.finished, mode: step.mode, released: v.released, everyoneDone }, () => {
-      const back = this.button("Back", "back");
+      const back = this.button(t("back"), "back");
       back.disabled = v.index === 0 && !v.finished;
       const actions = h("div", { className: "actions" }, back);
-      if (!v.finished) actions.append(this.button(v.index + 1 >= v.count ? "Finish exercise" : "Next step", "next"));
+      if (!v.finished) actions.append(this.button(t(v.index + 1 >= v.count ? "finish" : "next-step"), "next"));
       let hint = "";
       if (!v.finished && step.mode === "private-reveal" && !v.released) {
-        const release = this.button("Release answers", "release", {}, "primary");
+        const release = this.button(t("release"), "release", {}, "primary");
         release.disabled = !everyoneDone;
         actions.prepend(release);
-        if (!everyoneDone) hint = h("p", { className: "hint" }, "Release becomes available once both have answered or kept theirs private.");
+        if (!everyoneDone) hint = h("p", { className: "hint" }, t("release-hint"));
       }
-      if (!v.finished && step.mode === "floor") actions.append(this.button("Swap speaker", "swap"));
-      actions.append(this.stopButton("Stop exercise"));
+      if (!v.finished && step.mode === "floor") actions.append(this.button(t("swap-speaker"), "swap"));
+      actions.append(this.stopButton(t("stop")));
       return h("div", {}, actions, hint);
     }];
   }
@@ -259,38 +288,30 @@ function mayAnswerStep(step, v, me) {
   return true;
 }
 
-function whoAnswers(step, v, name, them) {
+function whoAnswers(step, v, name, them, me, t) {
   const speaker = name(v.speaker);
   const listener = name(v.listener);
   if (step.mode === "floor") {
-    if (speaker === "You") return `You speak; ${listener} listens.`;
-    if (listener === "You") return `${speaker} speaks; you listen.`;
-    return `${speaker} speaks; ${listener} listens.`;
+    if (v.speaker === me) return t("who.you-speak", { listener });
+    if (v.listener === me) return t("who.you-listen", { speaker });
+    return t("who.speaks-listens", { speaker, listener });
   }
-  if (step.mode === "private-reveal") return them ? "Each of them answers privately." : "Each of you answers privately.";
+  if (step.mode === "private-reveal") return t(them ? "who.each-of-them-private" : "who.each-of-you-private");
   if (step.who === "speaker" || step.who === "listener") {
-    const who = name(v[step.who]);
-    return who === "You" ? "You answer this step." : `${who} answers this step.`;
+    return v[step.who] === me ? t("who.you-answer") : t("who.answers", { name: name(v[step.who]) });
   }
-  if (step.who === "clinician") return them ? "You write this step down for everyone." : "Your clinician writes this step down.";
-  return them ? "Each of them answers; everyone sees the answers." : "Each of you answers; everyone sees the answers.";
+  if (step.who === "clinician") return t(them ? "who.you-write" : "who.clinician-writes");
+  return t(them ? "who.each-of-them" : "who.each-of-you");
 }
 
-function answerText(answer) {
-  if (!answer || answer.withheld) return "";
-  if (typeof answer.text === "string") return answer.text;
-  return Object.values(answer.value ?? {}).join(" · ");
-}
-
-function answerList(people, answers, name) {
+function answerList(people, answers, name, me, t, text) {
   const list = h("ul", { className: "answer-list" });
   for (const p of people) {
     const a = answers[p.id];
-    const who = name(p.id);
-    const line = h("li", { "data-answer-of": p.id }, h("strong", {}, `${who}: `));
-    if (!a) line.append(h("span", { className: "quiet" }, "not answered yet"));
-    else if (a.withheld) line.append(h("span", { className: "quiet" }, who === "You" ? "you kept yours private" : "kept theirs private"));
-    else line.append(answerText(a));
+    const line = h("li", { "data-answer-of": p.id }, h("strong", {}, `${name(p.id)}: `));
+    if (!a) line.append(h("span", { className: "quiet" }, t("not-answered")));
+    else if (a.withheld) line.append(h("span", { className: "quiet" }, t(p.id === me ? "you-kept-private" : "they-kept-private")));
+    else line.append(text(a));
     list.append(line);
   }
   return list;

@@ -47,6 +47,11 @@ PROMPT_AFTER = ("When you come back: one sentence about how you feel, starting w
                 "Not what your partner did.")
 
 
+def _prompt_id(prompt: str) -> int | None:
+    """Which of PROMPTS this is: the panel shows that prompt in the page's language."""
+    return PROMPTS.index(prompt) if prompt in PROMPTS else None
+
+
 class TimeOut:
     name = "timeout"
     title = "Time-out"
@@ -176,12 +181,16 @@ class TimeOut:
         state["log"].append({"at": ctx.now, "event": why})
 
     # -- what people see -----------------------------------------------------------------
+    # Each view keeps its English sentences (``message``, ``prompt``) for API readers and adds
+    # what the panel needs to say them in the page's language: ``promptId`` (an index into
+    # PROMPTS) and ``with`` (the name in "the clinician is with <name>"), docs/i18n.md.
     def view(self, state: dict[str, Any], viewer: Participant) -> dict[str, Any]:
         phase = state["phase"]
         names = state["names"]
         if viewer.role == "clinician":
             return {"phase": phase, "deadline": state["deadline"], "seconds": state["seconds"],
-                    "prompt": state["prompt"], "checkIn": state["checkIn"],
+                    "prompt": state["prompt"], "promptId": _prompt_id(state["prompt"]),
+                    "checkIn": state["checkIn"],
                     "sides": dict(state["sides"]), "names": dict(names),
                     "you": {"side": state["sides"].get(viewer.id, MAIN)}}
         if phase == "check-in":
@@ -189,8 +198,9 @@ class TimeOut:
                 return {"phase": "check-in", "message": "Your clinician is with you, just the "
                         "two of you. Your partner cannot see or hear this conversation."}
             # The other partner learns only where the clinician is; nothing else.
-            with_name = names.get(state["checkIn"], "your partner")
-            return {"phase": "away", "message": f"The clinician is with {with_name}."}
+            with_name = names.get(state["checkIn"])
+            return {"phase": "away", "with": with_name,
+                    "message": f"The clinician is with {with_name or 'your partner'}."}
         if phase == "ended":
             return {"phase": "ended", "message": "The time-out is over. " + PROMPT_AFTER}
         mine = state["sides"].get(viewer.id, MAIN)
@@ -204,7 +214,8 @@ class TimeOut:
             elif side != MAIN:
                 where = "with-partner"
         return {"phase": phase, "deadline": state["deadline"], "seconds": state["seconds"],
-                "prompt": state["prompt"], "sideRoom": phase == "timeout",
+                "prompt": state["prompt"], "promptId": _prompt_id(state["prompt"]),
+                "sideRoom": phase == "timeout",
                 "clinician": {"where": where, "message": {
                     "main": "Your clinician is in the main room.",
                     "with-you": "Your clinician is here with you.",

@@ -1,6 +1,8 @@
 // The time-out tool's panel (docs/plugins.md, "Panels"): the calm countdown and where the
 // clinician is, for clients and partners; side rooms, visits and private check-ins for the
 // clinician. In the launcher: the length, and a private check-in with either partner.
+// Words: this tool's catalogue (`api.t`); the server's view says which prompt (`promptId`) and
+// where the clinician is (`clinician.where`), and the panel says it in the page's language.
 
 import { field, h } from "/static/dom.js";
 import { minutesSelect, timer } from "/static/tool-kit.js";
@@ -9,12 +11,10 @@ import { minutesSelect, timer } from "/static/tool-kit.js";
 export function launch(element, api) {
   const select = minutesSelect();
   element.append(
-    h("p", { className: "quiet" }, api.couples
-      ? "Each partner goes to a quiet side room of their own, with a countdown and a calming prompt. You can visit each of them."
-      : "A short quiet pause for the client, with a countdown and a calming prompt."),
-    field("Length", select));
+    h("p", { className: "quiet" }, api.t(api.couples ? "about.couples" : "about.individual")),
+    field(api.t("length"), select));
   const buttons = api.couples ? api.partners().map((p) => {
-    const check = h("button", { type: "button", "data-control": `check-in-${p.id}` }, `Private check-in with ${p.name}`);
+    const check = h("button", { type: "button", "data-control": `check-in-${p.id}` }, api.t("check-in-with", { name: p.name }));
     check.addEventListener("click", () => api.start({ checkIn: p.id }, check));
     return check;
   }) : [];
@@ -25,16 +25,16 @@ export function mount(element, api) {
   let lastPhase = "";
   return {
     update(v) {
-      api.setTitle(v.phase === "check-in" || v.phase === "away" ? "Private check-in" : "Time-out");
-      api.render(api.clinician ? forClinician(v, api) : forPartner(v));
+      api.setTitle(api.t(v.phase === "check-in" || v.phase === "away" ? "title.check-in" : "title"));
+      api.render(api.clinician ? forClinician(v, api) : forPartner(v, api));
       const phase = v.phase ?? "";
       if (!api.clinician && phase !== lastPhase && ["timeout", "pause", "check-in", "away"].includes(phase)) {
         // Something changed around this person: bring it into view (it is also announced).
         api.reveal();
-        api.announce(phase === "away" ? v.message
-          : phase === "check-in" ? "Your clinician is here with you, privately." : "A time-out has started.");
+        api.announce(phase === "away" ? away(v, api)
+          : phase === "check-in" ? api.t("announce.check-in") : api.t("announce.started"));
       } else if (!api.clinician && phase === "ended" && lastPhase && lastPhase !== "ended") {
-        api.announce("The time-out is over. You're back together.");
+        api.announce(api.t("announce.over"));
       }
       lastPhase = phase;
     },
@@ -42,26 +42,34 @@ export function mount(element, api) {
   };
 }
 
-function forPartner(v) {
+/** The calming prompt in the page's language (the server's English one if it is not a known one). */
+function prompt(v, api) {
+  return Number.isInteger(v.promptId) ? api.t(`prompt.${v.promptId}`) : v.prompt ?? "";
+}
+
+function away(v, api) {
+  return v.with ? api.t("away", { name: v.with }) : api.t("away.partner");
+}
+
+function forPartner(v, api) {
   if (v.phase === "timeout" || v.phase === "pause") {
-    return [["calm", { deadline: v.deadline, seconds: v.seconds, prompt: v.prompt, side: v.sideRoom }, () =>
+    const where = ["main", "with-you", "with-partner"].includes(v.clinician?.where) ? v.clinician.where : "";
+    return [["calm", { deadline: v.deadline, seconds: v.seconds, prompt: v.promptId ?? v.prompt, side: v.sideRoom }, () =>
       h("div", { className: "calm" },
-        h("p", { className: "countdown" }, timer(v.deadline, v.seconds, "left in this time-out", "The time is up; you'll be back together in a moment.")),
-        h("p", { className: "calm-prompt" }, v.prompt),
-        v.sideRoom
-          ? h("p", { className: "quiet" }, "You're in a quiet room of your own. Your partner can't see or hear you, and you can't see or hear them, until the time-out ends.")
-          : "")],
-    ["where", v.clinician, () => h("p", { className: "quiet" }, v.clinician?.message ?? "")]];
+        h("p", { className: "countdown" }, timer(v.deadline, v.seconds, api.t("left.timeout"), api.t("time-up.partner"))),
+        h("p", { className: "calm-prompt" }, prompt(v, api)),
+        v.sideRoom ? h("p", { className: "quiet" }, api.t("side-room")) : "")],
+    ["where", where, () => h("p", { className: "quiet" }, where ? api.t(`where.${where}`) : "")]];
   }
   if (v.phase === "check-in") {
-    return [["check-in", v.message, () => h("div", { className: "calm" }, h("p", {}, v.message))]];
+    return [["check-in", null, () => h("div", { className: "calm" }, h("p", {}, api.t("check-in.you")))]];
   }
   if (v.phase === "away") {
-    return [["away", v.message, () => h("div", { className: "calm" },
-      h("p", { className: "away-note" }, v.message),
-      h("p", { className: "quiet" }, "Nothing is needed from you. You'll all be back together soon."))]];
+    return [["away", v.with, () => h("div", { className: "calm" },
+      h("p", { className: "away-note" }, away(v, api)),
+      h("p", { className: "quiet" }, api.t("away.nothing-needed")))]];
   }
-  return [["ended", v.message, () => h("p", {}, v.message ?? "The time-out is over.")]];
+  return [["ended", null, () => h("p", {}, `${api.t("over")} ${api.t("after")}`)]];
 }
 
 function forClinician(v, api) {
@@ -71,50 +79,49 @@ function forClinician(v, api) {
   const partners = api.partners();
   const nameOf = (id) => names[id] ?? api.nameOf(id);
   const checkIns = () => (api.couples ? partners.map((p) =>
-    api.button(`Private check-in with ${p.name}`, "check-in", { participant: p.id })) : []);
+    api.button(api.t("check-in-with", { name: p.name }), "check-in", { participant: p.id })) : []);
   if (v.phase === "check-in") {
     const other = partners.filter((p) => p.id !== v.checkIn).map((p) => p.name);
     return [["check-in", { who: v.checkIn, other }, () => h("div", {},
-      h("p", {}, `You are with ${nameOf(v.checkIn)} privately.`),
-      other.length ? h("p", { className: "quiet" }, `${other.join(" and ")} sees only that you are with ${nameOf(v.checkIn)}.`) : "",
-      h("div", { className: "actions" }, api.button("End check-in", "return", {}, "primary")))]];
+      h("p", {}, api.t("with-privately", { name: nameOf(v.checkIn) })),
+      other.length ? h("p", { className: "quiet" }, api.t("others-see", { others: other.join(api.t("and")), name: nameOf(v.checkIn) })) : "",
+      h("div", { className: "actions" }, api.button(api.t("end-check-in"), "return", {}, "primary")))]];
   }
   if (v.phase === "timeout" || v.phase === "pause") {
     const away = Object.entries(sides).filter(([id, side]) => id !== api.you.id && side.startsWith("timeout-"));
+    const pause = v.phase === "pause";
     return [
       ["clock", { deadline: v.deadline, seconds: v.seconds, phase: v.phase }, () => h("div", {},
-        h("p", { className: "countdown" }, timer(v.deadline, v.seconds, v.phase === "pause" ? "left in this pause" : "left in this time-out", "Time is up.")),
-        h("p", { className: "quiet" }, v.phase === "pause"
-          ? "A quiet pause for the client; nobody moves."
-          : "Each partner is in a side room of their own."))],
-      ["prompt", v.prompt, () => h("details", {}, h("summary", {}, "The calming prompt they see"), h("p", {}, v.prompt))],
+        h("p", { className: "countdown" }, timer(v.deadline, v.seconds, api.t(pause ? "left.pause" : "left.timeout"), api.t("time-up"))),
+        h("p", { className: "quiet" }, api.t(pause ? "pause.about" : "timeout.about")))],
+      ["prompt", v.promptId ?? v.prompt, () => h("details", {}, h("summary", {}, api.t("prompt-they-see")), h("p", {}, prompt(v, api)))],
       v.phase === "timeout" && ["rooms", { away, mine }, () => {
         const list = h("ul", { className: "people" });
         for (const [id, side] of away) {
           const here = side === mine;
           list.append(h("li", { className: "person" },
-            h("p", { className: "person-text" }, here ? `You are with ${nameOf(id)}.` : `${nameOf(id)} is in a side room.`),
+            h("p", { className: "person-text" }, api.t(here ? "you-are-with" : "in-side-room", { name: nameOf(id) })),
             here ? "" : h("div", { className: "actions" },
-              api.button(`Go to ${nameOf(id)}'s side room`, "visit", { participant: id }))));
+              api.button(api.t("go-to", { name: nameOf(id) }), "visit", { participant: id }))));
         }
-        const back = mine ? h("div", { className: "actions" }, api.button("Back to the main room", "return")) : "";
+        const back = mine ? h("div", { className: "actions" }, api.button(api.t("back-to-main"), "return")) : "";
         return h("div", {}, list, back);
       }],
       ["controls", { phase: v.phase, partners }, () => h("div", { className: "actions" },
-        api.button(v.phase === "pause" ? "End pause" : "End time-out", "end", {}, "primary"),
+        api.button(api.t(pause ? "end-pause" : "end-timeout"), "end", {}, "primary"),
         ...checkIns())],
     ];
   }
   return [
-    ["ended", null, () => h("p", { className: "quiet" }, "Everyone is in the main room.")],
+    ["ended", null, () => h("p", { className: "quiet" }, api.t("everyone-main"))],
     ["again", { partners, couples: api.couples }, () => {
       const select = minutesSelect();
       return h("div", {},
-        field("Length", select),
+        field(api.t("length"), select),
         h("div", { className: "actions" },
-          api.button("Call a time-out", "call", () => ({ minutes: Number(select.value) })),
+          api.button(api.t("call"), "call", () => ({ minutes: Number(select.value) })),
           ...checkIns(),
-          api.stopButton("Close the time-out tool")));
+          api.stopButton(api.t("close-tool"))));
     }],
   ];
 }

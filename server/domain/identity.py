@@ -56,6 +56,22 @@ def require(role: Role, action: Action) -> None:
         raise Refused(Code.FORBIDDEN_ROLE)
 
 
+LOCALES: tuple[str, ...] = ("en", "es")
+"""The locales the pages are written in; server/catalogues.py serves exactly these."""
+
+
+def locale_of(value: Any) -> str | None:
+    """A ``locale`` claim as a supported locale ("es", "es-MX" -> "es"), or None.
+
+    Note: an unknown or malformed value is ignored, never an error: the language is a
+    preference, and the page falls back to the browser's languages, then English.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= 35:
+        return None
+    primary = value.split("-")[0].split("_")[0].lower()
+    return primary if primary in LOCALES else None
+
+
 def _text(claims: dict[str, Any], key: str, limit: int, required: bool = True) -> str | None:
     value = claims.get(key)
     if value in (None, "") and not required:
@@ -77,6 +93,10 @@ class Identity:
     expires_at: float
     room_kind: RoomKind | None = None
     trial: str | None = None  # the invite whose trial pass this partner token carries
+    # The language the host platform chose for this person (docs/i18n.md). Only a locale the
+    # pages have (LOCALES below) is kept; any other value is dropped, not refused, so a host
+    # sending "fr" or "es-MX" still lets the person in, and the page uses the browser's choice.
+    locale: str | None = None
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Identity:
@@ -99,4 +119,5 @@ class Identity:
             expires_at=float(exp),
             room_kind=RoomKind(kind) if kind else None,
             trial=_text(claims, "trial", 64, required=False),
+            locale=locale_of(claims.get("locale")),
         )

@@ -197,8 +197,10 @@ async def respond_to_invite(request: web.Request) -> web.Response:
     # A trial pass ends with its invite: the token never outlives the link it came from.
     issued = int(now)
     ttl = min(settings.partner_token_ttl, math.floor(invite.expires_at - issued))
+    # The session page opens in the language the partner consented in (docs/i18n.md).
     token = mint(settings, sub=partner_id, name=updated.partner.name, role="partner",
-                 program=program.id, room=room, ttl=ttl, now=issued, trial=invite.id)
+                 program=program.id, room=room, ttl=ttl, now=issued, trial=invite.id,
+                 locale=read.locale)
     return web.json_response({"token": token, "room": room, "expiresAt": issued + ttl})
 
 
@@ -213,8 +215,10 @@ async def partner_session_token(request: web.Request) -> web.Response:
     if room is None or room.program != program.id:
         raise Refused(Code.ROOM_NOT_FOUND)
     settings = request.app[SETTINGS]
+    # The new token keeps the language of the one that asked for it (docs/i18n.md).
     token = mint(settings, sub=who.id, name=program.partner.name, role="partner",
-                 program=program.id, room=room.id, ttl=settings.partner_token_ttl)
+                 program=program.id, room=room.id, ttl=settings.partner_token_ttl,
+                 locale=who.locale)
     return web.json_response({"token": token, "room": room.id})
 
 
