@@ -40,9 +40,9 @@ __all__ = ["plugin_path"]  # the outside tool package (its "tally" runs in the s
 DRAIN = float(TEST_ENV["ALONGSIDE_DRAIN_SECONDS"])
 LOAD_ROOMS = 8
 EVERY = 0.05  # each sender's pace, per target (20 signals/s)
-# What "nobody is dropped" allows: reconnecting through nginx and joining again takes well under
-# a second here; a gap this long would be a person staring at a frozen call.
-GAP_BOUND = 5.0
+# What "nobody is dropped" allows: reconnecting through nginx and joining again takes 1-2 s on a
+# quiet box (3.5 s seen with a load average of 50); a gap this long would be a frozen call.
+GAP_BOUND = 8.0
 MOVE_BOUND = 15.0  # from the restarted node's /readyz to everyone it held admitted elsewhere
 
 
@@ -102,6 +102,8 @@ async def talk(stream: Stream, running: Callable[[], bool]) -> None:
 
 @pytest.fixture
 async def topology(tmp_path: Path, plugin_path: Path) -> AsyncIterator[Cluster]:
+    # The compose grace (30 s), not the fault tests' 5 s: on a busy box a reconnect can take
+    # longer than 5 s, and a seat let go would be a readmission this test is not about.
     extra = {"PYTHONPATH": f"{plugin_path}:{ROOT}", "ALONGSIDE_RATE_PER_SECOND": "1000",
              "ALONGSIDE_RATE_BURST": "1000", "ALONGSIDE_GRACE_SECONDS": "30"}
     t = await asyncio.to_thread(start_topology, tmp_path, extra_env=extra)
@@ -183,7 +185,8 @@ async def test_a_rolling_restart_drops_no_one(topology: Cluster) -> None:
             drained = time.monotonic() - sent
             await asyncio.to_thread(node.start)  # the new version: same settings, same id
             await until(f"{name} ready again", lambda n=node: _ready(n.url), 15)
-            # Everyone it held is back, admitted, on the other replica (nginx sent them there).
+            # Everyone it held is back, admitted, on a new socket: on the other replica, or on
+            # this one again once it listens (where nginx's room hash sends their room).
             try:
                 await until(f"{name}'s people back", lambda h=held: _none(not_back(c, h)),
                             MOVE_BOUND)
