@@ -6,6 +6,7 @@ Speed is measured by `make bench` against baselines in the same run, never by a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,18 @@ def test_bench_smoke(tmp_path: Path) -> None:
     else:
         assert capped["quota"] is None and capped["reason"]
         assert capped["reason"] in stderr
+
+
+def test_without_cpu_caps_the_bench_says_why(tmp_path: Path) -> None:
+    """Where no cgroup v1 cpu controller can be used (here: pointed at an empty directory), B5
+    capped is skipped with the reason in the output and in the JSON, its figures empty."""
+    env = {**os.environ, "ALONGSIDE_BENCH_CGROUP_CPU": str(tmp_path / "no-controller")}
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--smoke", "--only", "B5C",
+                           "--out", str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    capped = json.loads((tmp_path / "partial.json").read_text())["cluster"]["capped"]
+    assert capped["reason"].startswith("no cgroup v1 cpu controller at ")
+    assert "CPU caps are not available here" in proc.stderr and capped["reason"] in proc.stderr
+    assert capped["quota"] is None and capped["one_node_msgs_per_s"] is None
+    assert capped["ratios"] == {"two_vs_one": None, "three_vs_one": None}
