@@ -111,3 +111,41 @@ def b5_chart(cl: dict[str, Any], axes: Any) -> None:
     for ax, (get, title, ylabel) in zip(axes, panels, strict=True):
         bars(ax, [(n, get(n)) for n in names], title, ylabel, B5_SHORT, colors)
         ax.tick_params(axis="x", labelsize=8)
+
+
+def capped_chart(cap: dict[str, Any], path: Path) -> None:
+    """``latest-capped.png``: the capped scaling curve (B5, each node held to the same CPU
+    quota): round trips and relay peak against the number of nodes, one line per room count,
+    with the linear ideal and the targets (2 nodes >= 1.6x, 3 nodes >= 2.2x) for reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ("one_node", "two_nodes", "three_nodes")
+    xs = [1, 2, 3]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key, title in ((axes[0], "msgs_per_s", "round trips (closed loop), judged"),
+                           (axes[1], "peak_msgs_per_s", "relay peak with p99 ≤ 50 ms, reported")):
+        for (n, row), color in zip(cap["by_rooms"].items(), ("#2b7a78", "#d98c3f", "#4a6fa5"),
+                                   strict=False):
+            ys = [row[name][key] for name in names]
+            if any(y is None for y in ys):
+                continue
+            ax.plot(xs, ys, "o-", color=color, label=f"{n} rooms")
+            ax.plot(xs, [ys[0] * x for x in xs], ":", color=color, alpha=0.6)
+            for x, y in zip(xs, ys, strict=True):
+                ax.annotate(f"{y:,.0f}" + (f"\n{y / ys[0]:.2f}×" if x > 1 and ys[0] else ""),
+                            (x, y), textcoords="offset points", xytext=(6, -4), fontsize=7)
+            if key == "msgs_per_s":
+                ax.plot([2, 3], [ys[0] * 1.6, ys[0] * 2.2], "x", color=color, alpha=0.8)
+        ax.set_xticks(xs, ["1 node", "2 nodes", "3 nodes"])
+        ax.set_ylabel("msgs/s (higher is better)", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"B5 with CPU-capped nodes: {cap['quota']} CPU each (cgroup cpu quota); "
+                 "dotted: linear, ×: targets", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -49,6 +49,14 @@ class Plan:
     b5_spread: bool = True  # B5 also measures two nodes with every room's members spread
     b5_ring_s: float = 3.0  # B5 round trips: seconds per setup and repetition
     b5_ring_reps: int = 3
+    # B5 capped (bench/capped.py): one, two and three nodes, each held to b5c_quota CPUs by its
+    # own cgroup; at each room count, round trips and the relay peak. Its own time budget.
+    b5c_quota: float = 0.4
+    b5c_rooms: tuple[int, ...] = (100, 300)
+    b5c_budget_s: float = 60.0
+    b5c_ring_s: float = 3.0
+    b5c_ring_reps: int = 3
+    b5c_latency_s: float = 1.0  # one latency window per setup (it also seeds the ramp's start)
 
 
 FULL = Plan(quick=False, b1_windows=7, b1_ramp_reps=3, b1_latency_s=2.0, b1_warmup_s=0.5,
@@ -59,12 +67,15 @@ QUICK = Plan(quick=True, b1_windows=2, b1_ramp_reps=1, b1_latency_s=1.0, b1_warm
              b1_ramp_s=0.8, b1_bisect=1, b1_retries=1, b2_rooms=100, b2_reps=3,
              b3_levels=(120, 360), b3_reps=1, b4_trials=6, total_s=120, b2_retries=0,
              b5_rooms=100, b5_budget_s=40, contended_retries=1, b5_spread=False,
-             b5_ring_s=1.5, b5_ring_reps=2)
+             b5_ring_s=1.5, b5_ring_reps=2, b5c_budget_s=12, b5c_ring_s=1.0, b5c_ring_reps=2,
+             b5c_latency_s=0.5)
 # For the test suite: proves every piece still runs, measures nothing worth keeping.
 SMOKE = Plan(quick=True, b1_windows=1, b1_ramp_reps=1, b1_latency_s=0.3, b1_warmup_s=0.1, b1_ramp_s=0.3,
              b1_bisect=0, b1_retries=0, b2_rooms=4, b2_reps=1, b3_levels=(6, 12), b3_reps=1,
              b4_trials=1, total_s=60, b2_retries=0, b1_rooms=(2, 4), b1_latency_rate=50, ramp_start=100, ramp_max=400,
-             b5_rooms=4, b5_budget_s=5, b5_ring_s=0.3, b5_ring_reps=1)
+             b5_rooms=4, b5_budget_s=5, b5_ring_s=0.3, b5_ring_reps=1,
+             b5c_rooms=(4, 6), b5c_budget_s=4, b5c_ring_s=0.3, b5c_ring_reps=1,
+             b5c_latency_s=0.3)
 
 
 # Where each phase should be done, as a share of Plan.total_s from the start of the run. A phase

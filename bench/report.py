@@ -69,7 +69,34 @@ def table(res: dict[str, Any]) -> str:
             lines.append(f"| {label} | {fmt(t['msgs_per_s'])} | {fmt(r['peak_msgs_per_s'])} | "
                          f"{fmt(r['p50_ms'])} | {r['delivered'] + t['delivered']} / "
                          f"{r['sent'] + t['sent']} | {fmt(r.get('redis_publishes'))} |")
+    cap = (cl or {}).get("capped")
+    if cap:
+        lines += ["", *capped_table(cap)]
     return "\n".join(lines)
+
+
+CAPPED_LABELS = {"one_node": "1 node", "two_nodes": "2 nodes", "three_nodes": "3 nodes"}
+
+
+def capped_table(cap: dict[str, Any]) -> list[str]:
+    """B5 with CPU-capped nodes: per room count and setup, round trips (with how much of
+    their budget the nodes used and the generator's own CPU share) and the relay peak."""
+    if not cap.get("quota"):
+        return [f"B5 capped: not measured ({cap.get('reason')}); the unpinned B5 above only."]
+    lines = [f"B5 with CPU-capped nodes ({cap['quota']} CPU each, cgroup v1 cpu quota; Redis "
+             "and the generator outside the caps), rooms kept on one node:", "",
+             "| rooms | setup | round trips (msgs/s) | vs 1 node | nodes' CPU / budget | "
+             "generator CPU | relay peak, p99 ≤ 50 ms (msgs/s) | dropped |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for n, row in cap["by_rooms"].items():
+        one = row["one_node"]["msgs_per_s"]
+        for name, label in CAPPED_LABELS.items():
+            r = row[name]
+            vs = None if not one or r["msgs_per_s"] is None else r["msgs_per_s"] / one
+            lines.append(f"| {n} | {label} | {fmt(r['msgs_per_s'])} | {fmt(vs)} | "
+                         f"{fmt(r['cap_util'])} | {fmt(r['generator_cpu_util'])} | "
+                         f"{fmt(r['peak_msgs_per_s'])} | {r['dropped']} |")
+    return lines
 
 
 def markdown(res: dict[str, Any]) -> str:

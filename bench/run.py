@@ -17,8 +17,9 @@ Writes ``bench/results/latest.json`` and ``latest.png`` and prints the table.
 
 This module is the command line only; the pieces are bench.plan (sizes and time shares),
 bench.harness (processes, contestants, the load generator), bench.scenarios (B1-B4),
-bench.cluster (B5), bench.targets (what a run is judged against), bench.report (the
-table and latest.md) and bench.chart (latest.png).
+bench.cluster (B5), bench.capped (B5 with CPU-capped nodes), bench.targets (what a run is
+judged against), bench.report (the table and latest.md) and bench.chart (latest.png and
+latest-capped.png).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench.chart import chart
+from bench.capped import b5_capped
+from bench.chart import capped_chart, chart
 from bench.cluster import b5
 from bench.harness import BENCH, NODE, PROCS, TASKSET, log
 from bench.plan import FULL, PHASE_END, PHASES, QUICK, SMOKE, Plan
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "results",
                         help="where latest.json and latest.png go")
     parser.add_argument("--only", default="B1,B2,B3,B4,B5",
-                        help="subset, e.g. B1,B4 or B5 (debugging)")
+                        help="subset, e.g. B1,B4 or B5 (B5C: the capped nodes alone)")
     parser.add_argument("--no-node", action="store_true", help="leave N0 out even if node exists")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -111,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                                             {"b4_trials": max(2, plan.b4_trials // 2)}))
         if "B5" in only:
             res["cluster"] = b5(plan)
+        if only & {"B5", "B5C"}:  # B5C alone: the capped nodes only (debugging)
+            res.setdefault("cluster", {})["capped"] = b5_capped(plan)
     finally:
         PROCS.stop_all()
     res["wall_s"] = round(time.monotonic() - started, 1)
@@ -124,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     if complete:
         try:
             chart(res, args.out / f"{stem}.png")
+            capped = res.get("cluster", {}).get("capped") or {}
+            if capped.get("quota"):
+                capped_chart(capped, args.out / f"{stem}-capped.png")
         except ImportError:
             log("matplotlib is missing (bash bench/setup.sh installs it): no chart written")
         md = markdown(res)

@@ -1,4 +1,4 @@
-"""Helpers for developing Alongside: free ports, process groups, a private Redis.
+"""Helpers for developing Alongside: free ports, process groups, a private Redis, CPU caps.
 
 Used by tests/, bench/ and docs/screenshots/make.py; not part of the shipped package
 (pyproject.toml's package list names only ``server`` and ``plugins``). Import it from the

@@ -25,6 +25,8 @@ from server.step_aside import Listener, StepAside
 from server.store import sqlite_backup
 from server.store.sqlite import StoreBusy
 
+SHUTDOWN_SECONDS = 1.0
+
 
 async def _serve(settings: Settings, seed_demo: bool, reset_demo: bool = False) -> None:
     app = create_app(settings)
@@ -35,7 +37,12 @@ async def _serve(settings: Settings, seed_demo: bool, reset_demo: bool = False) 
         app.on_startup.append(seed)
     # No access log: even a path can say more than it should, and engineio's
     # query strings are noise. Our own events are logged content-free.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # shutdown_timeout: what cleanup still waits for open handlers once the drain has closed
+    # every socket (or run out of time). aiohttp's default, 60 s, let a websocket whose client
+    # kept talking through the close handshake hold the process (and that person) past the
+    # drain deadline, until compose's SIGKILL (found by tests/test_rolling_restart.py).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     listener = Listener(runner, settings.host, settings.port)
     await listener.start()

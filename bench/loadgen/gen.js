@@ -28,7 +28,11 @@ const cfg = JSON.parse(process.argv[2]);
 const started = performance.now();
 // Past cfg.budget_s the run stops spending time on repeats (contended or failed steps, bisection)
 // and finishes with what it has, so that `make bench QUICK=1` stays within its time.
-const overtime = () => cfg.budget_s > 0 && (performance.now() - started) / 1000 > cfg.budget_s;
+// With cfg.per_count (B5 capped) each room count gets an equal share of the budget, from when
+// its own measurements begin.
+let budgetFrom = started;
+let budgetS = cfg.budget_s;
+const overtime = () => budgetS > 0 && (performance.now() - budgetFrom) / 1000 > budgetS;
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -511,27 +515,38 @@ class Ramp {
 }
 
 // B1 for every contestant in one process, interleaved step by step (A B C D A B C D ...), so a
-// burst of load from elsewhere on the box lands on all of them alike.
+// burst of load from elsewhere on the box lands on all of them alike. With cfg.per_count (B5
+// capped) the ramps and round trips run at every room count (result.by_rooms[n]); otherwise
+// at the largest only (result.ramps, result.ring).
 async function relayMode() {
   const targets = cfg.targets;
   const rooms = Object.fromEntries(targets.map((t) => [t.name, []]));
-  const rotate = (k) => targets.slice(k % targets.length).concat(targets.slice(0, k % targets.length));
   const result = { latency: {}, ramps: Object.fromEntries(targets.map((t) => [t.name, []])) };
+  if (cfg.per_count) {
+    result.by_rooms = {};
+    budgetS = cfg.budget_s / cfg.room_counts.length;
+  }
   const t0 = now();
   for (const n of cfg.room_counts) {
-    for (const t of targets) {
+    budgetFrom = cfg.per_count ? now() : budgetFrom;
+    const marks = [now()];
+    const enter = async (t) => {
       const have = rooms[t.name];
       const names = Array.from({ length: n - have.length }, (_, i) => `r${have.length + i}`);
       const made = new Array(names.length);
       await pool(names, cfg.concurrency, async (name, i) => { made[i] = await enterRoom(t, name); });
       have.push(...made);
-    }
+    };
+    // Capped setups have CPUs of their own: they take their people in all at once.
+    if (cfg.per_count) await Promise.all(targets.map(enter));
+    else for (const t of targets) await enter(t);
+    marks.push(now());
     const relays = Object.fromEntries(targets.map((t) => [t.name, new Relay(rooms[t.name])]));
     for (const t of targets) await relays[t.name].step(cfg.latency_rate, cfg.warmup_s); // warm-up
     const windows = Object.fromEntries(targets.map((t) => [t.name, []]));
     // Past the budget, windows after the first and ramps after the first are left out.
     for (let w = 0; w < cfg.latency_windows && !(w > 0 && overtime()); w++) {
-      for (const t of rotate(w)) {
+      for (const t of rotate(targets, w)) {
         let best = null;
         for (let attempt = 0; attempt <= (overtime() ? 0 : cfg.contended_retries); attempt++) {
           const s = await relays[t.name].step(cfg.latency_rate, cfg.latency_s);
@@ -547,23 +562,49 @@ async function relayMode() {
     }
     result.latency[n] = windows;
     out({ event: "latency", rooms: n });
+    if (cfg.per_count) {
+      marks.push(now());
+      result.by_rooms[n] = { ramps: await ramps(targets, rooms, windows) };
+      marks.push(now());
+      if (cfg.ring_s > 0) result.by_rooms[n].ring = await rings(targets, rooms);
+      marks.push(now());
+      // Where this room count's time went: entering rooms, latency, ramps, round trips.
+      result.by_rooms[n].seconds = marks.slice(1).map((m, i) => Math.round(m - marks[i]) / 1000);
+    }
   }
   result.setup_s = (now() - t0) / 1000;
+  if (!cfg.per_count) {
+    const last = result.latency[cfg.room_counts[cfg.room_counts.length - 1]];
+    result.ramps = await ramps(targets, rooms, last);
+    // B5: round trips on the same rooms, interleaved like the ramps (A B C D A B C D ...).
+    if (cfg.ring_s > 0) result.ring = await rings(targets, rooms);
+  }
+  for (const t of targets) for (const people of rooms[t.name]) for (const p of people) p.close();
+  return result;
+}
+
+const rotate = (targets, k) => targets.slice(k % targets.length).concat(targets.slice(0, k % targets.length));
+
+// Every target's peak search on its rooms, one step each in turn; the start is estimated from
+// the latency `windows` (msgs per server CPU-second, times t.cpu_budget when its nodes are
+// capped: what the server could carry).
+async function ramps(targets, rooms, windows) {
+  const result = Object.fromEntries(targets.map((t) => [t.name, []]));
   const relays = Object.fromEntries(targets.map((t) => [t.name, new Relay(rooms[t.name])]));
   for (let rep = 0; rep < cfg.ramp_reps && !(rep > 0 && overtime()); rep++) {
-    const ramps = {};
+    const search = {};
     for (const t of targets) {
       // Start at a fraction (default half) of the capacity the latency windows suggest (msgs
       // per server CPU-second; at their low rate that underestimates the peak).
-      const est = result.latency[cfg.room_counts[cfg.room_counts.length - 1]][t.name]
+      const est = windows[t.name]
         .map((s) => s.server_msgs_per_cpu_s).filter((v) => v).sort((a, b) => a - b);
-      const guess = est.length ? est[Math.floor(est.length / 2)] : 1000;
-      ramps[t.name] = new Ramp(cfg.ramp_start
+      const guess = (est.length ? est[Math.floor(est.length / 2)] : 1000) * (t.cpu_budget || 1);
+      search[t.name] = new Ramp(cfg.ramp_start
         || Math.max(100, Math.round((guess * (cfg.ramp_start_frac || 0.5)) / 50) * 50));
     }
-    for (let round = 0; targets.some((t) => !ramps[t.name].done); round++) {
-      for (const t of rotate(round + rep)) {
-        const ramp = ramps[t.name];
+    for (let round = 0; targets.some((t) => !search[t.name].done); round++) {
+      for (const t of rotate(targets, round + rep)) {
+        const ramp = search[t.name];
         if (ramp.done) continue;
         const s = await relays[t.name].step(ramp.rate, cfg.ramp_s);
         ramp.record(s);
@@ -571,22 +612,24 @@ async function relayMode() {
         await sleep(cfg.pause_ms);
       }
     }
-    for (const t of targets) result.ramps[t.name].push(ramps[t.name].summary());
+    for (const t of targets) result[t.name].push(search[t.name].summary());
   }
-  // B5: round trips on the same rooms, interleaved like the ramps (A B C D A B C D ...).
-  if (cfg.ring_s > 0) {
-    result.ring = Object.fromEntries(targets.map((t) => [t.name, []]));
-    // Not cut by the budget: each repetition is short (ring_s per setup) and one alone is noisy.
-    for (let rep = 0; rep < (cfg.ring_reps || 1); rep++) {
-      for (const t of rotate(rep)) {
-        const r = await ring(t, rooms[t.name]);
-        result.ring[t.name].push(r);
-        out({ event: "ring", target: t.name, rep, msgs_per_s: r.msgs_per_s, dropped: r.dropped });
-        await sleep(cfg.pause_ms);
-      }
+  return result;
+}
+
+// Round trips for every target, cfg.ring_reps repetitions interleaved (A B C, B C A, ...).
+async function rings(targets, rooms) {
+  const result = Object.fromEntries(targets.map((t) => [t.name, []]));
+  // Not cut by the budget: each repetition is short (ring_s per setup) and one alone is noisy.
+  for (let rep = 0; rep < (cfg.ring_reps || 1); rep++) {
+    for (const t of rotate(targets, rep)) {
+      const r = await ring(t, rooms[t.name]);
+      result[t.name].push(r);
+      out({ event: "ring", target: t.name, rep, rooms: rooms[t.name].length,
+        msgs_per_s: r.msgs_per_s, dropped: r.dropped });
+      await sleep(cfg.pause_ms);
     }
   }
-  for (const t of targets) for (const people of rooms[t.name]) for (const p of people) p.close();
   return result;
 }
 
@@ -623,6 +666,7 @@ async function ring(t, rooms) {
   });
   const pid = t.server_pid;
   const cpu0 = cpuNs(pid);
+  const gen0 = process.cpuUsage();
   const t0 = now();
   running = true;
   for (const k of tokens) pass(rooms[k.room][k.at], k);
@@ -630,12 +674,15 @@ async function ring(t, rooms) {
   const inWindow = delivered;
   const elapsed = (now() - t0) / 1000;
   const cpu = cpuSeconds(cpu0, cpuNs(pid));
+  const gen = process.cpuUsage(gen0);
   running = false;
   const clear = now() + cfg.drain_ms;
   while (delivered < sent && now() < clear) await sleep(5);
   return {
     msgs_per_s: inWindow / elapsed, seconds: elapsed, sent, delivered, dropped: sent - delivered,
     refused, server_cpu_util: cpu === null ? null : cpu / elapsed,
+    // The generator's own share of a CPU: near 1 it, not the server, would set the pace.
+    generator_cpu_util: (gen.user + gen.system) / 1e6 / elapsed,
     server_msgs_per_cpu_s: cpu ? inWindow / cpu : null,
   };
 }

@@ -19,14 +19,23 @@ from server.cluster import NodeHeartbeat
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
 from server.domain.room import Change, Room
+from server.errors import Refused
 from server.logs import log_event
 from server.realtime import engine_adapter
-from server.realtime.connections import Connections
+from server.realtime.connections import Connection, Connections
 from server.realtime.delivery import RoomDelivery
 from server.realtime.room_writes import RoomWrites
 from server.settings import Settings
 from server.store import StoreUnavailable
 from server.store.rooms import Rooms
+
+# How long a draining node keeps its sockets open after recording their drops: longer than
+# the pub/sub hop in which another node's copy of a room can still name the old socket.
+HANDOVER_SECONDS = 0.5
+
+
+def _drop_open(member_id: str, sid: str, now: float, grace: float, room: Room) -> Change:
+    return rules.drop(room, member_id, sid, now, grace)
 
 
 class Upkeep:
@@ -64,9 +73,43 @@ class Upkeep:
         node, where they keep their seat (recorded here as a drop) and are not
         admitted again. The caller stops listening first, so they cannot come back
         here.
+
+        The drops are recorded *before* the sockets close (:meth:`hand_over`): from then
+        on other nodes refuse signals for these people (``E_TARGET_NOT_ADMITTED``, which
+        the sender sees) instead of sending them here, where a closed socket would drop
+        them after they were acknowledged; signals already on their way still find the
+        socket open. Caveat: a node whose copy of the room lags the drop by more than
+        :data:`HANDOVER_SECONDS` can still send one here in vain.
         """
         self.draining = True
-        await self.drop_sockets(deadline)
+        began = time.monotonic()
+        try:
+            await asyncio.wait_for(self.hand_over(), deadline / 2)
+        except TimeoutError:
+            log_event("server.handover_timeout", logging.WARNING, count=len(self.connections))
+        await self.drop_sockets(max(0.5, deadline - (time.monotonic() - began)))
+
+    async def hand_over(self) -> None:
+        """Record every joined socket here as dropped while it is still open, then wait
+        :data:`HANDOVER_SECONDS` for signals already sent here (see :meth:`drain`)."""
+        now, grace = time.time(), self.settings.grace_seconds
+        by_room: dict[str, list[Connection]] = {}
+        for conn in self.connections.values():
+            if conn.joined:
+                by_room.setdefault(conn.identity.room, []).append(conn)
+
+        async def one_room(conns: list[Connection]) -> None:
+            # One room's writes in turn (they would only retry each other); rooms at once.
+            for conn in conns:
+                who, sid = conn.identity, conn.sid
+                try:
+                    await self.writes.change(conn, "drop",
+                                             partial(_drop_open, who.id, sid, now, grace))
+                except (Refused, StoreUnavailable):
+                    pass  # recorded when the socket closes, or repaired by a sweeper
+
+        await asyncio.gather(*(one_room(conns) for conns in by_room.values()))
+        await asyncio.sleep(HANDOVER_SECONDS)
 
     async def drop_sockets(self, deadline: float) -> None:
         """Close every socket's transport without a socket.io goodbye, so that clients
