@@ -20,6 +20,7 @@ from server.domain.room import RoomStatus
 from server.store.rooms import Rooms
 from tests.browser import PHONE, PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
+from tests.test_browser_a11y import axe_violations
 
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 WAIT_MS = 20_000
@@ -57,8 +58,9 @@ async def see(where: Page | Locator, text: str, log: PageLog) -> None:
         raise AssertionError(f"{text!r} not shown\n{log}") from exc
 
 
-async def laptop(browser: Browser, base_url: str) -> BrowserContext:
-    context = await browser.new_context(viewport=LAPTOP)
+async def laptop(browser: Browser, base_url: str, axe: bool = False) -> BrowserContext:
+    """A 1280×800 laptop; ``axe`` lets the tests inject axe-core (CSP bypassed)."""
+    context = await browser.new_context(viewport=LAPTOP, bypass_csp=axe)
     await context.grant_permissions(["camera", "microphone"], origin=base_url)
     return context
 
@@ -78,9 +80,11 @@ async def join(page: Page) -> None:
 
 async def couples_session(h: Harness, browser: Browser, log: PageLog,
                           laptops: bool = True) -> tuple[Page, Page, Page]:
-    """Dr. Rivera, Sam and Alex in the couples room, each seeing the other two."""
+    """Dr. Rivera, Sam and Alex in the couples room, each seeing the other two; on laptops the
+    clinician's page takes axe-core."""
     make = laptop if laptops else person
-    clinician = await open_room(await make(browser, h.url), h,
+    first = await laptop(browser, h.url, axe=True) if laptops else await person(browser, h.url)
+    clinician = await open_room(first, h,
                                 h.token("clinician", name="Dr. Rivera", room=ROOM), log,
                                 "clinician")
     await join(clinician)
@@ -167,6 +171,9 @@ async def test_laptop_clinician_sees_faces_beside_the_running_exercise(
     assert inside(await box(lobby), viewport)
     assert await remote_videos_on_screen(clinician)
 
+    problems = await axe_violations(clinician)
+    assert not problems, "\n".join(problems)
+
     await release.click()
     await see(partner, "Your answers, shared", log)
 
@@ -184,7 +191,7 @@ async def test_laptop_clinician_sees_faces_beside_the_running_exercise(
 async def test_end_session_asks_and_only_a_confirmed_end_ends_the_room(
         alongside: Harness, browser: Browser) -> None:
     log = PageLog()
-    clinician = await open_room(await laptop(browser, alongside.url), alongside,
+    clinician = await open_room(await laptop(browser, alongside.url, axe=True), alongside,
                                 alongside.token("clinician", name="Dr. Rivera", room=ROOM), log,
                                 "clinician")
     await join(clinician)
@@ -206,6 +213,8 @@ async def test_end_session_asks_and_only_a_confirmed_end_ends_the_room(
     keep = dialog.get_by_role("button", name="Keep the session open")
     assert await keep.evaluate("(b) => b === document.activeElement"), "focus is not on Cancel"
     await screen(clinician, "3-end-dialog")
+    problems = await axe_violations(clinician)
+    assert not problems, "\n".join(problems)
     await keep.click()
     await dialog.wait_for(state="hidden")
     # Focus goes back where it was, for a keyboard user.
