@@ -291,6 +291,25 @@ async def test_phone_keeps_mute_camera_and_leave_on_screen(
 
 # --- the words of this page in both languages --------------------------------------------------------
 
+async def test_call_bar_speaks_spanish_with_lang_es(alongside: Harness, browser: Browser) -> None:
+    log = PageLog()
+    context = await person(browser, alongside.url)
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    log.watch(page, "client")
+    await page.goto(f"{alongside.url}/room?lang=es#{alongside.token('client', name='Sam', room=ROOM)}")
+    bar = page.locator("[data-call-bar]")
+    for name in ("Silenciar", "Apagar cámara", "Entrar"):
+        assert inside(await box(bar.get_by_role("button", name=name, exact=True)), PHONE), name
+    assert await page.get_by_role("group", name="Su micrófono y su cámara").count() == 1
+    assert await page.evaluate("document.documentElement.lang") == "es"
+    assert await page.title() == "Sesión · Alongside"
+    await bar.get_by_role("button", name="Silenciar", exact=True).click()
+    await see(bar, "Su micrófono está silenciado: los demás no le oyen.", log)
+    await bar.get_by_role("button", name="Activar micrófono", exact=True).wait_for()
+    assert not log.problems(), str(log)
+
+
 def test_layout_catalogue_is_complete_in_english_and_spanish() -> None:
     en = json.loads((WEB / "locales/en/layout.json").read_text("utf-8"))
     es = json.loads((WEB / "locales/es/layout.json").read_text("utf-8"))
