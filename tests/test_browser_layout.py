@@ -249,6 +249,28 @@ async def test_end_session_asks_and_only_a_confirmed_end_ends_the_room(
     assert not log.problems(), str(log)
 
 
+async def test_end_session_question_closes_when_another_tab_takes_over(
+        alongside: Harness, browser: Browser) -> None:
+    log = PageLog()
+    token = alongside.token("clinician", name="Dr. Rivera", room=ROOM)
+    context = await laptop(browser, alongside.url)
+    first = await open_room(context, alongside, token, log, "clinician-tab-1")
+    await join(first)
+    await see(first, "The session is open.", log)
+    await first.get_by_role("button", name="End session").click()
+    dialog = first.get_by_role("dialog", name="End this session for everyone?")
+    await dialog.wait_for()
+
+    # The clinician opens the session in another tab: the old tab's question is moot.
+    second = await open_room(context, alongside, token, log, "clinician-tab-2")
+    await join(second)
+    await see(second, "The session is open.", log)
+    await see(first, "This session is now open in another tab or window.", log)
+    await dialog.wait_for(state="hidden")
+    assert await room_status(alongside) == RoomStatus.OPEN
+    assert not log.problems(), str(log)
+
+
 # --- the phone: the call controls are pinned --------------------------------------------------------
 
 async def test_phone_keeps_mute_camera_and_leave_on_screen(

@@ -7,7 +7,8 @@
 // Focus starts on the safe choice (cancel), so Enter or Space on a stray keypress does nothing
 // harmful; Escape cancels; the page behind is inert while it is open (showModal), and the browser
 // gives focus back to the button that opened it. Any answer other than the confirm button (Escape,
-// Cancel, the dialog closed some other way) counts as "no". Nothing is stored.
+// Cancel, the dialog closed some other way) counts as "no". A question that events have overtaken
+// (`closeOn`: the session ended, or moved to another tab) closes by itself. Nothing is stored.
 
 import { h, uid } from "./dom.js";
 import { t } from "./i18n.js";
@@ -25,9 +26,11 @@ let built = null;
  * @param {string} question.confirm the button that acts ("End for everyone")
  * @param {string} question.cancel  the safe choice, focused first ("Keep the session open")
  * @param {boolean} [question.danger] whether the confirm button is marked as destructive
+ * @param {{target: EventTarget, types: string[]}} [question.closeOn] events that make the question
+ *   moot: the dialog closes as a "no"
  * @returns {Promise<boolean>}
  */
-export function confirmAction({ title, text, confirm, cancel, danger = true }) {
+export function confirmAction({ title, text, confirm, cancel, danger = true, closeOn }) {
   const ui = build();
   if (ui.dialog.open) return Promise.resolve(false);
   ui.title.textContent = title;
@@ -36,8 +39,13 @@ export function confirmAction({ title, text, confirm, cancel, danger = true }) {
   ui.yes.className = danger ? "danger" : "primary";
   ui.no.textContent = cancel;
   ui.dialog.returnValue = "";
+  const moot = () => ui.dialog.close("");
   return new Promise((resolve) => {
-    ui.dialog.addEventListener("close", () => resolve(ui.dialog.returnValue === "confirm"), { once: true });
+    ui.dialog.addEventListener("close", () => {
+      for (const type of closeOn?.types ?? []) closeOn?.target.removeEventListener(type, moot);
+      resolve(ui.dialog.returnValue === "confirm");
+    }, { once: true });
+    for (const type of closeOn?.types ?? []) closeOn?.target.addEventListener(type, moot);
     ui.dialog.showModal();
     ui.no.focus();
   });
@@ -64,17 +72,23 @@ function build() {
   return built;
 }
 
+/** What makes "End this session?" moot: the room's SDK events after which this page is out. */
+const END_MOOT = ["ended", "removed", "superseded", "sentback"];
+
 /**
  * "End this session for everyone?": the question the clinician's `End session` asks first.
- * Words from the catalogue (`layout.end.*`).
+ * Words from the catalogue (`layout.end.*`). Closes by itself (a "no") if the session ends or
+ * this page steps aside meanwhile.
  *
+ * @param {EventTarget} [room] the page's AlongsideRoom
  * @returns {Promise<boolean>}
  */
-export function confirmEndSession() {
+export function confirmEndSession(room) {
   return confirmAction({
     title: t("layout.end.title"),
     text: t("layout.end.text"),
     confirm: t("layout.end.confirm"),
     cancel: t("layout.end.cancel"),
+    closeOn: room ? { target: room, types: END_MOOT } : undefined,
   });
 }

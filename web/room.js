@@ -107,7 +107,7 @@ function start() {
   ui.lock.addEventListener("click", () => act(ui.lock, () => room.lock(!snapshot?.locked)));
   // Ending cannot be undone: ask first (confirm.js); Cancel or Escape leaves the room open.
   ui.end.addEventListener("click", async () => {
-    if (await confirmEndSession()) await act(ui.end, () => room.end());
+    if (await confirmEndSession(room)) await act(ui.end, () => room.end());
   });
   listen(room);
   const media = mountMedia({ room, camera: () => camera });
