@@ -335,12 +335,24 @@ async def test_call_bar_speaks_spanish_with_lang_es(alongside: Harness, browser:
 def test_layout_catalogue_is_complete_in_english_and_spanish() -> None:
     en = json.loads((WEB / "locales/en/layout.json").read_text("utf-8"))
     es = json.loads((WEB / "locales/es/layout.json").read_text("utf-8"))
-    assert set(en) == set(es)
+    assert set(en) == set(es), set(en) ^ set(es)
     assert all(k.startswith(("layout.", "console.")) for k in en)
     assert all(isinstance(v, str) and v.strip() for v in es.values())
-    # Every key the page's markup names is in the catalogue.
+    for key, text in en.items():
+        assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", es[key])), key
+    # Every key the page's markup, the call controls, the console and the dialog name is in the
+    # catalogues (room.* keys are room.json's).
+    known = set(en) | set(json.loads((WEB / "locales/en/room.json").read_text("utf-8")))
     html = (WEB / "room.html").read_text("utf-8")
     named = set(re.findall(r'data-i18n="([^"]+)"', html))
     named |= {pair.split(":")[1].strip() for attr in re.findall(r'data-i18n-attr="([^"]+)"', html)
               for pair in attr.split(";")}
-    assert named <= set(en), named - set(en)
+    for name in ("controls.js", "console.js", "confirm.js"):
+        named |= set(re.findall(r"""["'`]((?:layout|console)\.[a-z][\w.-]*[\w])["'`]""",
+                                (WEB / name).read_text("utf-8")))
+    # Keys built from a value: console.js's word() and the connection levels.
+    named |= {f"console.{group}.{v}" for group, values in (
+        ("role", ("clinician", "client", "partner")), ("kind", ("individual", "couples")),
+        ("status", ("open", "ended")), ("mood", "12345"), ("readiness", "12345")) for v in values}
+    named |= {f"layout.controls.level.{level}" for level in ("good", "fair", "poor")}
+    assert named <= known, named - known
