@@ -542,7 +542,8 @@ async def test_the_program_panels_speak_the_browsers_spanish(
     await context.grant_permissions(["camera", "microphone"], origin=alongside.url)
     clinician = await new_page(context, log, "clinician-es")
     await clinician.goto(f"{alongside.url}/room#{clinician_token(alongside, 'p-c1')}")
-    await join(clinician)
+    # The page's own buttons speak Spanish too (web/locales/es/layout.json): Join is "Entrar".
+    await clinician.get_by_role("button", name="Entrar", exact=True).click()
     panel = clinician.locator("[data-program]")
     await shown(panel, "Pareja y sesiones de pareja", log)
     await shown(panel, "Todavía sin invitar.", log)

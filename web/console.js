@@ -8,18 +8,28 @@
 // Call it on every `room` event: the first call from a clinician mounts the console into
 // `<div data-console>`; later calls refresh it (soon after the room changed, and every half
 // minute while the page is visible). It is shown only while the clinician is in the session.
-// Nothing is stored.
+// Nothing is stored. Words, dates and times follow the page's locale (`console.*` in the
+// catalogue, web/locales/<locale>/layout.json).
 
 import { h } from "./dom.js";
-import { restCall, restFailure } from "./sdk/rest.js";
+import { errorText, locale, t } from "./i18n.js";
+import { restCall } from "./sdk/rest.js";
 const POLL_MS = 30_000;
 const SOON_MS = 1500;
 
-const ROLE_WORDS = { clinician: "clinician", client: "client", partner: "partner" };
-const KIND_WORDS = { individual: "Individual session", couples: "Couples session" };
-const STATUS_WORDS = { open: "Open", ended: "Ended" };
-const MOOD = { 1: "Very low", 2: "Low", 3: "Okay", 4: "Good", 5: "Very good" };
-const READINESS = { 1: "Not at all", 2: "A little", 3: "Somewhat", 4: "Mostly", 5: "Fully" };
+/** Values with words in the catalogue (`console.<group>.<value>`); anything else is shown as is. */
+const KNOWN = {
+  role: new Set(["clinician", "client", "partner"]),
+  kind: new Set(["individual", "couples"]),
+  status: new Set(["open", "ended"]),
+  mood: new Set(["1", "2", "3", "4", "5"]),
+  readiness: new Set(["1", "2", "3", "4", "5"]),
+};
+
+/** The catalogue's word for `value` in `group`, or `value` itself. */
+function word(group, value) {
+  return KNOWN[group].has(String(value)) ? t(`console.${group}.${value}`) : String(value ?? "");
+}
 
 /** Codes after which this page's token cannot be used any more. */
 const TOKEN_GONE = new Set(["E_TOKEN_EXPIRED", "E_TOKEN_INVALID", "E_TOKEN_MISSING"]);
@@ -72,9 +82,9 @@ class Console {
 
   start() {
     this.root.classList.add("console");
-    this.sessions = part("console-sessions", "Today's sessions");
-    this.attendance = part("console-attendance", "Attendance");
-    this.checkins = part("console-checkins", "Check-in trends");
+    this.sessions = part("console-sessions", t("console.sessions.title"));
+    this.attendance = part("console-attendance", t("console.attendance.title"));
+    this.checkins = part("console-checkins", t("console.checkins.title"));
     this.problem = h("p", { className: "form-error", role: "status", hidden: true });
     this.root.replaceChildren(this.problem, this.sessions.section, this.attendance.section, this.checkins.section);
     this.follow();
@@ -138,7 +148,7 @@ class Console {
         const p = info.data ?? {};
         if (p.client) this.learn(p.client.id, p.client.name, "client");
         for (const c of p.clinicians ?? []) this.learn(c.id, c.name, "clinician");
-        if (p.partner?.id) this.learn(p.partner.id, p.partner.name || "Partner", "partner");
+        if (p.partner?.id) this.learn(p.partner.id, p.partner.name || t("console.partner"), "partner");
       }
     }
     const [sessions, attendance, trend] = await Promise.all([
@@ -156,7 +166,7 @@ class Console {
       for (const p of trend.data?.participants ?? []) this.learn(p.participant, p.name, p.role);
     }
     const failed = [sessions, attendance, trend].find((a) => a && !a.ok && !NOT_FOR_YOU.has(a.error.code));
-    this.say(failed ? `Some of this couldn't update just now. ${failed.error.message}` : "");
+    this.say(failed ? t("console.partial", { message: errorText(failed.error.code, failed.error.message) }) : "");
 
     if (sessions.ok) this.renderSessions(Array.isArray(sessions.data) ? sessions.data : []);
     if (attendance.ok) this.renderAttendance(attendance.data ?? {});
@@ -173,7 +183,7 @@ class Console {
       return true;
     }
     if (TOKEN_GONE.has(error.code)) {
-      this.say("This page's access has ended, so the console can't update. Open a new link to see it again.");
+      this.say(t("console.token-gone"));
       this.stop();
       return true;
     }
@@ -203,18 +213,17 @@ class Console {
     if (this.sessions.body.dataset.sig === sig) return;
     this.sessions.body.dataset.sig = sig;
     if (todays.length === 0) {
-      this.sessions.body.replaceChildren(h("p", { className: "quiet" }, "No sessions today."));
+      this.sessions.body.replaceChildren(h("p", { className: "quiet" }, t("console.sessions.none")));
       return;
     }
     const list = h("ul", { className: "people session-list" }, ...todays.map((s) => {
       const here = s.id === this.room.id;
-      const time = typeof s.startsAt === "number" ? clock(s.startsAt) : "No set time";
-      const status = STATUS_WORDS[s.status] ?? s.status;
+      const time = typeof s.startsAt === "number" ? clock(s.startsAt) : t("console.sessions.no-time");
       return h("li", { className: "person" },
         h("p", { className: "person-text" },
-          h("strong", {}, s.id), here ? " (this session)" : "",
-          h("span", { className: "since" }, `${KIND_WORDS[s.kind] ?? s.kind} · ${time}`)),
-        h("p", { className: "session-status", "data-status": s.status }, status));
+          h("strong", {}, s.id), here ? ` ${t("console.sessions.this")}` : "",
+          h("span", { className: "since" }, t("console.sessions.line", { kind: word("kind", s.kind), time }))),
+        h("p", { className: "session-status", "data-status": s.status }, word("status", s.status)));
     }));
     this.sessions.body.replaceChildren(list);
   }
@@ -229,12 +238,14 @@ class Console {
     if (this.attendance.body.dataset.sig === sig) return;
     this.attendance.body.dataset.sig = sig;
     if (rows.length === 0) {
-      this.attendance.body.replaceChildren(h("p", { className: "quiet" }, "No one has attended a session of this program yet."));
+      this.attendance.body.replaceChildren(h("p", { className: "quiet" }, t("console.attendance.none")));
       return;
     }
-    const bySession = table("Time in each session", ["Session", "Person", "Time"],
+    const bySession = table(t("console.attendance.per-session"),
+      [t("console.col.session"), t("console.col.person"), t("console.col.time")],
       rows.map((r) => [r.session, this.who(r.id, r.role), duration(r.minutes)]));
-    const byWeek = table("Weekly totals", ["Week", "Person", "Time"],
+    const byWeek = table(t("console.attendance.weekly"),
+      [t("console.col.week"), t("console.col.person"), t("console.col.time")],
       weekly.map((w) => [weekWords(w.week), this.who(w.participant, w.role), duration(w.minutes)]));
     this.attendance.body.replaceChildren(bySession, byWeek);
   }
@@ -242,8 +253,8 @@ class Console {
   who(id, role) {
     const known = this.people.get(id);
     const name = known?.name || id;
-    const r = ROLE_WORDS[role || known?.role] ?? (role || known?.role || "");
-    return r ? `${name} (${r})` : name;
+    const r = word("role", role || known?.role || "");
+    return r ? t("console.who", { name, role: r }) : name;
   }
 
   // --- check-in trends ----------------------------------------------------------------------
@@ -254,16 +265,17 @@ class Console {
     this.checkins.body.dataset.sig = sig;
     const people = participants.filter((p) => Array.isArray(p.points) && p.points.length);
     if (people.length === 0) {
-      this.checkins.body.replaceChildren(h("p", { className: "quiet" }, "No check-ins yet."));
+      this.checkins.body.replaceChildren(h("p", { className: "quiet" }, t("console.checkins.none")));
       return;
     }
     this.checkins.body.replaceChildren(
-      h("p", { className: "quiet" }, "Mood and readiness from the session check-ins, each from 1 to 5, oldest first."),
-      ...people.map((p) => table(this.who(p.participant, p.role), ["When", "Mood", "Readiness"],
+      h("p", { className: "quiet" }, t("console.checkins.intro")),
+      ...people.map((p) => table(this.who(p.participant, p.role),
+        [t("console.col.when"), t("console.col.mood"), t("console.col.readiness")],
         p.points.slice(-10).map((pt) => [
-          `${day(pt.at)}${pt.phase ? `, ${pt.phase === "start" ? "start" : "end"} of session` : ""}`,
-          `${pt.mood} of 5 · ${MOOD[pt.mood] ?? ""}`,
-          `${pt.readiness} of 5 · ${READINESS[pt.readiness] ?? ""}`,
+          pt.phase ? t(pt.phase === "start" ? "console.when.start" : "console.when.end", { day: day(pt.at) }) : day(pt.at),
+          t("console.score", { value: pt.mood, word: word("mood", pt.mood) }),
+          t("console.score", { value: pt.readiness, word: word("readiness", pt.readiness) }),
         ]), trendLine(p.points))));
   }
 
@@ -311,16 +323,16 @@ function trendLine(points) {
   if (points.length < 2) return "";
   const first = points[0];
   const last = points[points.length - 1];
-  const way = (a, b) => (b > a ? "higher" : b < a ? "lower" : "the same");
-  return `Since the first check-in: mood ${way(first.mood, last.mood)}, readiness ${way(first.readiness, last.readiness)}.`;
+  const way = (a, b) => t(b > a ? "console.trend.higher" : b < a ? "console.trend.lower" : "console.trend.same");
+  return t("console.trend", { mood: way(first.mood, last.mood), readiness: way(first.readiness, last.readiness) });
 }
 
 /** Minutes as a person reads them: "under a minute", "12 min", "1 h 05 min". */
 function duration(minutes) {
   const m = Math.floor(Number(minutes) || 0);
-  if (m < 1) return "under a minute";
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+  if (m < 1) return t("console.duration.under-a-minute");
+  if (m < 60) return t("console.duration.minutes", { minutes: m });
+  return t("console.duration.hours", { hours: Math.floor(m / 60), minutes: String(m % 60).padStart(2, "0") });
 }
 
 /** "2026-W48" → "Week of Mon 23 Nov 2026". */
@@ -332,16 +344,16 @@ function weekWords(week) {
   const jan4 = new Date(Date.UTC(year, 0, 4));
   const monday = new Date(jan4);
   monday.setUTCDate(jan4.getUTCDate() - ((jan4.getUTCDay() + 6) % 7) + (n - 1) * 7);
-  const words = monday.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
-  return `Week of ${words}`;
+  const words = monday.toLocaleDateString(locale(), { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  return t("console.week-of", { date: words });
 }
 
 function clock(seconds) {
-  return new Date(seconds * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  return new Date(seconds * 1000).toLocaleTimeString(locale(), { hour: "numeric", minute: "2-digit" });
 }
 
 function day(seconds) {
-  return new Date(seconds * 1000).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+  return new Date(seconds * 1000).toLocaleDateString(locale(), { weekday: "short", day: "numeric", month: "short" });
 }
 
 

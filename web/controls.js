@@ -7,13 +7,17 @@
 // It fills `<div data-call-controls>` and follows the page's phase (`<body data-phase>`, set by
 // room.js). The buttons act on the page's own tracks (devices.js); a tool's request to mute
 // (the room's `mute` event, applied by precall.js) shows here as "Unmute", and the person can
-// always unmute themselves. Nothing is stored.
+// always unmute themselves. On a narrow screen the call bar around these controls is pinned to the
+// bottom of the screen (style.css); its height is kept in `--call-bar-height` on <body> so the
+// page leaves room for it. Nothing is stored. Words come from the catalogue (`layout.controls.*`).
 
+import { t } from "./i18n.js";
 import { hasCamera, hasMicrophone, isCameraOff, isMuted, localMedia, setCamera, setMuted } from "./devices.js";
 
 /** Phases in which the person has a camera preview or is in the session. */
 const SHOWN_PHASES = new Set(["ready", "joining", "waiting", "in"]);
-const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
+/** Quality levels with words in the catalogue (`layout.controls.level.<level>`). */
+const LEVELS = new Set(["good", "fair", "poor"]);
 
 /**
  * @param {object} options
@@ -27,13 +31,13 @@ export function mountCallControls({ room, camera, monitor, devices }) {
   if (!bar) return;
   bar.classList.add("call-controls");
   bar.setAttribute("role", "group");
-  bar.setAttribute("aria-label", "Your microphone and camera");
+  bar.setAttribute("aria-label", t("layout.controls.group"));
 
-  const mute = button("Mute");
+  const mute = button(t("layout.controls.mute"));
   mute.dataset.control = "mute";
-  const cam = button("Camera off");
+  const cam = button(t("layout.controls.camera-off"));
   cam.dataset.control = "camera";
-  const more = button("Devices");
+  const more = button(t("layout.controls.devices"));
   more.dataset.control = "devices";
   if (devices?.section.id) more.setAttribute("aria-controls", devices.section.id);
   more.setAttribute("aria-expanded", "false");
@@ -47,7 +51,7 @@ export function mountCallControls({ room, camera, monitor, devices }) {
   bar.replaceChildren(buttons, quality, note);
 
   const localTile = document.querySelector(".tile-local");
-  const offNote = make("p", { className: "camera-off-note" }, "Your camera is off");
+  const offNote = make("p", { className: "camera-off-note" }, t("layout.controls.camera-is-off"));
   offNote.setAttribute("aria-hidden", "true");
   offNote.hidden = true;
   localTile?.querySelector("video")?.after(offNote);
@@ -58,11 +62,11 @@ export function mountCallControls({ room, camera, monitor, devices }) {
     const stream = camera();
     bar.hidden = !SHOWN_PHASES.has(phase) || !stream;
     const muted = isMuted(stream);
-    mute.textContent = muted ? "Unmute" : "Mute";
+    mute.textContent = t(muted ? "layout.controls.unmute" : "layout.controls.mute");
     mute.setAttribute("aria-pressed", String(muted));
     mute.hidden = !hasMicrophone(stream);
     const off = isCameraOff(stream);
-    cam.textContent = off ? "Camera on" : "Camera off";
+    cam.textContent = t(off ? "layout.controls.camera-on" : "layout.controls.camera-off");
     cam.setAttribute("aria-pressed", String(off));
     cam.hidden = !hasCamera(stream);
     more.hidden = phase !== "in" || !devices;
@@ -78,7 +82,7 @@ export function mountCallControls({ room, camera, monitor, devices }) {
     const stream = camera();
     const muted = !isMuted(stream);
     setMuted(stream, muted);
-    tell(muted ? "You're muted: the others can't hear you." : "Your microphone is on.");
+    tell(t(muted ? "layout.controls.muted-note" : "layout.controls.unmuted-note"));
     render();
   });
 
@@ -89,7 +93,7 @@ export function mountCallControls({ room, camera, monitor, devices }) {
     const result = await setCamera(room, stream, turnOn);
     cam.disabled = false;
     if (!result.ok) tell(result.message ?? "");
-    else tell(turnOn ? "Your camera is on." : "Your camera is off: the others can't see you.");
+    else tell(t(turnOn ? "layout.controls.camera-on-note" : "layout.controls.camera-off-note"));
     render();
   });
 
@@ -97,6 +101,8 @@ export function mountCallControls({ room, camera, monitor, devices }) {
     if (!devices) return;
     const open = devices.toggle(more.getAttribute("aria-expanded") !== "true");
     more.setAttribute("aria-expanded", String(open));
+    // The panel opens in the side panel (desktop) or below the stage (phone): bring it into view.
+    if (open) devices.section.scrollIntoView({ block: "nearest", behavior: "smooth" });
   });
 
   /** @param {string} text */
@@ -108,7 +114,8 @@ export function mountCallControls({ room, camera, monitor, devices }) {
   monitor?.addEventListener("verdict", (e) => {
     const level = /** @type {CustomEvent} */ (e).detail?.verdict?.level;
     if (phase !== "in" || typeof level !== "string") return;
-    const text = `Your connection: ${LEVEL_WORDS[level] ?? level}`;
+    const words = LEVELS.has(level) ? t(`layout.controls.level.${level}`) : level;
+    const text = t("layout.controls.connection", { level: words });
     if (quality.textContent !== text) quality.textContent = text;
     quality.dataset.quality = level;
     quality.hidden = false;
@@ -124,7 +131,24 @@ export function mountCallControls({ room, camera, monitor, devices }) {
     if (phase !== "in") tell("");
     render();
   }).observe(document.body, { attributes: true, attributeFilter: ["data-phase"] });
+  keepRoomFor(bar.closest("[data-call-bar]"));
   render();
+}
+
+/**
+ * Keeps the call bar's height in `--call-bar-height` on <body>, for the page's bottom padding
+ * while the bar is pinned (narrow screens); 0 when the bar shows nothing.
+ *
+ * @param {Element | null} callBar
+ */
+function keepRoomFor(callBar) {
+  if (!callBar || typeof ResizeObserver === "undefined") return;
+  new ResizeObserver(() => {
+    const height = `${Math.ceil(callBar.getBoundingClientRect().height)}px`;
+    if (document.body.style.getPropertyValue("--call-bar-height") !== height) {
+      document.body.style.setProperty("--call-bar-height", height);
+    }
+  }).observe(callBar);
 }
 
 /** @param {string} text */

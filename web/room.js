@@ -12,6 +12,7 @@ import { mountCallControls } from "./controls.js";
 import { mountConsole } from "./console.js";
 import { Announcer } from "./announce.js";
 import { chooseLocale, errorText, has, locale, t, useLocale } from "./i18n.js";
+import { confirmEndSession } from "./confirm.js";
 
 const TOKEN_KEY = "alongside.token";
 /** The main room's side in a snapshot (server/tools/api.py MAIN); side rooms have names. */
@@ -104,7 +105,10 @@ function start() {
   ui.join.addEventListener("click", onJoin);
   ui.leave.addEventListener("click", onLeave);
   ui.lock.addEventListener("click", () => act(ui.lock, () => room.lock(!snapshot?.locked)));
-  ui.end.addEventListener("click", () => act(ui.end, () => room.end()));
+  // Ending cannot be undone: ask first (confirm.js); Cancel or Escape leaves the room open.
+  ui.end.addEventListener("click", async () => {
+    if (await confirmEndSession(room)) await act(ui.end, () => room.end());
+  });
   listen(room);
   const media = mountMedia({ room, camera: () => camera });
   // The device check (devices.js) and the person's own Mute / Camera controls (controls.js).

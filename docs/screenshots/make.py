@@ -1,4 +1,5 @@
-"""Phone-sized screenshots of what each person sees, for the README.
+"""Screenshots of what each person sees, for the README: the clinician on a 1280×800 laptop
+(the video stage beside the side panel), the client and the partner on a 390×844 phone.
 
 Run from the repository root: ``.venv/bin/python docs/screenshots/make.py``. It starts
 ``alongside serve --demo`` on a free port with a throwaway store, reads the printed links, drives
@@ -18,16 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from devtools import processes  # noqa: E402
 from devtools.ports import free_port  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, person  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 WAIT_MS = 20_000
 TWO_REMOTE_VIDEOS_PLAYING = """() => {
     const vs = [...document.querySelectorAll("video:not([data-local])")];
@@ -74,8 +76,11 @@ async def shot(page: Page, name: str, top: str | None = "body", block: str = "st
     print("wrote", OUT / f"{name}.png")
 
 
-async def open_page(browser: Browser, base: str, url: str) -> Page:
-    page = await (await person(browser, base)).new_page()
+async def open_page(browser: Browser, base: str, url: str,
+                    viewport: ViewportSize = PHONE) -> Page:
+    context = await browser.new_context(viewport=viewport)
+    await context.grant_permissions(["camera", "microphone"], origin=base)
+    page = await context.new_page()
     page.set_default_timeout(WAIT_MS)
     await page.goto(url)
     return page
@@ -90,7 +95,7 @@ async def run(links: dict[str, str]) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            clinician = await open_page(browser, base, links["clinician"])
+            clinician = await open_page(browser, base, links["clinician"], LAPTOP)
             await join(clinician)
             await clinician.get_by_text("The session is open.").wait_for()
 
@@ -132,6 +137,27 @@ async def run(links: dict[str, str]) -> None:
             on_partner = partner.locator('[data-tool="exercises"]')
             await on_partner.get_by_label("I feel ...").wait_for()
             await shot(partner, "6-partner-exercise", '[data-tool="exercises"]')
+
+            # Both answer; the clinician releases the answers with both faces still on screen.
+            for page, feel, when, need in (
+                    (client, "uneasy", "plans change at the last minute", "a text when you're late"),
+                    (partner, "tired", "evenings are all logistics", "one quiet evening a week")):
+                mine = page.locator('[data-tool="exercises"]')
+                await mine.get_by_label("I feel ...").fill(feel)
+                await mine.get_by_label("when ...").fill(when)
+                await mine.get_by_label("I need ...").fill(need)
+                await mine.get_by_role("button", name="Submit privately").click()
+                await mine.get_by_text("Your answer is in").wait_for()
+            release = clinician.get_by_role("button", name="Release answers")
+            await release.wait_for()
+            await release.scroll_into_view_if_needed()
+            await shot(clinician, "7-clinician-exercise", None)
+
+            # End session asks first.
+            await clinician.get_by_role("button", name="End session").click()
+            await clinician.get_by_role("dialog").wait_for()
+            await shot(clinician, "8-clinician-end-session", None)
+            await clinician.keyboard.press("Escape")
         finally:
             await browser.close()
 
