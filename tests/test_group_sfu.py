@@ -163,7 +163,14 @@ async def members() -> AsyncIterator[list[Member]]:
 
 
 async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
-    member = Member(await h.peer(role, sub=pid, room=GROUP, name=pid.title()), pid)
+    peer = await h.peer(role, sub=pid, room=GROUP, name=pid.title(), join=False)
+    if role == "client":  # a member accepts the group agreement first (test_group_agreement.py)
+        accepted = await peer.call("agreement.accept", {"version": "group-agreement-v1-en",
+                                                        "alias": pid.title()})
+        assert accepted["ok"], accepted
+    joined = await peer.call("join", {})
+    assert joined["ok"], joined
+    member = Member(peer, pid)
     made.append(member)
     return member
 

@@ -1,0 +1,145 @@
+"""The group agreement through a real server and real socket.io members.
+
+A group member who has not accepted the agreement is refused at the door
+(``E_AGREEMENT_REQUIRED``) and never reaches the clinician's lobby; one who accepted knocks
+under the alias they chose, which is what everyone else's snapshot shows. The acceptance
+records the version read (and so its language) in a content-free audit row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from server.domain.audit import AuditEntry
+from tests.conftest import Harness
+from tests.peers import Peer
+
+GROUP = "room-group"
+
+
+async def _group(h: Harness) -> None:
+    await h.create_room(GROUP, "group")
+
+
+async def _member(h: Harness, sub: str, name: str, **extra: Any) -> Peer:
+    return await h.peer("client", sub=sub, name=name, room=GROUP, join=False, **extra)
+
+
+async def test_a_member_without_the_agreement_is_refused_and_never_reaches_the_lobby(
+        alongside: Harness) -> None:
+    await _group(alongside)
+    clinician = await alongside.peer("clinician", sub="dr-1", room=GROUP)
+    sam = await _member(alongside, "sam", "Samuel Ortiz")
+
+    ack = await sam.call("join", {})
+    assert ack == {"ok": False, "error": {"code": "E_AGREEMENT_REQUIRED", "message": ack[
+        "error"]["message"]}}
+    snap = (await clinician.call("snapshot", {}))["room"]
+    assert snap["lobby"] == [] and snap["participants"] == []
+    # What to read: the text in the token's language (none: English), the alias suggested.
+    read = await sam.call("agreement", {})
+    assert read["ok"] and read["required"] is True and read["accepted"] is None
+    assert read["agreement"]["version"] == "group-agreement-v1-en"
+    assert any("record" in p for p in read["agreement"]["paragraphs"])
+    assert read["alias"] == "Samuel"
+    # A refused knock leaves a refused audit row, content-free.
+    rows = await alongside.store.audit_rows(room=GROUP)
+    assert any(r.actor == "sam" and r.outcome == "refused:E_AGREEMENT_REQUIRED" for r in rows)
+
+
+async def test_accepting_lets_the_member_knock_under_their_alias_and_be_admitted(
+        alongside: Harness) -> None:
+    await _group(alongside)
+    clinician = await alongside.peer("clinician", sub="dr-1", name="Dr. Rivera", room=GROUP)
+    sam = await _member(alongside, "sam", "Samuel Ortiz")
+    lee = await _member(alongside, "lee", "Lee Park")
+
+    done = await sam.call("agreement.accept", {"version": "group-agreement-v1-en",
+                                                "alias": "  Sammy "})
+    assert done["ok"] and done["alias"] == "Sammy"
+    assert done["accepted"]["version"] == "group-agreement-v1-en"
+    assert (await lee.call("agreement.accept", {"version": "group-agreement-v1-en",
+                                                "alias": "Lee"}))["ok"]
+    assert (await sam.call("join", {}))["ok"]
+    assert (await lee.call("join", {}))["ok"]
+    lobby = await clinician.wait_for("room", lambda d: len(d.get("lobby", [])) == 2)
+    assert sorted(p["name"] for p in lobby["lobby"]) == ["Lee", "Sammy"]
+    assert all("Ortiz" not in json.dumps(d) for _, d in clinician.received)
+
+    assert (await clinician.call("admit-all", {}))["ok"]
+    await sam.wait_for("admitted")
+    seen = await lee.wait_for("room", lambda d: any(p["id"] == "sam" for p in d["participants"]))
+    assert {p["id"]: p["name"] for p in seen["participants"]} == {"sam": "Sammy",
+                                                                   "dr-1": "Dr. Rivera"}
+    # The alias is the member's own name for them too, and nobody else's payload holds
+    # the token's surname.
+    assert seen["you"]["name"] == "Lee"
+    assert all("Ortiz" not in json.dumps(d) for _, d in lee.received)
+    # Read again: accepted, with the alias chosen.
+    again = await sam.call("agreement", {})
+    assert again["accepted"]["version"] == "group-agreement-v1-en" and again["alias"] == "Sammy"
+
+
+async def test_the_version_read_is_recorded_per_locale_and_the_audit_is_content_free(
+        alongside: Harness) -> None:
+    await _group(alongside)
+    ana = await _member(alongside, "ana", "Ana María López", locale="es")
+    read = await ana.call("agreement", {})
+    assert read["agreement"]["version"] == "group-agreement-v1-es"
+    assert read["agreement"]["locale"] == "es"
+    assert "grupo" in read["agreement"]["title"]
+    english = await ana.call("agreement", {"locale": "en"})
+    assert english["agreement"]["version"] == "group-agreement-v1-en"
+
+    done = await ana.call("agreement.accept", {"version": "group-agreement-v1-es",
+                                                "alias": "Anita"})
+    assert done["accepted"]["locale"] == "es"
+    rows = [r for r in await alongside.store.audit_rows(room=GROUP)
+            if r.action == "group-agreement"]
+    assert len(rows) == 1
+    row: AuditEntry = rows[0]
+    assert (row.actor, row.role, row.target, row.outcome, row.program) == \
+        ("ana", "client", "group-agreement-v1-es", "ok", "prog-1")
+    text = json.dumps([r.as_dict() for r in await alongside.store.audit_rows(room=GROUP)])
+    assert "Anita" not in text and "López" not in text and "Ana María" not in text
+
+
+async def test_bad_versions_and_aliases_are_refused_with_their_codes(alongside: Harness) -> None:
+    await _group(alongside)
+    sam = await _member(alongside, "sam", "Sam")
+
+    async def accept(version: str, alias: str) -> str:
+        ack = await sam.call("agreement.accept", {"version": version, "alias": alias})
+        assert not ack["ok"]
+        return str(ack["error"]["code"])
+
+    assert await accept("group-agreement-v0-en", "Sam") == "E_AGREEMENT_VERSION"
+    assert await accept("couples-info-v1-en", "Sam") == "E_AGREEMENT_VERSION"
+    assert await accept("group-agreement-v1-en", "   ") == "E_ALIAS_INVALID"
+    assert await accept("group-agreement-v1-en", "x" * 41) == "E_ALIAS_INVALID"
+    assert await accept("group-agreement-v1-en", "Sam\u202eevil") == "E_ALIAS_INVALID"
+    assert await accept("group-agreement-v1-en", "Sam\nLee") == "E_ALIAS_INVALID"
+    bad = await sam.call("agreement.accept", {"version": "group-agreement-v1-en"})
+    assert bad["error"]["code"] == "E_SCHEMA"
+    # Still refused at the door: nothing was recorded.
+    assert (await sam.call("join", {}))["error"]["code"] == "E_AGREEMENT_REQUIRED"
+    ok = await sam.call("agreement.accept", {"version": "group-agreement-v1-en", "alias": "x" * 40})
+    assert ok["ok"] and ok["alias"] == "x" * 40
+
+
+async def test_clinicians_and_other_rooms_need_no_agreement(alongside: Harness) -> None:
+    await _group(alongside)
+    clinician = await alongside.peer("clinician", sub="dr-1", room=GROUP, join=False)
+    read = await clinician.call("agreement", {})
+    assert read["required"] is False
+    assert (await clinician.call("join", {}))["ok"]
+    refused = await clinician.call("agreement.accept", {"version": "group-agreement-v1-en",
+                                                        "alias": "Dr"})
+    assert refused["error"]["code"] == "E_INVALID_STATE"
+    # A couples room's client knocks as before, with their token's name.
+    couples = await alongside.peer("clinician", sub="dr-2", room="room-couples")
+    client = await alongside.peer("client", sub="client-1", name="Client Person",
+                                  room="room-couples")
+    assert client.join_ack["you"]["name"] == "Client Person"  # type: ignore[attr-defined]
+    assert couples is not None
