@@ -8,11 +8,16 @@ records the version read (and so its language) in a content-free audit row.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from pathlib import Path
 from typing import Any
 
+from server import demo
 from server.domain.audit import AuditEntry
-from tests.conftest import Harness
+from tests.cli_server import serve
+from tests.conftest import Harness, make_settings
 from tests.peers import Peer
 
 GROUP = "room-group"
@@ -43,6 +48,10 @@ async def test_a_member_without_the_agreement_is_refused_and_never_reaches_the_l
     assert read["agreement"]["version"] == "group-agreement-v1-en"
     assert any("record" in p for p in read["agreement"]["paragraphs"])
     assert read["alias"] == "Samuel"
+    # Sam is not prog-1's client: the page must not ask for its program panel (a 403).
+    assert read["programPanel"] is False
+    own = await _member(alongside, "client-1", "Client One")
+    assert (await own.call("agreement", {}))["programPanel"] is True
     # A refused knock leaves a refused audit row, content-free.
     rows = await alongside.store.audit_rows(room=GROUP)
     assert any(r.actor == "sam" and r.outcome == "refused:E_AGREEMENT_REQUIRED" for r in rows)
@@ -143,3 +152,69 @@ async def test_clinicians_and_other_rooms_need_no_agreement(alongside: Harness) 
                                   room="room-couples")
     assert client.join_ack["you"]["name"] == "Client Person"  # type: ignore[attr-defined]
     assert couples is not None
+
+
+async def test_make_run_seeds_a_group_session_whose_links_work_through_its_own_janus(
+        tmp_path: Path) -> None:
+    """``alongside serve --demo`` with Debian's janus installed: it starts a private Janus,
+    prints a clinician's and three members' links, and a member who accepts the agreement is
+    admitted and publishes through it; stopping the server stops that Janus."""
+    from devtools import janus
+
+    assert janus.installed(), "janus is missing (scripts/setup.sh --test installs it)"
+    server = serve(tmp_path, "--demo")
+    peers: list[Peer] = []
+    janus_pids: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while "group member 3" not in server.out() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        links = server.links()
+        assert {"group session, clinician", "group member 1 (Jordan Lee)",
+                "group member 2 (María Santos)", "group member 3 (Chris Park)",
+                "group member 2 (María Santos), en español"} <= set(links), server.out()
+        clinician = Peer(server.url, links["group session, clinician"].split("#", 1)[1])
+        member = Peer(server.url, links["group member 1 (Jordan Lee)"].split("#", 1)[1])
+        peers += [clinician, member]
+        await clinician.connect()
+        await member.connect()
+        assert (await clinician.call("join", {}))["ok"]
+        read = await member.call("agreement", {})
+        assert read["alias"] == "Jordan"
+        assert (await member.call("join", {}))["error"]["code"] == "E_AGREEMENT_REQUIRED"
+        assert (await member.call("agreement.accept", {
+            "version": read["agreement"]["version"], "alias": "Jordan"}))["ok"]
+        assert (await member.call("join", {}))["ok"]
+        assert (await clinician.call("admit-all", {}))["ok"]
+        await member.wait_for("admitted")
+        # Group media works: Janus answers (without it this is E_SFU_UNAVAILABLE).
+        subscribed = await member.call("sfu.subscribe", {}, timeout=10)
+        assert subscribed["ok"], subscribed
+        janus_pids = _janus_children(server.process.pid)
+        assert janus_pids, "no janus process under the demo server"
+    finally:
+        for p in peers:
+            await p.close()
+        server.stop()
+    assert all(not Path(f"/proc/{pid}").exists() for pid in janus_pids)
+
+
+def _janus_children(parent: int) -> list[int]:
+    """Janus processes started by ``parent`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except OSError:
+            continue
+        if int(fields[1]) == parent and name == "janus":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_without_janus_the_demo_says_group_rooms_need_it_in_one_line(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, 8080)
+    assert not settings.janus_urls
+    lines = demo.group_links(settings)
+    assert len(lines) == 1 and "needs Janus" in lines[0] and "http" not in lines[0]

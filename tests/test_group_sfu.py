@@ -483,6 +483,8 @@ async def test_the_room_page_in_chromium_sends_and_receives_through_janus(
     log.watch(page, "sam")
     await page.goto(f"{group.url}/room#{group.token('client', sub='sam', name='Sam', room=GROUP)}")
     await page.get_by_role("button", name="Join", exact=True).click()
+    # The group agreement first (group.js): Sam keeps the name offered and accepts.
+    await page.get_by_role("button", name="Accept and join", exact=True).click(timeout=20_000)
     await page.get_by_text("You're in the waiting room.").first.wait_for(timeout=20_000)
     assert (await clinician.peer.call("admit-all", {}))["ok"]
     await bot.peer.wait_for("admitted")

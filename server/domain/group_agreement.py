@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from server.domain.identity import Identity, Role, RoomKind
+from server.domain.program import Program
 from server.domain.text import LINE_PATTERN
 from server.errors import Code, Refused
 
@@ -28,6 +29,15 @@ _LINE = re.compile(LINE_PATTERN)
 def needs_agreement(kind: RoomKind, who: Identity) -> bool:
     """Whether ``who`` must accept the group agreement before knocking on a ``kind`` room."""
     return kind is RoomKind.GROUP and who.role is Role.CLIENT
+
+
+def reads_program(program: Program | None, who: Identity) -> bool:
+    """Whether ``who`` may read the room's program (its client or one of its clinicians):
+    a group page asks for the program panel only then, as REST would refuse the others."""
+    if program is None:
+        return False
+    return program.client.id == who.id if who.role is Role.CLIENT else \
+        who.role is Role.CLINICIAN and program.is_clinician(who.id)
 
 
 def suggested_alias(name: str) -> str:

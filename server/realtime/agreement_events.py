@@ -21,12 +21,19 @@ from pydantic import Field
 
 from server.agreement_text import GroupAgreements
 from server.domain.audit import AuditEntry
-from server.domain.group_agreement import Acceptance, alias_of, needs_agreement, suggested_alias
+from server.domain.group_agreement import (
+    Acceptance,
+    alias_of,
+    needs_agreement,
+    reads_program,
+    suggested_alias,
+)
 from server.errors import Code, Refused
 from server.realtime.connections import Connection
 from server.realtime.guard import EventTable, Handler
 from server.realtime.schemas import Payload
 from server.store.agreements import Agreements
+from server.store.programs import Programs
 from server.store.rooms import Rooms
 
 
@@ -41,8 +48,10 @@ class AgreementAccept(Payload):
 
 
 class AgreementEvents:
-    def __init__(self, rooms: Rooms, agreements: Agreements, texts: GroupAgreements) -> None:
+    def __init__(self, rooms: Rooms, programs: Programs, agreements: Agreements,
+                 texts: GroupAgreements) -> None:
         self.rooms = rooms
+        self.programs = programs
         self.agreements = agreements
         self.texts = texts
 
@@ -69,6 +78,8 @@ class AgreementEvents:
             "accepted": None if accepted is None else
             {"version": accepted.version, "locale": accepted.locale, "at": accepted.at},
             "alias": accepted.alias if accepted else suggested_alias(who.name),
+            # The page asks for the program panel only when REST would answer it.
+            "programPanel": reads_program(await self.programs.get(who.program), who),
         }
 
     async def _accept(self, conn: Connection, p: AgreementAccept) -> dict[str, Any]:

@@ -127,7 +127,7 @@ class RealtimeServer:
         events.update(self.sfu_events.handlers())
         # The group agreement (agreement_events.py) reads and accepts before a join, and
         # gates a group member's join on it.
-        agreement = AgreementEvents(self.rooms, Agreements(store),
+        agreement = AgreementEvents(self.rooms, self.programs, Agreements(store),
                                     GroupAgreements.load(settings.content_dir))
         events.update(agreement.handlers())
         schema, join, needs_join = events["join"]
