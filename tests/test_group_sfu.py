@@ -170,6 +170,7 @@ async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
         assert accepted["ok"], accepted
     joined = await peer.call("join", {})
     assert joined["ok"], joined
+    peer.join_ack = joined  # type: ignore[attr-defined]
     member = Member(peer, pid)
     made.append(member)
     return member
