@@ -58,12 +58,14 @@ export function mountGroup({ room, token, tell }) {
     const read = await room.request("agreement", { locale: locale() });
     if (!read.ok) return "";
     const accepted = await showAgreement(read);
+    if (accepted === "left") return "handled";  // room.js says "You've left"
     if (accepted) return "retry";
     tell(t("grouppage.notToday"), t("grouppage.notToday.detail"), true);
     return "handled";
   }
 
-  /** The agreement with its name field; resolves true once accepted, false on "Not today". */
+  /** The agreement with its name field; resolves true once accepted, false on "Not today",
+   * "left" when the person selects Leave meanwhile. */
   function showAgreement(read) {
     tell(t("grouppage.agreement.intro"), "", false);
     const section = document.createElement("section");
@@ -124,6 +126,9 @@ export function mountGroup({ room, token, tell }) {
         resolve(value);
       };
       notToday.addEventListener("click", () => done(false));
+      document.querySelector("[data-leave]")?.addEventListener("click", () => {
+        if (section.isConnected) done("left");
+      }, { once: true });
       accept.addEventListener("click", async () => {
         const alias = input.value.normalize("NFC").trim();
         if (!alias || alias.length > ALIAS_MAX || HIDDEN.test(alias)) {
