@@ -91,3 +91,8 @@ async def person(browser: Browser, base_url: str) -> BrowserContext:
     context = await browser.new_context(viewport=PHONE)
     await context.grant_permissions(["camera", "microphone"], origin=base_url)
     return context
+
+
+async def join(page: Page) -> None:
+    """Presses Join, as a person would (by its English accessible name)."""
+    await page.get_by_role("button", name="Join", exact=True).click()

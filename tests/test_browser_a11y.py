@@ -26,7 +26,7 @@ from playwright.async_api import Browser, BrowserContext, Frame, Page
 from server.domain.audit import AuditEntry
 from server.realtime.server import REALTIME
 from server.store.rooms import Rooms
-from tests.browser import PHONE, PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.browser import PHONE, PageLog, browser_fixture, join, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness, free_port
 from tests.lifecycle import PROGRAM, Api
 from tests.spanish_pages import converted
@@ -122,10 +122,6 @@ async def open_room(context: BrowserContext, h: Harness, token: str, log: PageLo
     log.watch(page, label)
     await page.goto(f"{h.url}/room#{token}")
     return page
-
-
-async def join(page: Page) -> None:
-    await page.get_by_role("button", name="Join", exact=True).click()
 
 
 async def axe_violations(page: Page) -> list[str]:

@@ -18,9 +18,9 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, Viewpor
 
 from server.domain.room import RoomStatus
 from server.store.rooms import Rooms
-from tests.browser import PHONE, PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.browser import PHONE, PageLog, browser_fixture, join, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
-from tests.test_browser_a11y import axe_violations
+from tests.test_browser_a11y import axe_violations, open_room
 
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 WAIT_MS = 20_000
@@ -63,19 +63,6 @@ async def laptop(browser: Browser, base_url: str, axe: bool = False) -> BrowserC
     context = await browser.new_context(viewport=LAPTOP, bypass_csp=axe)
     await context.grant_permissions(["camera", "microphone"], origin=base_url)
     return context
-
-
-async def open_room(context: BrowserContext, h: Harness, token: str, log: PageLog,
-                    label: str) -> Page:
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    log.watch(page, label)
-    await page.goto(f"{h.url}/room#{token}")
-    return page
-
-
-async def join(page: Page) -> None:
-    await page.get_by_role("button", name="Join", exact=True).click()
 
 
 async def couples_session(h: Harness, browser: Browser, log: PageLog,

@@ -23,7 +23,7 @@ from playwright.async_api import Browser, Page
 
 from server.media.participant import Participant
 from server.realtime.server import REALTIME
-from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness, free_port
 from tests.coturn import TURN_SECRET, Coturn
 
@@ -118,10 +118,6 @@ async def open_room(browser: Browser, h: Harness, token: str, log: PageLog, labe
     log.watch(page, label)
     await page.goto(f"{h.url}/room{query}#{token}")
     return page
-
-
-async def join(page: Page) -> None:
-    await page.get_by_role("button", name="Join", exact=True).click()
 
 
 async def session(browser: Browser, h: Harness, log: PageLog,

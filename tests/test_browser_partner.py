@@ -17,7 +17,7 @@ import pytest
 from aiohttp import ClientSession
 from playwright.async_api import Browser, BrowserContext, Locator, Page
 
-from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api, secret_of
 
@@ -82,10 +82,6 @@ async def session_page(h: Harness, browser: Browser, token: str, log: PageLog,
     page = await new_page(await person(browser, h.url), log, label)
     await page.goto(f"{h.url}/room#{token}")
     return page
-
-
-async def join(page: Page) -> None:
-    await page.get_by_role("button", name="Join", exact=True).click()
 
 
 def clinician_token(h: Harness, room: str) -> str:

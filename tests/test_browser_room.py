@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the browser fixture)
 from tests.cluster import route_for
 from tests.conftest import Harness
 
@@ -60,10 +60,6 @@ async def open_page(alongside: Harness, context: BrowserContext, token: str, log
     log.watch(page, label)
     await page.goto(f"{alongside.url}/room#{token}")
     return page
-
-
-async def join(page: Page) -> None:
-    await page.get_by_role("button", name="Join", exact=True).click()
 
 
 async def in_session(alongside: Harness, browser: Browser,

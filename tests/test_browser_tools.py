@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Locator, Page, WebSocket
 
 from plugins.checkin import CheckIn
 from plugins.timeout import PROMPTS
-from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
+from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
 
 WAIT_MS = 15_000
@@ -93,10 +93,6 @@ async def room_page(h: Harness, browser: Browser, token: str, log: PageLog,
     frames = Frames(page)  # before the page opens its socket
     await page.goto(f"{h.url}/room#{token}")
     return page, frames
-
-
-async def join(page: Page) -> None:
-    await page.get_by_role("button", name="Join", exact=True).click()
 
 
 async def clinician_opens(h: Harness, browser: Browser, room: str,
