@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 
 from devtools.janus import JanusServer
-from tests.browser import PageLog, browser_fixture  # noqa: F401  (the browser fixture)
+from tests.browser import PHONE, PageLog, browser_fixture  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
 from tests.peers import Peer
 from tests.test_browser_a11y import axe_violations
@@ -175,7 +175,7 @@ async def test_the_spanish_agreement_speaks_spanish_passes_axe_and_not_today_is_
     log = PageLog()
     page = await open_page(browser, contexts, group,
                            member_token(group, "ana", "Ana María López", locale="es"), log,
-                           "ana", browser_locale="es-US", bypass_csp=True)
+                           "ana", PHONE, browser_locale="es-US", bypass_csp=True)
     await page.get_by_role("button", name="Entrar", exact=True).click()
     await page.get_by_role("region", name="Antes de unirse al grupo").wait_for()
     await page.get_by_text("Lo que se comparte en el grupo se queda en el grupo.",
@@ -186,6 +186,8 @@ async def test_the_spanish_agreement_speaks_spanish_passes_axe_and_not_today_is_
     await screenshot(page, "agreement-es")
     problems = await axe_violations(page)
     assert not problems, "\n".join(problems)
+    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the agreement scrolls sideways on a phone ({width})"
 
     # A name the server would refuse is explained in place, in Spanish.
     field = page.get_by_role("textbox", name="El nombre que verá el grupo")

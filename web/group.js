@@ -160,6 +160,7 @@ export function mountGroup({ room, token, tell }) {
     const admitted = snap.you?.state === "admitted";
     const count = admitted ? (snap.participants ?? []).length : 0;
     tiles.style.setProperty("--group-columns", String(gridColumns(count)));
+    tiles.toggleAttribute("data-many", count > 1);  // a phone shows two columns then
     tiles.style.setProperty("--group-rows", String(Math.max(1, Math.ceil(count / gridColumns(count)))));
     if (snap.you?.role === "clinician") renderAdmitAll(snap.lobby ?? [], admitted);
     followProgramPanel(snap);
