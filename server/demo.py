@@ -3,8 +3,10 @@ group session with three members (its media needs Janus: :func:`group_media`).""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from server.domain import partner as lifecycle
@@ -136,11 +138,16 @@ def group_media(settings: Settings) -> tuple[Settings, Any]:
     ``ALONGSIDE_JANUS_URLS`` set: used as they are. Otherwise, where Debian's ``janus`` is
     installed, a private one on a generated config (``devtools/janus.py``: loopback only,
     random secrets), which the caller stops (``close()``) when the server stops.
-    Caveat: ``devtools`` ships with the repository, not the wheel; without it, or without
+    Caveat: ``devtools`` ships with the repository, not the wheel (the checkout's root is
+    added to ``sys.path`` to find it); without it, or without
     ``janus``, the demo runs with no group media (group links are then not printed).
     """
     if settings.janus_urls:
         return settings, None
+    root = Path(__file__).resolve().parent.parent
+    if (root / "devtools" / "janus.py").is_file() and str(root) not in sys.path:
+        # `make run` starts the installed `alongside` script, whose path lacks the checkout.
+        sys.path.append(str(root))
     try:
         from devtools import janus
     except ImportError:

@@ -16,7 +16,7 @@ from typing import Any
 
 from server import demo
 from server.domain.audit import AuditEntry
-from tests.cli_server import serve
+from tests.cli_server import CliServer, serve
 from tests.conftest import Harness, make_settings
 from tests.peers import Peer
 
@@ -166,9 +166,7 @@ async def test_make_run_seeds_a_group_session_whose_links_work_through_its_own_j
     peers: list[Peer] = []
     janus_pids: list[int] = []
     try:
-        deadline = time.monotonic() + 20
-        while "group member 3" not in server.out() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(_printed, server, "group member 3", 20)
         links = server.links()
         assert {"group session, clinician", "group member 1 (Jordan Lee)",
                 "group member 2 (María Santos)", "group member 3 (Chris Park)",
@@ -196,7 +194,17 @@ async def test_make_run_seeds_a_group_session_whose_links_work_through_its_own_j
         for p in peers:
             await p.close()
         server.stop()
-    assert all(not Path(f"/proc/{pid}").exists() for pid in janus_pids)
+    assert _gone(janus_pids), "the demo's janus outlived the server"
+
+
+def _printed(server: CliServer, text: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in server.out() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _gone(pids: list[int]) -> bool:
+    return all(not Path(f"/proc/{pid}").exists() for pid in pids)
 
 
 def _janus_children(parent: int) -> list[int]:
