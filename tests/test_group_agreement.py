@@ -226,3 +226,20 @@ def test_without_janus_the_demo_says_group_rooms_need_it_in_one_line(tmp_path: P
     assert not settings.janus_urls
     lines = demo.group_links(settings)
     assert len(lines) == 1 and "needs Janus" in lines[0] and "http" not in lines[0]
+
+
+async def test_a_new_connection_knocks_under_the_alias_accepted_before(alongside: Harness) -> None:
+    """A reload or a second device: the acceptance is the server's, so the new socket's
+    knock goes through and carries the alias, not the token's name."""
+    await _group(alongside)
+    clinician = await alongside.peer("clinician", sub="dr-1", room=GROUP)
+    first = await _member(alongside, "sam", "Samuel Ortiz")
+    assert (await first.call("agreement.accept", {"version": "group-agreement-v1-en",
+                                                  "alias": "Sammy"}))["ok"]
+    assert (await first.call("join", {}))["ok"]
+    await first.close()
+    again = await _member(alongside, "sam", "Samuel Ortiz")
+    joined = await again.call("join", {})
+    assert joined["ok"] and joined["you"]["name"] == "Sammy"
+    snap = (await clinician.call("snapshot", {}))["room"]
+    assert [p["name"] for p in snap["lobby"]] == ["Sammy"]
