@@ -120,6 +120,12 @@ async def test_series_move_through_a_couples_session(start_server: Any) -> None:
                      operation="transact") > value(before, "alongside_store_operation_seconds_count",
                                                    backend="sqlite", operation="transact")
         assert value(after, "alongside_webhook_deliveries_total", outcome="delivered") >= 1
+        # The loop probe samples every 0.25 s; a quick session may end before its first sample.
+        for _ in range(30):
+            if value(after, "alongside_event_loop_lag_seconds_count") >= 1:
+                break
+            await asyncio.sleep(0.1)
+            after = await scrape(h.url)
         assert value(after, "alongside_event_loop_lag_seconds_count") >= 1
         assert value(after, "process_cpu_seconds_total") > 0
 
