@@ -68,6 +68,7 @@ class Code(StrEnum):
     SFU_UNAVAILABLE = "E_SFU_UNAVAILABLE"
     SFU_REFUSED = "E_SFU_REFUSED"
     SFU_ONLY = "E_SFU_ONLY"
+    MUTED_BY_CLINICIAN = "E_MUTED_BY_CLINICIAN"
     # transport
     SCHEMA = "E_SCHEMA"
     UNKNOWN_EVENT = "E_UNKNOWN_EVENT"
@@ -129,6 +130,7 @@ MESSAGES: dict[Code, str] = {
     Code.SFU_UNAVAILABLE: "Group video is unavailable right now; try again in a moment.",
     Code.SFU_REFUSED: "The media server could not use that; start the connection again.",
     Code.SFU_ONLY: "In a group session, video goes through the media server (sfu.* events).",
+    Code.MUTED_BY_CLINICIAN: "The clinician muted you; you can unmute once they ask you to.",
     Code.SCHEMA: "The message does not have the expected shape.",
     Code.UNKNOWN_EVENT: "Unknown event.",
     Code.RATE_LIMITED: "Too many messages; slow down.",
