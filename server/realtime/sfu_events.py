@@ -70,6 +70,9 @@ class SfuEvents:
         # room -> the members who asked for offers (sfu.subscribe) on this node
         self.receiving: dict[str, set[str]] = defaultdict(set)
         self._fan_out: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One pass at a time per group (the reconcile's and a control's ``settle``), so
+        # nobody is moved twice nor told ``sfu.republish`` twice.
+        self._settling: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._reconciling = False
         if sfu is not None:
             sfu.on_feed = self._feed_up
@@ -230,6 +233,7 @@ class SfuEvents:
                 if key == group.parent(key):
                     self.receiving.pop(key, None)
                     self._fan_out.pop(key, None)
+                    self._settling.pop(key, None)
                 continue
             await self._settle(sfu, room, key)
 
@@ -246,6 +250,12 @@ class SfuEvents:
             await self._settle(sfu, room, key)
 
     async def _settle(self, sfu: Sfu, room: Room, key: str) -> None:
+        async with self._settling[room.id]:
+            fresh = await self.rooms.get(room.id)  # the pass before may have waited long
+            if fresh is not None and key in sfu.rooms():
+                await self._settle_now(sfu, fresh, key)
+
+    async def _settle_now(self, sfu: Sfu, room: Room, key: str) -> None:
         receiving = self.receiving.get(room.id, set())
         for member_id in list(receiving):
             if not _present(room, member_id):

@@ -1,0 +1,339 @@
+"""A group's clinician controls through a real Janus, with real aiortc members.
+
+Mute, focus mode and breakouts are enforced at the SFU and by the server's who-receives-whom
+rule, so each test measures what arrives at the members' own connections: audio frames that
+stop and start, feeds that go (``sfu.gone``) and come (``sfu.offer`` and frames). Janus runs
+natively on a generated config (``tests/test_group_sfu.py``'s fixtures); nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+import socketio
+from aiortc import (
+    AudioStreamTrack,
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+
+from server.realtime.server import REALTIME
+from tests.conftest import Harness
+from tests.peers import Peer
+from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, group, members)
+    GROUP,
+    Member,
+    SmallVideo,
+    group,
+    janus,
+    members,
+)
+
+
+class Person(Member):
+    """A member who publishes audio as well as video, counts the frames of each kind it
+    receives from each feed, closes a feed on ``sfu.gone`` and publishes again on
+    ``sfu.republish`` (the client step of a breakout, docs/groups.md)."""
+
+    def __init__(self, peer: Peer, pid: str, audio: bool = False) -> None:
+        super().__init__(peer, pid)
+        self.audio = audio
+        self.counts: dict[str, Counter[str]] = {}
+        peer.sio.on("sfu.gone", self._on_gone)
+        peer.sio.on("sfu.republish", self._on_republish)
+        self.republished = 0
+
+    async def publish(self) -> dict[str, Any]:
+        if self.publication is not None:
+            await self.publication.close()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.publication = pc
+        if self.audio:
+            pc.addTrack(AudioStreamTrack())
+        pc.addTrack(SmallVideo())
+        await pc.setLocalDescription(await pc.createOffer())
+        ack = await self.peer.call("sfu.publish", {"sdp": pc.localDescription.sdp}, timeout=10)
+        if ack["ok"]:
+            await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+        return ack
+
+    async def _on_offer(self, data: dict[str, Any]) -> None:
+        self.peer.received.append(("sfu.offer", data))
+        feed = data["feed"]
+        old = self.subscriptions.pop(feed, None)
+        if old is not None:
+            await old.close()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.subscriptions[feed] = pc
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self._readers.append(asyncio.ensure_future(self._count(track, feed)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        self.answers.append(await self.peer.call(
+            "sfu.answer", {"feed": feed, "sdp": pc.localDescription.sdp}, timeout=10))
+
+    async def _count(self, track: MediaStreamTrack, feed: str) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                self.counts.setdefault(feed, Counter())[track.kind] += 1
+                if track.kind == "video":
+                    first = self.frame_from(feed)
+                    if not first.done():
+                        first.set_result(frame)
+        except Exception:  # the connection closed (sfu.gone, a move): stop counting
+            return
+
+    async def _on_gone(self, data: dict[str, Any]) -> None:
+        self.peer.received.append(("sfu.gone", data))  # a handler of its own skips "*"
+        pc = self.subscriptions.pop(data["feed"], None)
+        self.frames.pop(data["feed"], None)
+        if pc is not None:
+            await pc.close()
+
+    async def _on_republish(self, data: dict[str, Any]) -> None:
+        self.peer.received.append(("sfu.republish", data))
+        self.republished += 1
+        self.frames.clear()
+        ack = await self.publish()
+        assert ack["ok"], ack
+
+    def heard(self, feed: str) -> int:
+        return self.counts.get(feed, Counter())["audio"]
+
+
+async def seat(h: Harness, made: list[Member], role: str, pid: str,
+               audio: bool = False) -> Person:
+    person = Person(await h.peer(role, sub=pid, room=GROUP, name=pid.title()), pid, audio)
+    made.append(person)
+    return person
+
+
+async def a_group(h: Harness, made: list[Member], n: int,
+                  audio: bool = False) -> tuple[Person, list[Person]]:
+    """A clinician and ``n`` members, all admitted, publishing and subscribed."""
+    clinician = await seat(h, made, "clinician", "dr-1", audio)
+    people = [await seat(h, made, "client", f"member-{i}", audio) for i in range(1, n + 1)]
+    assert (await clinician.peer.call("admit-all", {}))["ok"]
+    await asyncio.gather(*(m.peer.wait_for("admitted") for m in people))
+    for p in (clinician, *people):
+        assert (await p.publish())["ok"]
+        assert (await p.peer.call("sfu.subscribe", {}))["ok"]
+    return clinician, people
+
+
+async def until(check: Any, timeout: float = 20, say: Any = lambda: "") -> None:
+    for _ in range(int(timeout * 10)):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    assert check(), say()
+
+
+async def frames_from(person: Person, feeds: list[str], timeout: float = 30) -> None:
+    await asyncio.wait_for(asyncio.gather(*(person.frame_from(f) for f in feeds)), timeout)
+
+
+async def audio_in(listener: Person, feed: str, seconds: float = 2.0) -> int:
+    """How many audio frames of ``feed`` reach ``listener`` in ``seconds``."""
+    before = listener.heard(feed)
+    await asyncio.sleep(seconds)
+    return listener.heard(feed) - before
+
+
+@pytest.mark.timeout(120)
+async def test_mute_all_stops_members_audio_at_the_sfu_and_ask_unmute_leaves_it_to_them(
+        group: Harness, members: list[Member]) -> None:  # noqa: F811
+    clinician, (one, two) = await a_group(group, members, 2, audio=True)
+    await frames_from(clinician, ["member-1", "member-2"])
+    await frames_from(two, ["member-1", "dr-1"])
+    await until(lambda: two.heard("member-1") > 0 and clinician.heard("member-2") > 0)
+    assert await audio_in(two, "member-1") > 20  # ~50 Opus frames a second
+
+    ack = await clinician.peer.call("group.mute", {"all": True})
+    assert ack["ok"] and sorted(ack["room"]["group"]["muted"]) == ["member-1", "member-2"]
+    assert await one.peer.wait_for("group.muted") == {"audio": True}
+    await asyncio.sleep(1.0)  # what was in flight drains
+    # The members' audio no longer reaches anyone; their video and the clinician's audio do.
+    assert await audio_in(two, "member-1") <= 2
+    assert await audio_in(clinician, "member-2") <= 2
+    assert await audio_in(one, "dr-1") > 20
+    video = two.counts["member-1"]["video"]
+    await asyncio.sleep(1.0)
+    assert two.counts["member-1"]["video"] > video
+
+    # A muted member may not lift the block by themselves...
+    refused = await one.peer.call("group.unmute", {})
+    assert refused["error"]["code"] == "E_MUTED_BY_CLINICIAN"
+    # ...and asking them changes nothing at the SFU: they decide.
+    assert (await clinician.peer.call("group.ask-unmute", {"participant": "member-1"}))["ok"]
+    assert await one.peer.wait_for("group.ask-unmute") == {}
+    assert await audio_in(two, "member-1") <= 2
+    snap = await one.peer.wait_for("room", lambda d: d["group"]["asked"])
+    # A member sees only what concerns them: never the others' state.
+    assert snap["group"] == {"focus": False, "spotlight": None, "muted": True, "asked": True,
+                             "videoOff": False, "videoAllowed": False, "breakout": None}
+    accepted = await one.peer.call("group.unmute", {})
+    assert accepted["ok"] and accepted["room"]["group"]["muted"] is False
+    await asyncio.sleep(0.5)
+    assert await audio_in(two, "member-1") > 20
+    assert await audio_in(clinician, "member-2") <= 2  # still muted
+
+    # Video off for one: their video stops, their audio (now unmuted) goes on.
+    assert (await clinician.peer.call("group.video-off", {"participant": "member-1"}))["ok"]
+    assert await one.peer.wait_for("group.video") == {"off": True}
+    await asyncio.sleep(1.0)
+    video = two.counts["member-1"]["video"]
+    await asyncio.sleep(1.5)
+    assert two.counts["member-1"]["video"] - video <= 2
+    assert await audio_in(two, "member-1") > 20
+
+    # Spotlight: everyone told who.
+    assert (await clinician.peer.call("group.spotlight", {"participant": "member-2"}))["ok"]
+    for p in (one, two):
+        assert await p.peer.wait_for("group.spotlight") == {"participant": "member-2"}
+
+
+@pytest.mark.timeout(120)
+async def test_focus_mode_members_receive_the_clinician_only_until_one_is_allowed(
+        group: Harness, members: list[Member]) -> None:  # noqa: F811
+    clinician, people = await a_group(group, members, 3)
+    one, two, three = people
+    await frames_from(two, ["dr-1", "member-1", "member-3"])
+
+    assert (await clinician.peer.call("group.focus", {"on": True}))["ok"]
+    for p in people:
+        assert await p.peer.wait_for("group.focus") == {"on": True}
+    # The server closes what members received of each other; the clinician keeps all.
+    await until(lambda: all(sorted(p.subscriptions) == ["dr-1"] for p in people))
+    assert sorted(clinician.subscriptions) == ["member-1", "member-2", "member-3"]
+    # A modified client asking again gets nothing more.
+    again = await two.peer.call("sfu.subscribe", {})
+    assert again["ok"] and again["feeds"] == []
+    assert sorted(two.subscriptions) == ["dr-1"]
+
+    # The clinician lets member-1 be seen: the others receive them again.
+    ack = await clinician.peer.call("group.allow-video", {"participant": "member-1",
+                                                          "allowed": True})
+    assert ack["ok"] and ack["room"]["group"]["videoAllowed"] == ["member-1"]
+    assert await one.peer.wait_for("group.allow-video") == {"allowed": True}
+    await frames_from(two, ["member-1"])
+    await frames_from(three, ["member-1"])
+    assert sorted(two.subscriptions) == ["dr-1", "member-1"]
+    assert sorted(one.subscriptions) == ["dr-1"]  # member-1 still sees only the clinician
+    snap = (await two.peer.call("snapshot", {}))["room"]
+    assert snap["group"]["focus"] is True and snap["group"]["videoAllowed"] is False
+
+    # Focus off: everyone receives everyone again.
+    assert (await clinician.peer.call("group.focus", {"on": False}))["ok"]
+    await frames_from(one, ["member-2", "member-3"])
+    await until(lambda: sorted(three.subscriptions) == ["dr-1", "member-1", "member-2"])
+
+
+@pytest.mark.timeout(150)
+async def test_a_breakout_in_pairs_and_everybody_back(
+        group: Harness, members: list[Member]) -> None:  # noqa: F811
+    clinician, people = await a_group(group, members, 4)
+    one, two, three, four = people
+    await frames_from(one, ["dr-1", "member-2", "member-3", "member-4"])
+
+    ack = await clinician.peer.call("group.breakout", {"pairs": [["member-1", "member-2"],
+                                                                 ["member-3", "member-4"]]})
+    assert ack["ok"] and ack["room"]["group"]["breakouts"] == [["member-1", "member-2"],
+                                                                ["member-3", "member-4"]]
+    assert await one.peer.wait_for("group.breakout") == {"breakout": 0, "with": ["member-2"]}
+    # Each member publishes again into the pair's own Janus room and receives only the other.
+    await until(lambda: all(p.republished == 1 for p in people))
+    await frames_from(one, ["member-2"])
+    await frames_from(two, ["member-1"])
+    await frames_from(three, ["member-4"])
+    await frames_from(four, ["member-3"])
+    await until(lambda: [sorted(p.subscriptions) for p in people] == [
+        ["member-2"], ["member-1"], ["member-4"], ["member-3"]],
+        say=lambda: [sorted(p.subscriptions) for p in people])
+    sfu = group.app[REALTIME].sfu_events.sfu
+    assert sorted(sfu.feeds(GROUP)) == ["dr-1"]
+    rooms = {k for k in sfu.rooms() if k != GROUP}
+    assert len(rooms) == 2  # two separate Janus rooms
+    assert len({sfu._rooms[k].janus_id for k in rooms | {GROUP}}) == 3
+    snap = (await one.peer.call("snapshot", {}))["room"]
+    assert [p["id"] for p in snap["participants"]] == ["member-2"]
+    assert snap["group"]["breakout"] == ["member-2"]
+
+    # The clinician visits the second pair: they receive it, and it receives them.
+    assert (await clinician.peer.call("group.visit", {"breakout": 1}))["ok"]
+    assert (await clinician.peer.wait_for("sfu.republish")) == {}
+    await frames_from(clinician, ["member-3", "member-4"])
+    await frames_from(three, ["dr-1"])
+    assert "dr-1" not in one.subscriptions
+
+    # Everybody back with one action: everyone receives everyone again.
+    assert (await clinician.peer.call("group.breakout-end", {}))["ok"]
+    await until(lambda: all(p.republished == 2 for p in people))
+    await frames_from(one, ["dr-1", "member-2", "member-3", "member-4"], 45)
+    await frames_from(four, ["dr-1", "member-1", "member-2", "member-3"], 45)
+    await until(lambda: sorted(clinician.subscriptions) == [p.id for p in people])
+    await until(lambda: set(sfu.rooms()) == {GROUP})  # the breakouts' rooms are gone
+
+
+@pytest.mark.timeout(60)
+async def test_a_removed_member_cannot_rejoin_and_members_cannot_use_controls(
+        group: Harness, members: list[Member]) -> None:  # noqa: F811
+    clinician = await seat(group, members, "clinician", "dr-1")
+    one = await seat(group, members, "client", "member-1")
+    two = await seat(group, members, "client", "member-2")
+    assert (await clinician.peer.call("admit-all", {}))["ok"]
+    await one.peer.wait_for("admitted")
+
+    # Only clinicians may send the controls; a wrong shape is E_SCHEMA.
+    for event, body in [("group.mute", {"all": True}), ("group.focus", {"on": True}),
+                        ("group.mute", {"participant": "member-2"}),
+                        ("group.ask-unmute", {"participant": "member-2"}),
+                        ("group.video-off", {"participant": "member-2"}),
+                        ("group.allow-video", {"participant": "member-1", "allowed": True}),
+                        ("group.spotlight", {"participant": "member-1"}),
+                        ("group.breakout", {"pairs": [["member-1", "member-2"]]}),
+                        ("group.breakout-end", {}), ("group.visit", {"breakout": 0})]:
+        refused = await one.peer.call(event, body)
+        assert refused["error"]["code"] == "E_FORBIDDEN_ROLE", (event, refused)
+    for event, body in [("group.mute", {}), ("group.mute", {"all": True, "participant": "x"}),
+                        ("group.focus", {"on": "yes"}), ("group.breakout", {"pairs": [["a"]]}),
+                        ("group.spotlight", {}), ("group.visit", {"breakout": -1}),
+                        ("group.allow-video", {"participant": "member-1"})]:
+        bad = await clinician.peer.call(event, body)
+        assert bad["error"]["code"] == "E_SCHEMA", (event, bad)
+    unknown = await clinician.peer.call("group.mute", {"participant": "nobody"})
+    assert unknown["error"]["code"] == "E_UNKNOWN_PARTICIPANT"
+    twice = await clinician.peer.call("group.breakout", {"pairs": [["member-1", "member-1"]]})
+    assert twice["error"]["code"] == "E_SCHEMA"
+    snap = (await two.peer.call("snapshot", {}))["room"]
+    assert snap["group"]["focus"] is False and snap["group"]["muted"] is False
+
+    # Removed: the ban sticks across a reconnect with the same token and sub.
+    assert (await clinician.peer.call("remove", {"participant": "member-2"}))["ok"]
+    await two.peer.wait_for("removed")
+    for _ in range(2):
+        again = Peer(group.url, group.token("client", sub="member-2", room=GROUP))
+        group.peers.append(again)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await again.connect()
+        assert again.connect_error["code"] == "E_REMOVED"
+    # The audit rows name the action and its target, nothing else.
+    def done() -> list[Any]:
+        return [r for r in rows if r.action.startswith("group.") and r.outcome == "ok"]
+
+    rows = await group.store.audit_rows(room=GROUP)
+    assert done() == []  # every control above was refused
+    assert (await clinician.peer.call("group.mute", {"participant": "member-1"}))["ok"]
+    rows = await group.store.audit_rows(room=GROUP)
+    rows = done()
+    assert [(r.actor, r.role, r.action, r.target) for r in rows] == [
+        ("dr-1", "clinician", "group.mute", "member-1")]
