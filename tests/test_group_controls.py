@@ -21,12 +21,15 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from playwright.async_api import Browser
 
 from server.realtime.server import REALTIME
+from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
 from tests.peers import Peer
 from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, group, members)
     GROUP,
+    PLAYING_VIDEOS,
     Member,
     SmallVideo,
     group,
@@ -337,3 +340,50 @@ async def test_a_removed_member_cannot_rejoin_and_members_cannot_use_controls(
     rows = done()
     assert [(r.actor, r.role, r.action, r.target) for r in rows] == [
         ("dr-1", "clinician", "group.mute", "member-1")]
+
+
+@pytest.mark.timeout(120)
+async def test_the_session_page_follows_a_breakout_and_comes_back(
+        group: Harness, members: list[Member], browser: Browser) -> None:  # noqa: F811
+    """The session page's SDK (web/sdk/sfu.js) publishes again on ``sfu.republish``."""
+    log = PageLog()
+    clinician = await seat(group, members, "clinician", "dr-1")
+    assert (await clinician.publish())["ok"]
+    assert (await clinician.peer.call("sfu.subscribe", {}))["ok"]
+    bot = await seat(group, members, "client", "member-1")
+    context = await person(browser, group.url)
+    page = await context.new_page()
+    log.watch(page, "sam")
+    await page.goto(f"{group.url}/room#{group.token('client', sub='sam', name='Sam', room=GROUP)}")
+    await page.get_by_role("button", name="Join", exact=True).click()
+    await page.get_by_text("You're in the waiting room.").first.wait_for(timeout=20_000)
+    assert (await clinician.peer.call("admit-all", {}))["ok"]
+    await bot.peer.wait_for("admitted")
+    assert (await bot.publish())["ok"]
+    assert (await bot.peer.call("sfu.subscribe", {}))["ok"]
+    await page.wait_for_function(PLAYING_VIDEOS, arg=2, timeout=40_000)
+    await frames_from(bot, ["sam"], 40)
+
+    # A breakout of Sam and the bot: the page publishes into the pair's own Janus room.
+    assert (await clinician.peer.call("group.breakout", {"pairs": [["sam", "member-1"]]}))["ok"]
+    await until(lambda: bot.republished == 1)
+    try:
+        await frames_from(bot, ["sam"], 40)  # a fresh frame: frames were cleared on the move
+    except TimeoutError as exc:
+        raise AssertionError(f"no frame of Sam's in the breakout\n{log}") from exc
+    await until(lambda: sorted(bot.subscriptions) == ["sam"])
+    await until(lambda: clinician.subscriptions == {})
+    await page.wait_for_function(
+        "() => document.querySelectorAll('figure[data-peer] video').length === 1",
+        timeout=20_000)
+    await page.wait_for_function(PLAYING_VIDEOS, arg=1, timeout=20_000)
+
+    # Everybody back: the page publishes in the main room again; both receive it.
+    clinician.frames.clear()
+    assert (await clinician.peer.call("group.breakout-end", {}))["ok"]
+    await frames_from(clinician, ["sam", "member-1"], 40)
+    await page.wait_for_function(PLAYING_VIDEOS, arg=2, timeout=40_000)
+    problems = [p for p in log.problems() if "/api/programs/prog-1" not in p
+                and "status of 403" not in p]
+    assert problems == [], str(log)
+    await context.close()
