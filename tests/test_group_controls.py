@@ -270,6 +270,10 @@ async def test_a_breakout_in_pairs_and_everybody_back(
     snap = (await one.peer.call("snapshot", {}))["room"]
     assert [p["id"] for p in snap["participants"]] == ["member-2"]
     assert snap["group"]["breakout"] == ["member-2"]
+    mine = (await clinician.peer.call("snapshot", {}))["room"]
+    assert mine["participants"] == [] and {(a["id"], tuple(a["with"])) for a in mine["away"]} == {
+        ("member-1", ("Member-2",)), ("member-2", ("Member-1",)),
+        ("member-3", ("Member-4",)), ("member-4", ("Member-3",))}
 
     # The clinician visits the second pair: they receive it, and it receives them.
     assert (await clinician.peer.call("group.visit", {"breakout": 1}))["ok"]
