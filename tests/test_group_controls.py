@@ -32,6 +32,7 @@ from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, group, membe
     PLAYING_VIDEOS,
     Member,
     SmallVideo,
+    everything_received,
     group,
     janus,
     members,
@@ -61,6 +62,7 @@ class Person(Member):
         pc.addTrack(SmallVideo())
         await pc.setLocalDescription(await pc.createOffer())
         ack = await self.peer.call("sfu.publish", {"sdp": pc.localDescription.sdp}, timeout=10)
+        self.peer.received.append(("ack:sfu.publish", ack))  # scanned for leaks with the rest
         if ack["ok"]:
             await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
         return ack
@@ -267,6 +269,16 @@ async def test_a_breakout_in_pairs_and_everybody_back(
     rooms = {k for k in sfu.rooms() if k != GROUP}
     assert len(rooms) == 2  # two separate Janus rooms
     assert len({sfu._rooms[k].janus_id for k in rooms | {GROUP}}) == 3
+    # Nothing of the breakouts' Janus rooms reaches anyone: ids, secrets, pins, tokens.
+    held = [sfu._rooms[k] for k in rooms | {GROUP}]
+    secrets_ = [*(r.janus_id for r in held), *(r.secret for r in held), *(r.pin for r in held),
+                *(m.token for r in held for m in r.members.values()),
+                *(m.feed_id for r in held for m in r.members.values())]
+    for p in (clinician, *people):
+        seen = everything_received(p)
+        assert [x for x in secrets_ if x in seen] == []
+        assert "|" not in "".join(str(d.get("feed", "")) for e, d in p.peer.received
+                                  if isinstance(d, dict))
     snap = (await one.peer.call("snapshot", {}))["room"]
     assert [p["id"] for p in snap["participants"]] == ["member-2"]
     assert snap["group"]["breakout"] == ["member-2"]
