@@ -379,6 +379,8 @@ async def test_the_session_page_follows_a_breakout_and_comes_back(
     assert (await bot.peer.call("sfu.subscribe", {}))["ok"]
     await page.wait_for_function(PLAYING_VIDEOS, arg=2, timeout=40_000)
     await frames_from(bot, ["sam"], 40)
+    # A member's page has no control strip.
+    assert await page.get_by_role("region", name="Group controls").count() == 0
 
     # A breakout of Sam and the bot: the page publishes into the pair's own Janus room.
     assert (await clinician.peer.call("group.breakout", {"pairs": [["sam", "member-1"]]}))["ok"]
@@ -399,6 +401,53 @@ async def test_the_session_page_follows_a_breakout_and_comes_back(
     assert (await clinician.peer.call("group.breakout-end", {}))["ok"]
     await frames_from(clinician, ["sam", "member-1"], 40)
     await page.wait_for_function(PLAYING_VIDEOS, arg=2, timeout=40_000)
+    problems = [p for p in log.problems() if "/api/programs/prog-1" not in p
+                and "status of 403" not in p]
+    assert problems == [], str(log)
+    await context.close()
+
+
+@pytest.mark.timeout(120)
+async def test_the_clinicians_control_strip_sends_the_controls(
+        group: Harness, members: list[Member], browser: Browser) -> None:  # noqa: F811
+    """web/group-controls.js on the clinician's session page: buttons send ``group.*``."""
+    log = PageLog()
+    cofacilitator = await seat(group, members, "clinician", "dr-2")
+    people = [await seat(group, members, "client", f"member-{i}") for i in (1, 2)]
+    context = await person(browser, group.url)
+    page = await context.new_page()
+    log.watch(page, "dr")
+    token = group.token("clinician", sub="dr-1", name="Dr. Rivera", room=GROUP)
+    await page.goto(f"{group.url}/room#{token}")
+    await page.get_by_role("button", name="Join", exact=True).click()
+    strip = page.get_by_role("region", name="Group controls")
+    await strip.wait_for(timeout=20_000)
+    assert (await cofacilitator.peer.call("admit-all", {}))["ok"]
+    await asyncio.gather(*(m.peer.wait_for("admitted") for m in people))
+
+    await strip.get_by_role("button", name="Mute all").click()
+    for m in people:
+        assert await m.peer.wait_for("group.muted") == {"audio": True}
+    await strip.get_by_role("button", name="Ask Member-1 to unmute").click()
+    assert await people[0].peer.wait_for("group.ask-unmute") == {}
+    focus = strip.get_by_role("button", name="Focus mode")
+    await focus.click()
+    await page.wait_for_function(
+        "() => document.querySelector('.group-controls button[aria-pressed=true]')"
+        "?.textContent === 'Focus mode'", timeout=10_000)
+    for m in people:
+        assert await m.peer.wait_for("group.focus") == {"on": True}
+    await strip.get_by_role("button", name="Let the group see Member-2").click()
+    assert await people[1].peer.wait_for("group.allow-video") == {"allowed": True}
+    await strip.get_by_role("button", name="Practice in pairs").click()
+    assert await people[0].peer.wait_for("group.breakout") == {"breakout": 0,
+                                                              "with": ["member-2"]}
+    await strip.get_by_role("button", name="Bring everyone back").click()
+    await people[0].peer.wait_for("group.breakout", lambda d: d["breakout"] is None)
+    snap = (await cofacilitator.peer.call("snapshot", {}))["room"]["group"]
+    assert snap["muted"] == ["member-1", "member-2"] and snap["asked"] == ["member-1"]
+    assert snap["focus"] is True and snap["videoAllowed"] == ["member-2"]
+    assert snap["breakouts"] == []
     problems = [p for p in log.problems() if "/api/programs/prog-1" not in p
                 and "status of 403" not in p]
     assert problems == [], str(log)
