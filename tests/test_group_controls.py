@@ -23,6 +23,11 @@ from aiortc import (
 )
 from playwright.async_api import Browser
 
+from server.domain import group as group_rules
+from server.domain import room as room_rules
+from server.domain.identity import Identity, Role, RoomKind
+from server.domain.room import Room
+from server.errors import Code, Refused
 from server.realtime.server import REALTIME
 from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
@@ -452,3 +457,66 @@ async def test_the_clinicians_control_strip_sends_the_controls(
                 and "status of 403" not in p]
     assert problems == [], str(log)
     await context.close()
+
+
+def test_the_group_rules_who_receives_whom_and_what_each_role_is_shown() -> None:
+    rules = group_rules
+    def who(role: Role, pid: str) -> Identity:
+        return Identity(id=pid, name=pid, role=role, program="prog-1", room=GROUP,
+                        expires_at=1e12)
+
+    room = Room(id=GROUP, program="prog-1", kind=RoomKind.GROUP)
+    dr = who(Role.CLINICIAN, "dr")
+    room_rules.join(room, dr, "s-dr", True, 1.0)
+    for i in range(1, 5):
+        room_rules.join(room, who(Role.CLIENT, f"m{i}"), f"s-m{i}", True, 1.0 + i)
+    room_rules.admit_all(room, dr, 10.0)
+    m = room.members
+    assert all(rules.sees(room, m["m1"], m[o]) for o in ("dr", "m2", "m3"))
+
+    with pytest.raises(Refused) as forbidden:
+        rules.mute(room, who(Role.CLIENT, "m1"), None)
+    assert forbidden.value.code is Code.FORBIDDEN_ROLE
+    with pytest.raises(Refused) as not_muted:
+        rules.ask_unmute(room, dr, "m1")
+    assert not_muted.value.code is Code.INVALID_STATE
+    rules.mute(room, dr, None)
+    assert rules.blocked(room, "m1") == (True, False) and rules.blocked(room, "dr") == (False,
+                                                                                       False)
+    with pytest.raises(Refused) as early:
+        rules.unmute_self(room, who(Role.CLIENT, "m1"))
+    assert early.value.code is Code.MUTED_BY_CLINICIAN
+    rules.ask_unmute(room, dr, "m1")
+    assert rules.blocked(room, "m1") == (True, False)  # asking unmutes nobody
+    rules.unmute_self(room, who(Role.CLIENT, "m1"))
+    assert rules.blocked(room, "m1") == (False, False)
+
+    rules.focus(room, dr, True)
+    assert rules.sees(room, m["m1"], m["dr"]) and not rules.sees(room, m["m1"], m["m2"])
+    assert rules.sees(room, m["dr"], m["m2"])  # clinicians receive everyone
+    rules.allow_video(room, dr, "m2", True)
+    assert rules.sees(room, m["m1"], m["m2"]) and not rules.sees(room, m["m2"], m["m3"])
+    # A member's view: their own state only; the clinician's: everyone's.
+    assert rules.view(room, m["m3"]) == {
+        "focus": True, "spotlight": None, "muted": True, "asked": False, "videoOff": False,
+        "videoAllowed": False, "breakout": None}
+    assert rules.view(room, m["dr"])["videoAllowed"] == ["m2"]
+
+    rules.focus(room, dr, False)
+    with pytest.raises(Refused) as twice:
+        rules.breakout(room, dr, [["m1", "m2"], ["m2", "m3"]])
+    assert twice.value.code is Code.SCHEMA and room.group["breakouts"] == []
+    rules.breakout(room, dr, [["m1", "m2"], ["m3", "m4"]])
+    assert rules.sees(room, m["m1"], m["m2"]) and not rules.sees(room, m["m1"], m["m3"])
+    assert not rules.sees(room, m["dr"], m["m1"])  # the clinician is in the main room
+    assert rules.sfu_room(room, "m1") != rules.sfu_room(room, "m3") != GROUP
+    assert rules.parent(rules.sfu_room(room, "m3")) == GROUP
+    rules.visit(room, dr, 1)
+    assert rules.sees(room, m["dr"], m["m3"]) and rules.sees(room, m["m4"], m["dr"])
+    rules.breakout_end(room, dr)
+    assert all(rules.sfu_room(room, p) == GROUP for p in m)
+    # Outside a group room the controls do not apply.
+    solo = Room(id="solo", program="prog-1", kind=RoomKind.INDIVIDUAL)
+    with pytest.raises(Refused) as kind:
+        rules.focus(solo, dr, True)
+    assert kind.value.code is Code.INVALID_STATE

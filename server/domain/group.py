@@ -111,6 +111,8 @@ def ask_unmute(room: Room, actor: Identity, target: str) -> Change:
 
 def unmute_self(room: Room, actor: Identity) -> Change:
     """A member lifts their own audio block, only after the clinician asked."""
+    if room.kind is not RoomKind.GROUP:
+        raise Refused(Code.INVALID_STATE, "Group controls are for group sessions.")
     g = state(room)
     if actor.id not in g["muted"]:
         return Change()  # not blocked: unmuting is the client's own business

@@ -268,7 +268,11 @@ class SfuEvents:
             elif group.sfu_room(room, member_id) != key:
                 await self._move(sfu, room, key, member_id)
             else:
-                await sfu.moderate(key, member_id, *group.blocked(room, member_id))
+                try:
+                    await sfu.moderate(key, member_id, *group.blocked(room, member_id))
+                except SfuRefused as refused:  # one publication's trouble stops no one else's
+                    log_event("sfu.refused", logging.WARNING, event="moderate",
+                              error=str(refused.code))
         if key != room.id and not sfu.members(key):
             if all(group.sfu_room(room, m) != key for m in room.members):
                 await sfu.destroy_room(key)  # a breakout that ended
