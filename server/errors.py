@@ -27,6 +27,7 @@ class Code(StrEnum):
     ROOM_ENDED = "E_ROOM_ENDED"
     ROLE_NOT_IN_ROOM_KIND = "E_ROLE_NOT_IN_ROOM_KIND"
     REMOVED = "E_REMOVED"
+    MUTED_BY_CLINICIAN = "E_MUTED_BY_CLINICIAN"  # a group member's own unmute, before asked
     NOT_JOINED = "E_NOT_JOINED"
     NOT_ADMITTED = "E_NOT_ADMITTED"
     UNKNOWN_PARTICIPANT = "E_UNKNOWN_PARTICIPANT"
@@ -68,7 +69,6 @@ class Code(StrEnum):
     SFU_UNAVAILABLE = "E_SFU_UNAVAILABLE"
     SFU_REFUSED = "E_SFU_REFUSED"
     SFU_ONLY = "E_SFU_ONLY"
-    MUTED_BY_CLINICIAN = "E_MUTED_BY_CLINICIAN"
     # transport
     SCHEMA = "E_SCHEMA"
     UNKNOWN_EVENT = "E_UNKNOWN_EVENT"
@@ -94,6 +94,7 @@ MESSAGES: dict[Code, str] = {
     Code.ROOM_ENDED: "This session has ended.",
     Code.ROLE_NOT_IN_ROOM_KIND: "Your role does not take part in this kind of session.",
     Code.REMOVED: "You were removed from this session.",
+    Code.MUTED_BY_CLINICIAN: "The clinician muted you; you can unmute once they ask you to.",
     Code.NOT_JOINED: "Join the session first.",
     Code.NOT_ADMITTED: "Wait until the clinician admits you.",
     Code.UNKNOWN_PARTICIPANT: "That person is not in this session.",
@@ -130,7 +131,6 @@ MESSAGES: dict[Code, str] = {
     Code.SFU_UNAVAILABLE: "Group video is unavailable right now; try again in a moment.",
     Code.SFU_REFUSED: "The media server could not use that; start the connection again.",
     Code.SFU_ONLY: "In a group session, video goes through the media server (sfu.* events).",
-    Code.MUTED_BY_CLINICIAN: "The clinician muted you; you can unmute once they ask you to.",
     Code.SCHEMA: "The message does not have the expected shape.",
     Code.UNKNOWN_EVENT: "Unknown event.",
     Code.RATE_LIMITED: "Too many messages; slow down.",

@@ -21,7 +21,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from server.domain import group as group_rules
 from server.domain import room as room_rules
@@ -40,6 +40,7 @@ from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, group, membe
     everything_received,
     group,
     janus,
+    knock,
     members,
 )
 
@@ -122,9 +123,23 @@ class Person(Member):
 
 async def seat(h: Harness, made: list[Member], role: str, pid: str,
                audio: bool = False) -> Person:
-    person = Person(await h.peer(role, sub=pid, room=GROUP, name=pid.title()), pid, audio)
+    """Join (a clinician) or knock (a member), as test_group_sfu.py's ``knock`` does it."""
+    base = await knock(h, made, role, pid)
+    made.remove(base)
+    person = Person(base.peer, pid, audio)  # its handlers replace the base's
     made.append(person)
     return person
+
+
+async def knock_from_page(page: Page) -> None:
+    """Click Join, and accept the group agreement if the page asks for it first."""
+    await page.get_by_role("button", name="Join", exact=True).click()
+    waiting = page.get_by_text("You're in the waiting room.").first
+    accept = page.get_by_role("button", name="Accept and join", exact=True)
+    await accept.or_(waiting).first.wait_for(timeout=20_000)
+    if await accept.count():
+        await accept.click()
+    await waiting.wait_for(timeout=20_000)
 
 
 async def a_group(h: Harness, made: list[Member], n: int,
@@ -376,8 +391,7 @@ async def test_the_session_page_follows_a_breakout_and_comes_back(
     page = await context.new_page()
     log.watch(page, "sam")
     await page.goto(f"{group.url}/room#{group.token('client', sub='sam', name='Sam', room=GROUP)}")
-    await page.get_by_role("button", name="Join", exact=True).click()
-    await page.get_by_text("You're in the waiting room.").first.wait_for(timeout=20_000)
+    await knock_from_page(page)
     assert (await clinician.peer.call("admit-all", {}))["ok"]
     await bot.peer.wait_for("admitted")
     assert (await bot.publish())["ok"]
