@@ -29,6 +29,17 @@ SHUTDOWN_SECONDS = 1.0
 
 
 async def _serve(settings: Settings, seed_demo: bool, reset_demo: bool = False) -> None:
+    janus = None
+    if seed_demo:  # the demo's group session sends its media through a Janus of its own
+        settings, janus = demo.group_media(settings)
+    try:
+        await _serve_app(settings, seed_demo, reset_demo)
+    finally:
+        if janus is not None:
+            janus.close()
+
+
+async def _serve_app(settings: Settings, seed_demo: bool, reset_demo: bool) -> None:
     app = create_app(settings)
     seeded: list[demo.Seeded] = []
     if seed_demo:

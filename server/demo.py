@@ -1,9 +1,13 @@
-"""The demo program `make run` seeds: one clinician, one client, the client's partner."""
+"""The demo program `make run` seeds: one clinician, one client, the client's partner, and a
+group session with three members (its media needs Janus: :func:`group_media`)."""
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from server.domain import partner as lifecycle
 from server.domain.audit import AuditEntry
@@ -21,6 +25,7 @@ PROGRAM = "demo"
 COUPLES_ROOM = "demo-couples"
 LATER_COUPLES_ROOM = "demo-couples-2"
 INDIVIDUAL_ROOM = "demo-individual"
+GROUP_ROOM = "demo-group"
 LINK_TTL = 12 * 3600
 
 
@@ -35,6 +40,11 @@ CLINICIAN = Demo("demo-clinician", "Dr. Rivera", "clinician")
 CLIENT = Demo("demo-client", "Sam", "client")
 PARTNER = Demo("demo-partner", "Alex", "partner")
 PEOPLE = {p.role: p for p in (CLINICIAN, CLIENT, PARTNER)}
+# The group's members: other people of the IOP (role client, their own sub), who choose the
+# name the group sees when they accept its agreement (the field starts with the first word).
+MEMBERS = (Demo("demo-member-1", "Jordan Lee", "client"),
+           Demo("demo-member-2", "María Santos", "client"),
+           Demo("demo-member-3", "Chris Park", "client"))
 
 
 def _audit(action: str, room: str = "") -> AuditEntry:
@@ -55,7 +65,7 @@ class Seeded:
 # create_invite); from any other, inviting again would overwrite what the partner chose.
 REINVITE = frozenset({"invited", "consented", "requested"})
 ROOMS = ((COUPLES_ROOM, RoomKind.COUPLES), (LATER_COUPLES_ROOM, RoomKind.COUPLES),
-         (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL))
+         (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL), (GROUP_ROOM, RoomKind.GROUP))
 
 
 async def prepare(store: Store, *, reset: bool = False) -> Seeded:
@@ -115,6 +125,62 @@ def token(settings: Settings, role: str, room: str = COUPLES_ROOM, ttl: int = LI
                 room=room, ttl=ttl, locale=locale)
 
 
+def member_token(settings: Settings, member: Demo, ttl: int = LINK_TTL,
+                 locale: str | None = None) -> str:
+    """A group member's token for the demo group session."""
+    return mint(settings, sub=member.sub, name=member.name, role=member.role, program=PROGRAM,
+                room=GROUP_ROOM, ttl=ttl, locale=locale)
+
+
+def group_media(settings: Settings) -> tuple[Settings, Any]:
+    """Settings whose group rooms have a Janus, and the Janus started for them (or None).
+
+    ``ALONGSIDE_JANUS_URLS`` set: used as they are. Otherwise, where Debian's ``janus`` is
+    installed, a private one on a generated config (``devtools/janus.py``: loopback only,
+    random secrets), which the caller stops (``close()``) when the server stops.
+    Caveat: ``devtools`` ships with the repository, not the wheel (the checkout's root is
+    added to ``sys.path`` to find it); without it, or without
+    ``janus``, the demo runs with no group media (group links are then not printed).
+    """
+    if settings.janus_urls:
+        return settings, None
+    root = Path(__file__).resolve().parent.parent
+    if (root / "devtools" / "janus.py").is_file() and str(root) not in sys.path:
+        # `make run` starts the installed `alongside` script, whose path lacks the checkout.
+        sys.path.append(str(root))
+    try:
+        from devtools import janus
+    except ImportError:
+        return settings, None
+    if not janus.installed():
+        return settings, None
+    server = janus.JanusServer()
+    try:
+        server.start()
+    except RuntimeError as exc:
+        print(f"Janus did not start, so group rooms have no video: {exc}", flush=True)
+        server.close()
+        return settings, None
+    return replace(settings, janus_urls=(server.url,), janus_api_secret=server.config.api_secret,
+                   janus_admin_key=server.config.admin_key), server
+
+
+def group_links(settings: Settings) -> list[str]:
+    """The group session's links (clinician, three members, one in Spanish), or one line
+    saying group rooms need Janus."""
+    if not settings.janus_urls:
+        return ["group session: needs Janus (install Debian's janus, or set "
+                "ALONGSIDE_JANUS_URLS and ALONGSIDE_JANUS_API_SECRET); no group links"]
+    room = settings.public_url.rstrip("/") + "/room#"
+    lines = [f"group session, clinician: {room}{token(settings, 'clinician', GROUP_ROOM)}"]
+    for n, member in enumerate(MEMBERS, 1):
+        lines.append(f"group member {n} ({member.name}): {room}{member_token(settings, member)}")
+    first = MEMBERS[1]
+    lines.append(f"group member 2 ({first.name}), en español: "
+                 f"{room}{member_token(settings, first, locale='es')}")
+    return lines
+
+
 def links(settings: Settings, seeded: Seeded) -> list[str]:
     """One line per link, each starting with who it is for. Secrets ride in the fragment."""
     base = settings.public_url.rstrip("/")
@@ -148,6 +214,7 @@ def links(settings: Settings, seeded: Seeded) -> list[str]:
         *([spanish] if spanish else []),
         f"clinician, en español: {room}{token(settings, 'clinician', locale='es')}",
     ]
+    lines += group_links(settings)
     if seeded.ended:
         lines.append(f"(ended, kept as the session record: {', '.join(seeded.ended)}; "
                      f"--reset-demo starts the demo afresh)")

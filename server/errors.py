@@ -69,6 +69,10 @@ class Code(StrEnum):
     SFU_UNAVAILABLE = "E_SFU_UNAVAILABLE"
     SFU_REFUSED = "E_SFU_REFUSED"
     SFU_ONLY = "E_SFU_ONLY"
+    # group agreement
+    AGREEMENT_REQUIRED = "E_AGREEMENT_REQUIRED"
+    AGREEMENT_VERSION = "E_AGREEMENT_VERSION"
+    ALIAS_INVALID = "E_ALIAS_INVALID"
     # transport
     SCHEMA = "E_SCHEMA"
     UNKNOWN_EVENT = "E_UNKNOWN_EVENT"
@@ -131,6 +135,9 @@ MESSAGES: dict[Code, str] = {
     Code.SFU_UNAVAILABLE: "Group video is unavailable right now; try again in a moment.",
     Code.SFU_REFUSED: "The media server could not use that; start the connection again.",
     Code.SFU_ONLY: "In a group session, video goes through the media server (sfu.* events).",
+    Code.AGREEMENT_REQUIRED: "Please read and accept the group agreement before joining.",
+    Code.AGREEMENT_VERSION: "That is not the group agreement's current text; please read it again.",
+    Code.ALIAS_INVALID: "Choose a name of 1 to 40 characters, on one line.",
     Code.SCHEMA: "The message does not have the expected shape.",
     Code.UNKNOWN_EVENT: "Unknown event.",
     Code.RATE_LIMITED: "Too many messages; slow down.",

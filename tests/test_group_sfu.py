@@ -163,7 +163,15 @@ async def members() -> AsyncIterator[list[Member]]:
 
 
 async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
-    member = Member(await h.peer(role, sub=pid, room=GROUP, name=pid.title()), pid)
+    peer = await h.peer(role, sub=pid, room=GROUP, name=pid.title(), join=False)
+    if role == "client":  # a member accepts the group agreement first (test_group_agreement.py)
+        accepted = await peer.call("agreement.accept", {"version": "group-agreement-v1-en",
+                                                        "alias": pid.title()})
+        assert accepted["ok"], accepted
+    joined = await peer.call("join", {})
+    assert joined["ok"], joined
+    peer.join_ack = joined  # type: ignore[attr-defined]
+    member = Member(peer, pid)
     made.append(member)
     return member
 
@@ -476,6 +484,8 @@ async def test_the_room_page_in_chromium_sends_and_receives_through_janus(
     log.watch(page, "sam")
     await page.goto(f"{group.url}/room#{group.token('client', sub='sam', name='Sam', room=GROUP)}")
     await page.get_by_role("button", name="Join", exact=True).click()
+    # The group agreement first (group.js): Sam keeps the name offered and accepts.
+    await page.get_by_role("button", name="Accept and join", exact=True).click(timeout=20_000)
     await page.get_by_text("You're in the waiting room.").first.wait_for(timeout=20_000)
     assert (await clinician.peer.call("admit-all", {}))["ok"]
     await bot.peer.wait_for("admitted")

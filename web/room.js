@@ -14,6 +14,7 @@ import { mountConsole } from "./console.js";
 import { Announcer } from "./announce.js";
 import { chooseLocale, errorText, has, locale, t, useLocale } from "./i18n.js";
 import { confirmEndSession } from "./confirm.js";
+import { mountGroup } from "./group.js";
 
 const TOKEN_KEY = "alongside.token";
 /** The main room's side in a snapshot (server/tools/api.py MAIN); side rooms have names. */
@@ -93,6 +94,10 @@ const room = token
     })
   : null;
 
+// A group's agreement, tile grid and "Admit all" (group.js).
+const group = room && mountGroup({ room, token, tell: (message, detail, canJoin) => {
+  phase = "ready"; say(message, detail); showJoin(canJoin);
+} });
 start();
 
 function start() {
@@ -219,7 +224,9 @@ async function onJoin() {
   }
   const answer = await room.join();
   if (!answer.ok) {
-    problem(answer.error.code, answer.error.message);
+    const next = await group.onRefused(answer.error.code);  // a group's agreement first
+    if (next === "retry") return onJoin();
+    if (next !== "handled") problem(answer.error.code, answer.error.message);
     return;
   }
   // In-session tools (tools.js) follow the room from here on, through the SDK's events.
@@ -326,7 +333,7 @@ function render(snap) {
   say(snapshotMessage(), snapshotDetail());
   showJoin(false);
   // The partner's lifecycle panel (REST): mounted on the first snapshot of a join, then refreshed.
-  mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave(), live: room });
+  if (!group.render(snap)) mountProgramPanel({ token, you: snap.you, room: snap, leave: () => room.leave(), live: room });
   // The clinician's console (console.js): today's sessions, attendance, check-in trends.
   mountConsole({ token, you: snap.you, room: snap });
 

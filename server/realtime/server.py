@@ -27,6 +27,7 @@ import logging
 import socketio
 from aiohttp import web
 
+from server.agreement_text import GroupAgreements
 from server.cluster import ClusterManager, NodeHeartbeat
 from server.domain.program import Program
 from server.errors import Code
@@ -34,6 +35,7 @@ from server.media.echo import EchoService
 from server.media.turn_probe import TurnMonitor
 from server.metrics import Metrics
 from server.realtime import engine_adapter
+from server.realtime.agreement_events import AgreementEvents
 from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connections
 from server.realtime.delivery import RoomDelivery
@@ -56,6 +58,7 @@ from server.services.notifier import PanelViews
 from server.settings import Settings
 from server.sfu import from_settings as sfu_from_settings
 from server.store import Store
+from server.store.agreements import Agreements
 from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.webhooks import Webhooks
@@ -125,6 +128,13 @@ class RealtimeServer:
                                     self.tasks)
         events.update(self.sfu_events.handlers())
         events.update(GroupControls(writes, self.sfu_events).handlers())
+        # The group agreement (agreement_events.py) reads and accepts before a join, and
+        # gates a group member's join on it.
+        agreement = AgreementEvents(self.rooms, self.programs, Agreements(store),
+                                    GroupAgreements.load(settings.content_dir))
+        events.update(agreement.handlers())
+        schema, join, needs_join = events["join"]
+        events["join"] = (schema, agreement.gate(join), needs_join)
         self.sio.on("connect", self.handshake.on_connect)
         self.sio.on("disconnect", self.handshake.on_disconnect)
         self.sio.on("*", unknown(self.connections))

@@ -314,6 +314,11 @@ export class AlongsideRoom extends EventTarget {
     return this.#control("admit", { participant: id });
   }
 
+  /** Clinician: let everyone waiting in, in the order they knocked. @returns {Promise<Answer>} */
+  admitAll() {
+    return this.#control("admit-all", {});
+  }
+
   /**
    * Clinician: do not let a waiting person in; they may knock again.
    *
