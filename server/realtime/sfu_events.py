@@ -5,7 +5,9 @@ sends their media to the SFU (``sfu.publish``: offer in, answer out) and receive
 else's from it, one connection per feed: after ``sfu.subscribe`` the server sends an
 ``sfu.offer`` ``{feed, sdp}`` for each person publishing now and for each one who starts
 later, and the person answers with ``sfu.answer``. The server decides who receives whom
-(now: every admitted person receives every other admitted person in the same side room);
+(every admitted person receives every other admitted person in the same side room and
+the same place, as focus mode allows: :func:`server.domain.group.sees`; a breakout is an SFU
+room of its own, :func:`server.domain.group.sfu_room`);
 the SFU's ids, room secret, pin and each member's token never leave the server.
 
 A person who is no longer admitted (left, sent back, removed, dropped, ended) loses their
