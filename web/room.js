@@ -7,6 +7,7 @@ import { AlongsideRoom, routeFor } from "./sdk/alongside.js";
 import { mountProgramPanel } from "./program.js";
 import { mountMedia } from "./precall.js";
 import { mountTools } from "./tools.js";
+import { mountGroupControls } from "./group-controls.js";
 import { mediaProblem, mountDevices, openDevices } from "./devices.js";
 import { mountCallControls } from "./controls.js";
 import { mountConsole } from "./console.js";
@@ -230,6 +231,7 @@ async function onJoin() {
   }
   // In-session tools (tools.js) follow the room from here on, through the SDK's events.
   mountTools({ room, you: answer.you, snapshot: answer.room });
+  mountGroupControls({ room, you: answer.you, snapshot: answer.room }); // groups only
   // The SDK emits `room` with the snapshot; render() takes it from there.
 }
 

@@ -96,6 +96,8 @@ class Room:
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The session record: what finished tools kept (filtered per role when read).
     records: list[dict[str, Any]] = field(default_factory=list)
+    # A group's clinician controls (mute, focus, breakouts...): see ``group.py``.
+    group: dict[str, Any] = field(default_factory=dict)
     # member id -> how many writes of this room changed nothing they are shown; their
     # snapshot's version is ``version - quiet`` (see ``view.py``).
     quiet: dict[str, int] = field(default_factory=dict)
@@ -121,7 +123,7 @@ class Room:
             "attendance": {pid: [dict(s) for s in stays]
                            for pid, stays in self.attendance.items()},
             "epochs": self.epochs, "tools": dict(self.tools), "records": list(self.records),
-            "quiet": dict(self.quiet),
+            "quiet": dict(self.quiet), "group": dict(self.group),
         }
 
     @classmethod
@@ -136,7 +138,8 @@ class Room:
                    locked=data["locked"], version=data.get("version", 0), members=members,
                    removed=set(data["removed"]), attendance=data.get("attendance", {}),
                    epochs=data.get("epochs", 0), tools=data.get("tools", {}),
-                   records=data.get("records", []), quiet=data.get("quiet", {}))
+                   records=data.get("records", []), quiet=data.get("quiet", {}),
+                   group=data.get("group", {}))
 
     # -- queries -----------------------------------------------------------------------
     def admitted(self) -> list[Member]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain import negotiation
+from server.domain import group, negotiation
 from server.domain.identity import Role, RoomKind
 from server.domain.room import Member, MemberState, Room
 
@@ -54,13 +54,19 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
                    "epoch": me.epoch}
     if me.state is MemberState.ADMITTED:
         others = [p for p in room.admitted() if p.id != me.id]
-        view["participants"] = [_peer(me, p) for p in others if p.side == me.side]
+
+        def place(m: Member) -> tuple[str, str]:  # a side room, and a group's breakout
+            return m.side, group.where(room, m.id)
+
+        view["participants"] = [_peer(me, p) for p in others if place(p) == place(me)]
         view["side"] = me.side
-        # People in another side room: who they are with, never what they say.
+        # People in another side room or breakout: who they are with, never what they say.
         view["away"] = [
             {"id": p.id, "name": p.name, "role": p.role.value,
-             "with": [q.name for q in others if q.side == p.side and q.id != p.id]}
-            for p in others if p.side != me.side]
+             "with": [q.name for q in others if place(q) == place(p) and q.id != p.id]}
+            for p in others if place(p) != place(me)]
+    if room.kind is RoomKind.GROUP and me.state is MemberState.ADMITTED:
+        view["group"] = group.view(room, me)
     if me.role is Role.CLINICIAN:
         view["lobby"] = [
             {"id": p.id, "name": p.name, "role": p.role.value, "since": p.since,

@@ -11,6 +11,7 @@ an ack (``guard.py`` answers for any handler that raises). Where each event live
 * ``media_events.py``: the pre-call test and connection quality;
 * ``tool_events.py``: in-session tools;
 * ``sfu_events.py``: a group room's media through the SFU;
+* ``group_controls.py``: a group's clinician controls (mute, focus, breakouts...);
 * ``upkeep.py``: the sweeper, resync and draining.
 
 Note: python-socketio runs each incoming event as its own task, so two events
@@ -39,6 +40,7 @@ from server.realtime.codec import OrjsonCodec, OrjsonPacket
 from server.realtime.connections import Connections
 from server.realtime.delivery import RoomDelivery
 from server.realtime.direct import DirectManager
+from server.realtime.group_controls import GroupControls
 from server.realtime.guard import EventTable, guard, unknown
 from server.realtime.handshake import Handshake
 from server.realtime.ice import IceServers
@@ -125,6 +127,7 @@ class RealtimeServer:
         self.sfu_events = SfuEvents(sfu_from_settings(settings), self.rooms, self.delivery,
                                     self.tasks)
         events.update(self.sfu_events.handlers())
+        events.update(GroupControls(writes, self.sfu_events).handlers())
         # The group agreement (agreement_events.py) reads and accepts before a join, and
         # gates a group member's join on it.
         agreement = AgreementEvents(self.rooms, self.programs, Agreements(store),

@@ -5,7 +5,9 @@ sends their media to the SFU (``sfu.publish``: offer in, answer out) and receive
 else's from it, one connection per feed: after ``sfu.subscribe`` the server sends an
 ``sfu.offer`` ``{feed, sdp}`` for each person publishing now and for each one who starts
 later, and the person answers with ``sfu.answer``. The server decides who receives whom
-(now: every admitted person receives every other admitted person in the same side room);
+(every admitted person receives every other admitted person in the same side room and
+the same place, as focus mode allows: :func:`server.domain.group.sees`; a breakout is an SFU
+room of its own, :func:`server.domain.group.sfu_room`);
 the SFU's ids, room secret, pin and each member's token never leave the server.
 
 A person who is no longer admitted (left, sent back, removed, dropped, ended) loses their
@@ -28,6 +30,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
+from server.domain import group
 from server.domain.identity import RoomKind
 from server.domain.room import CAPACITY, Member, MemberState, Room, RoomStatus
 from server.domain.signals import RTCIceCandidate, RTCSessionDescription
@@ -69,6 +72,9 @@ class SfuEvents:
         # room -> the members who asked for offers (sfu.subscribe) on this node
         self.receiving: dict[str, set[str]] = defaultdict(set)
         self._fan_out: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One pass at a time per group (the reconcile's and a control's ``settle``), so
+        # nobody is moved twice nor told ``sfu.republish`` twice.
+        self._settling: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._reconciling = False
         if sfu is not None:
             sfu.on_feed = self._feed_up
@@ -87,8 +93,9 @@ class SfuEvents:
             await self.sfu.close()
 
     # -- who may ---------------------------------------------------------------------
-    async def _caller(self, conn: Connection) -> tuple[Sfu, Room, Member]:
-        """The SFU, the room and the caller, if the caller is admitted to a group room."""
+    async def _caller(self, conn: Connection) -> tuple[Sfu, Room, Member, str]:
+        """The SFU, the room, the caller and the SFU room they belong in now (the group's,
+        or their breakout's), if the caller is admitted to a group room."""
         room = await self.rooms.get(conn.identity.room)
         if room is None:
             raise Refused(Code.ROOM_NOT_FOUND)
@@ -103,27 +110,29 @@ class SfuEvents:
         if not self._reconciling:
             self._reconciling = True
             self.tasks.spawn(self._reconcile_forever())
-        return self.sfu, room, me
+        return self.sfu, room, me, group.sfu_room(room, me.id)
 
     # -- events ----------------------------------------------------------------------
     async def _publish(self, conn: Connection, p: SfuOffer) -> dict[str, Any]:
         offer = RTCSessionDescription("offer", p.sdp)
         async with conn.lock:
-            sfu, room, me = await self._caller(conn)
+            sfu, room, me, key = await self._caller(conn)
             async with _answering():
-                await sfu.create_room(room.id, PUBLISHERS)
-                answer = await sfu.publish(room.id, me.id, offer.sdp)
+                await sfu.create_room(key, PUBLISHERS)
+                answer = await sfu.publish(key, me.id, offer.sdp)
+                # What the clinician blocks is blocked at the SFU from the first packet.
+                await sfu.moderate(key, me.id, *group.blocked(room, me.id))
         # The others' offers go out once the feed is up on the SFU (``_feed_up``).
         return {"sdp": answer}
 
     async def _subscribe(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
         async with conn.lock:
-            sfu, room, me = await self._caller(conn)
+            sfu, room, me, key = await self._caller(conn)
             self.receiving[room.id].add(me.id)
             offered = []
             async with _answering():
-                await sfu.create_room(room.id, PUBLISHERS)
-                for feed in [f for f in sfu.feeds(room.id) if _sees(room, me, f)]:
+                await sfu.create_room(key, PUBLISHERS)
+                for feed in [f for f in sfu.feeds(key) if _sees(room, me, f)]:
                     if await self._offer(sfu, room, me, feed):
                         offered.append(feed)
         return {"feeds": offered}
@@ -131,9 +140,9 @@ class SfuEvents:
     async def _answer(self, conn: Connection, p: SfuAnswer) -> dict[str, Any]:
         answer = RTCSessionDescription("answer", p.sdp)
         async with conn.lock:
-            sfu, room, me = await self._caller(conn)
+            sfu, room, me, key = await self._caller(conn)
             async with _answering():
-                await sfu.answer(room.id, me.id, p.feed, answer.sdp)
+                await sfu.answer(key, me.id, p.feed, answer.sdp)
         return {}
 
     async def _trickle(self, conn: Connection, p: SfuTrickle) -> dict[str, Any]:
@@ -142,17 +151,17 @@ class SfuEvents:
         if candidate is not None and candidate.candidate:
             body = {k: v for k, v in candidate.to_json().items() if v is not None}
         async with conn.lock:
-            sfu, room, me = await self._caller(conn)
+            sfu, room, me, key = await self._caller(conn)
             async with _answering():
-                await sfu.trickle(room.id, me.id, p.feed, body)
+                await sfu.trickle(key, me.id, p.feed, body)
         return {}
 
     async def _leave(self, conn: Connection, p: schemas.Empty) -> dict[str, Any]:
         async with conn.lock:
-            sfu, room, me = await self._caller(conn)
+            sfu, room, me, key = await self._caller(conn)
             self.receiving[room.id].discard(me.id)
             async with _answering():
-                ended = await sfu.leave(room.id, me.id)
+                ended = await sfu.leave(key, me.id)
         await self._tell_gone(room, me.id, ended)
         return {}
 
@@ -160,11 +169,12 @@ class SfuEvents:
     async def _offer(self, sfu: Sfu, room: Room, viewer: Member, feed: str) -> bool:
         """Subscribe ``viewer`` to ``feed`` and send them the SFU's offer, unless they
         receive it already; ``False`` if the SFU refused (the feed just went)."""
+        key = group.sfu_room(room, viewer.id)
         async with self._fan_out[room.id]:
-            if feed in sfu.subscriptions(room.id, viewer.id) or not viewer.sid:
+            if feed in sfu.subscriptions(key, viewer.id) or not viewer.sid:
                 return False
             try:
-                offer = await sfu.subscribe(room.id, viewer.id, feed)
+                offer = await sfu.subscribe(key, viewer.id, feed)
             except SfuRefused as refused:
                 log_event("sfu.refused", logging.WARNING, event="sfu.subscribe",
                           error=str(refused.code))
@@ -172,19 +182,20 @@ class SfuEvents:
             await self.delivery.send("sfu.offer", {"feed": feed, "sdp": offer}, viewer.sid)
             return True
 
-    def _feed_up(self, room_id: str, feed: str) -> None:
-        self.tasks.spawn(self._offer_feed_to_all(room_id, feed))
+    def _feed_up(self, key: str, feed: str) -> None:
+        self.tasks.spawn(self._offer_feed_to_all(key, feed))
 
-    async def _offer_feed_to_all(self, room_id: str, feed: str) -> None:
+    async def _offer_feed_to_all(self, key: str, feed: str) -> None:
         """Offer a new feed to everyone on this node who asked for offers and may see it."""
         if self.sfu is None:
             return
-        room = await self.rooms.get(room_id)
+        room = await self.rooms.get(group.parent(key))
         if room is None:
             return
-        for member_id in list(self.receiving.get(room_id, ())):
+        for member_id in list(self.receiving.get(room.id, ())):
             viewer = room.members.get(member_id)
-            if viewer is None or viewer.id == feed or not _sees(room, viewer, feed):
+            if (viewer is None or viewer.id == feed or not _sees(room, viewer, feed)
+                    or group.sfu_room(room, viewer.id) != key):
                 continue
             try:
                 await self._offer(self.sfu, room, viewer, feed)
@@ -212,46 +223,95 @@ class SfuEvents:
                 log_event("sfu.reconcile_crashed", logging.ERROR, error=type(exc).__name__)
 
     async def reconcile(self) -> None:
-        """Close what the SFU holds for people no longer admitted; end rooms that ended."""
+        """Close what the SFU holds for people no longer admitted; end rooms that ended;
+        make who receives whom, and what is blocked, what the group's rules say."""
         sfu = self.sfu
         if sfu is None:
             return
-        for room_id in sfu.rooms():
-            room = await self.rooms.get(room_id)
+        for key in sfu.rooms():
+            room = await self.rooms.get(group.parent(key))
             if room is None or room.status is RoomStatus.ENDED:
-                await sfu.destroy_room(room_id)
-                self.receiving.pop(room_id, None)
-                self._fan_out.pop(room_id, None)
+                await sfu.destroy_room(key)
+                if key == group.parent(key):
+                    self.receiving.pop(key, None)
+                    self._fan_out.pop(key, None)
+                    self._settling.pop(key, None)
                 continue
-            receiving = self.receiving.get(room_id, set())
-            for member_id in list(receiving):
-                if not _present(room, member_id):
-                    receiving.discard(member_id)
-            for member_id in sfu.members(room_id):
-                if member_id in room.removed:
-                    await self._tell_gone(room, member_id, await sfu.kick(room_id, member_id))
-                elif not _present(room, member_id):
-                    await self._tell_gone(room, member_id, await sfu.leave(room_id, member_id))
-            await self._converge(sfu, room)
+            await self._settle(sfu, room, key)
 
-    async def _converge(self, sfu: Sfu, room: Room) -> None:
-        """Make who receives whom what :func:`_sees` says now (a move to a side room, and
-        later focus mode, change it): close what it no longer allows, offer what it does."""
-        feeds = sfu.feeds(room.id)
-        for member_id in sfu.members(room.id):
+    async def settle(self, room_id: str) -> None:
+        """Apply a clinician's control now rather than at the next reconcile (each SFU
+        room of the group: its own and its breakouts')."""
+        sfu = self.sfu
+        if sfu is None:
+            return
+        room = await self.rooms.get(room_id)
+        if room is None:
+            return
+        for key in [k for k in sfu.rooms() if group.parent(k) == room_id]:
+            await self._settle(sfu, room, key)
+
+    async def _settle(self, sfu: Sfu, room: Room, key: str) -> None:
+        async with self._settling[room.id]:
+            fresh = await self.rooms.get(room.id)  # the pass before may have waited long
+            if fresh is not None and key in sfu.rooms():
+                await self._settle_now(sfu, fresh, key)
+
+    async def _settle_now(self, sfu: Sfu, room: Room, key: str) -> None:
+        receiving = self.receiving.get(room.id, set())
+        for member_id in list(receiving):
+            if not _present(room, member_id):
+                receiving.discard(member_id)
+        for member_id in sfu.members(key):
+            if member_id in room.removed:
+                await self._tell_gone(room, member_id, await sfu.kick(key, member_id))
+            elif not _present(room, member_id):
+                await self._tell_gone(room, member_id, await sfu.leave(key, member_id))
+            elif group.sfu_room(room, member_id) != key:
+                await self._move(sfu, room, key, member_id)
+            else:
+                try:
+                    await sfu.moderate(key, member_id, *group.blocked(room, member_id))
+                except SfuRefused as refused:  # one publication's trouble stops no one else's
+                    log_event("sfu.refused", logging.WARNING, event="moderate",
+                              error=str(refused.code))
+        if key != room.id and not sfu.members(key):
+            if all(group.sfu_room(room, m) != key for m in room.members):
+                await sfu.destroy_room(key)  # a breakout that ended
+                return
+        await self._converge(sfu, room, key)
+
+    async def _move(self, sfu: Sfu, room: Room, key: str, member_id: str) -> None:
+        """Take ``member_id`` out of SFU room ``key`` (they went to a breakout or came back):
+        ``sfu.gone`` for what they received there, to those who received them, and
+        ``sfu.republish`` to them: they publish again, and are offered the feeds of their
+        new place as they come up."""
+        member = room.members[member_id]
+        received = sfu.subscriptions(key, member_id)
+        await self._tell_gone(room, member_id, await sfu.leave(key, member_id))
+        if member.sid:
+            for feed in received:
+                await self.delivery.send("sfu.gone", {"feed": feed}, member.sid)
+            await self.delivery.send("sfu.republish", {}, member.sid)
+
+    async def _converge(self, sfu: Sfu, room: Room, key: str) -> None:
+        """Make who receives whom in SFU room ``key`` what :func:`_sees` says now (a move
+        to a side room, focus mode, a member allowed to be seen change it): close what it
+        no longer allows, offer what it does."""
+        feeds = sfu.feeds(key)
+        for member_id in sfu.members(key):
             viewer = room.members.get(member_id)
-            for feed in sfu.subscriptions(room.id, member_id):
+            for feed in sfu.subscriptions(key, member_id):
                 if viewer is None or not _sees(room, viewer, feed):
-                    await sfu.unsubscribe(room.id, member_id, feed)
+                    await sfu.unsubscribe(key, member_id, feed)
                     if viewer is not None and viewer.sid:
                         await self.delivery.send("sfu.gone", {"feed": feed}, viewer.sid)
         for member_id in list(self.receiving.get(room.id, ())):
             viewer = room.members.get(member_id)
-            if viewer is None:
+            if viewer is None or group.sfu_room(room, member_id) != key:
                 continue
             for feed in feeds:
-                if _sees(room, viewer, feed) and feed not in sfu.subscriptions(room.id,
-                                                                               member_id):
+                if _sees(room, viewer, feed) and feed not in sfu.subscriptions(key, member_id):
                     await self._offer(sfu, room, viewer, feed)
 
 
@@ -261,11 +321,12 @@ def _present(room: Room, member_id: str) -> bool:
 
 
 def _sees(room: Room, viewer: Member, feed: str) -> bool:
-    """Whether ``viewer`` receives ``feed`` (open mode: every admitted person on their side)."""
+    """Whether ``viewer`` receives ``feed``: every admitted person on their side, in their
+    place (main room or breakout), as focus mode allows (:func:`group.sees`)."""
     source = room.members.get(feed)
     return (source is not None and source.id != viewer.id
             and source.state is MemberState.ADMITTED and viewer.state is MemberState.ADMITTED
-            and room.same_side(viewer, source))
+            and room.same_side(viewer, source) and group.sees(room, viewer, source))
 
 
 class _answering:

@@ -89,6 +89,14 @@ class Sfu(Protocol):
         """Close ``member``'s publication and subscriptions. Returns the members whose
         subscription to ``member``'s feed ended with it."""
 
+    async def moderate(self, room: str, member: str, audio: bool, video: bool) -> None:
+        """Block (True) or let through ``member``'s published audio and video, at the SFU:
+        whatever their client sends, a blocked kind reaches nobody. Remembered, and applied
+        again to each later publication; nothing to do until they publish.
+
+        Note: unblocking does not unmute anyone: it only lets through what they send.
+        """
+
     async def kick(self, room: str, member: str) -> list[str]:
         """:meth:`forbid`, then throw ``member`` out; returns as :meth:`leave` does."""
 

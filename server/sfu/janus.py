@@ -34,6 +34,18 @@ def _random() -> str:
     return secrets.token_urlsafe(18)
 
 
+def _mids(sdp: str) -> dict[str, list[str]]:
+    """The mid of each audio and video m-line of an SDP (what ``moderate`` names)."""
+    mids: dict[str, list[str]] = {}
+    kind = ""
+    for line in sdp.split("\r\n"):
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        elif line.startswith("a=mid:") and kind in ("audio", "video"):
+            mids.setdefault(kind, []).append(line[len("a=mid:"):].strip())
+    return mids
+
+
 def _scrubbed(sdp: str) -> str:
     """Janus's SDP without the room id it writes into the session name (``s=VideoRoom
     <id>``): the room id is a capability to know, so it stays on the server."""
@@ -49,6 +61,9 @@ class _Member:
     publishing: bool = False  # offered and answered
     live: bool = False  # Janus said webrtcup: others may subscribe
     subscriptions: dict[str, int] = field(default_factory=dict)  # feed member -> handle
+    mids: dict[str, list[str]] = field(default_factory=dict)  # kind -> its m-lines' mids
+    blocked: tuple[bool, bool] = (False, False)  # (audio, video) wanted blocked
+    applied: tuple[bool, bool] = (False, False)  # what Janus holds for this publication
 
 
 @dataclass
@@ -136,6 +151,7 @@ class JanusSfu:
                 member.private_id = None
                 member.publishing = False
                 member.live = False
+                member.applied = (False, False)
                 member.subscriptions.clear()
 
     async def close(self) -> None:
@@ -259,7 +275,33 @@ class JanusSfu:
             if not jsep or jsep.get("type") != "answer":
                 raise SfuRefused("no answer to the offer")
             state.publishing = True
+            state.mids = _mids(str(jsep["sdp"]))
+            state.applied = (False, False)  # a new publication: nothing blocked on it yet
+            await self._moderate(known, session, state)
             return _scrubbed(str(jsep["sdp"]))
+
+    async def moderate(self, room: str, member: str, audio: bool, video: bool) -> None:
+        known, session = await self._ensure(room)
+        async with known.lock:
+            state = known.members.get(member)
+            if state is None:
+                return  # not allowed in yet; the caller says it again once they publish
+            state.blocked = (audio, video)
+            await self._moderate(known, session, state)
+
+    async def _moderate(self, known: _Room, session: JanusSession, state: _Member) -> None:
+        """Make what Janus blocks of a publication what is wanted (VideoRoom ``moderate``,
+        one request per m-line that changes)."""
+        if not state.publishing or state.applied == state.blocked:
+            return
+        for index, kind in enumerate(("audio", "video")):
+            if state.applied[index] == state.blocked[index]:
+                continue
+            for mid in state.mids.get(kind, []):
+                await session.message(self._control_handle(), {
+                    "request": "moderate", "room": known.janus_id, "secret": known.secret,
+                    "id": state.feed_id, "mid": mid, "mute": state.blocked[index]})
+        state.applied = state.blocked
 
     async def subscribe(self, room: str, member: str, feed: str) -> str:
         known, session = await self._ensure(room)
@@ -353,6 +395,7 @@ class JanusSfu:
         state.private_id = None
         state.publishing = False
         state.live = False
+        state.applied = (False, False)
 
     async def kick(self, room: str, member: str) -> list[str]:
         known = self._rooms.get(room)

@@ -481,6 +481,9 @@ export class AlongsideRoom extends EventTarget {
     // A group room's media (docs/groups.md): offers for each feed, and feeds that ended.
     socket.on("sfu.offer", (message) => this.#sfu?.handleOffer(message));
     socket.on("sfu.gone", (message) => this.#sfu?.handleGone(message));
+    socket.on("sfu.republish", () => {
+      this.#sfu?.handleRepublish().catch((err) => this.#log("sfu.publish failed", err));
+    });
     socket.on("expired", () => {
       this.#tokenExpired = true;
       this.#emit("expired", {});

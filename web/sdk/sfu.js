@@ -168,6 +168,18 @@ export class SfuMedia {
     if (!answer.ok) this.#o.log(`sfu.answer for ${feed} refused: ${answer.error.code}`);
   }
 
+  /**
+   * The server moved us to another media room (a breakout, docs/groups.md): publish again
+   * there with a fresh offer. The feeds of the new place come as `sfu.offer`; the old ones
+   * went with `sfu.gone`.
+   */
+  async handleRepublish() {
+    if (this.#closed || !this.#started) return;
+    this.#publication?.close();
+    this.#publication = null;
+    await this.#publish();
+  }
+
   /** A feed ended: `{feed}`. */
   handleGone(message) {
     if (typeof message?.feed !== "string" || !this.#feeds.has(message.feed)) return;

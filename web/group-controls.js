@@ -1,0 +1,79 @@
+// The clinician's control strip of a group session (docs/groups.md, protocol.md §4 "Group
+// controls"): mute all, focus mode, breakouts in pairs, and per member mute, ask to unmute,
+// video off, spotlight and allow video. Every button sends one `group.*` event; the server
+// decides and enforces it at the media server, and this strip only redraws from the `group`
+// part of the clinician's snapshot. Members see no strip (their snapshot says nothing of the
+// others anyway).
+//
+//   import { mountGroupControls } from "./group-controls.js";
+//   mountGroupControls({ room, you: answer.you, snapshot: answer.room }); // after a join
+//
+// Caveat: "Practice in pairs" pairs the members in the order the room lists them (a trio when
+// their number is odd); choosing the pairs by hand is still to do.
+
+import { h } from "./dom.js";
+import { errorText, t } from "./i18n.js";
+
+/** @type {HTMLElement | null} */
+let strip = null;
+
+/**
+ * Mounts the strip for a clinician in a group room (nothing for anyone else, or twice).
+ *
+ * @param {object} options
+ * @param {import("./sdk/alongside.js").AlongsideRoom} options.room
+ * @param {{id: string, role: string}} options.you
+ * @param {object} options.snapshot
+ */
+export function mountGroupControls({ room, you, snapshot }) {
+  if (snapshot?.media !== "sfu" || you?.role !== "clinician" || strip) return;
+  strip = h("section", { className: "group-controls", "aria-label": t("group.controls.title") });
+  const status = h("p", { className: "group-controls-status", role: "status" });
+  const send = async (event, payload) => {
+    const answer = await room.request(event, payload);
+    status.textContent = answer.ok ? "" : errorText(answer.error.code, answer.error.message);
+    if (answer.ok && answer.room) draw(answer.room);
+  };
+  const draw = (snap) => {
+    const g = snap?.group;
+    if (!strip || !g) return;
+    const members = [...(snap.participants ?? []), ...(snap.away ?? [])]
+      .filter((p) => p.role === "client");
+    const button = (label, event, payload, pressed) =>
+      h("button", { type: "button", "aria-pressed": pressed === undefined ? undefined : String(pressed),
+        onclick: () => send(event, payload) }, label);
+    const pairs = [];
+    for (let i = 0; i + 1 < members.length; i += 2) pairs.push([members[i].id, members[i + 1].id]);
+    if (members.length % 2 === 1 && pairs.length) pairs[pairs.length - 1].push(members.at(-1).id);
+    const top = h("div", { className: "group-controls-all" },
+      button(t("group.controls.muteAll"), "group.mute", { all: true }),
+      button(t("group.controls.focus"), "group.focus", { on: !g.focus }, g.focus),
+      g.breakouts.length
+        ? button(t("group.controls.breakoutEnd"), "group.breakout-end", {})
+        : pairs.length ? button(t("group.controls.breakout"), "group.breakout", { pairs }) : "");
+    const rows = members.map((m) => {
+      const muted = g.muted.includes(m.id);
+      const videoOff = g.videoOff.includes(m.id);
+      const allowed = g.videoAllowed.includes(m.id);
+      return h("li", {},
+        h("span", { className: "group-controls-name" }, m.name),
+        muted
+          ? button(t("group.controls.askUnmute", { name: m.name }), "group.ask-unmute",
+            { participant: m.id })
+          : button(t("group.controls.mute", { name: m.name }), "group.mute", { participant: m.id }),
+        button(t(videoOff ? "group.controls.videoOn" : "group.controls.videoOff", { name: m.name }),
+          "group.video-off", { participant: m.id, off: !videoOff }),
+        button(t("group.controls.spotlight", { name: m.name }), "group.spotlight",
+          { participant: g.spotlight === m.id ? null : m.id }, g.spotlight === m.id),
+        g.focus ? button(t("group.controls.allowVideo", { name: m.name }), "group.allow-video",
+          { participant: m.id, allowed: !allowed }, allowed) : "");
+    });
+    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top,
+      h("ul", { className: "group-controls-members" }, ...rows), status);
+  };
+  const anchor = document.querySelector("section[data-tools]");
+  if (anchor?.parentElement) anchor.parentElement.insertBefore(strip, anchor);
+  else document.body.append(strip);
+  draw(snapshot);
+  room.addEventListener("room", (e) => draw(/** @type {CustomEvent} */ (e).detail));
+}
