@@ -40,6 +40,7 @@ from typing import Any
 from bench.capped import b5_capped
 from bench.chart import capped_chart, chart
 from bench.cluster import b5
+from bench.group_phase import b6
 from bench.harness import BENCH, NODE, PROCS, TASKSET, log
 from bench.plan import FULL, PHASE_END, PHASES, QUICK, SMOKE, Plan
 from bench.report import markdown
@@ -54,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=BENCH / "results",
                         help="where latest.json and latest.png go")
-    parser.add_argument("--only", default="B1,B2,B3,B4,B5",
-                        help="subset, e.g. B1,B4 or B5 (B5C: the capped nodes alone)")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5,B6",
+                        help="subset, e.g. B1,B4 or B5 (B5C: the capped nodes alone), B6")
     parser.add_argument("--no-node", action="store_true", help="leave N0 out even if node exists")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             res["cluster"] = b5(plan)
         if only & {"B5", "B5C"}:  # B5C alone: the capped nodes only (debugging)
             res.setdefault("cluster", {})["capped"] = b5_capped(plan)
+        if "B6" in only:
+            res["group"] = b6(plan)
     finally:
         PROCS.stop_all()
     res["wall_s"] = round(time.monotonic() - started, 1)
