@@ -90,9 +90,13 @@ def group_table(g: dict[str, Any]) -> list[str]:
             f"| a member's uplink (kB/s); baseline a member of a six-person mesh | "
             f"{fmt(g['sfu_uplink_bytes_per_s'] / 1000)} | "
             f"{fmt(g['mesh_uplink_bytes_per_s'] / 1000)} | {fmt(g['uplink_ratio'])} |",
-            f"| CPU-s per forwarded stream per second: Janus; baseline our server | "
-            f"{fmt(g['janus_cpu_per_stream_s'], 4)} | {fmt(g['server_cpu_per_stream_s'], 4)} "
-            f"| {fmt(g['janus_cpu_per_stream_s'] / g['server_cpu_per_stream_s'] if g['server_cpu_per_stream_s'] else None)} |"]
+            f"| CPU-ms per forwarded stream per second: Janus; beside it our server | "
+            f"{fmt(cpu_ms(g['janus_cpu_per_stream_s']))} | "
+            f"{fmt(cpu_ms(g['server_cpu_per_stream_s']))} | — |"]
+
+
+def cpu_ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
 
 
 CAPPED_LABELS = {"one_node": "1 node", "two_nodes": "2 nodes", "three_nodes": "3 nodes"}
