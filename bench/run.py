@@ -1,6 +1,6 @@
 """``make bench``: Alongside against its peers, side by side, in one run.
 
-    python -m bench.run [--quick] [--smoke] [--out DIR] [--only B1,B2,B3,B4]
+    python -m bench.run [--quick] [--smoke] [--out DIR] [--only B1,B2,B3,B4,B5,B6]
 
 Contestants run as separate processes on CPU 0 (``taskset -c 0``); the load
 generator (``bench/loadgen/gen.js``, Node socket.io-client, one for all) and the
@@ -17,7 +17,8 @@ Writes ``bench/results/latest.json`` and ``latest.png`` and prints the table.
 
 This module is the command line only; the pieces are bench.plan (sizes and time shares),
 bench.harness (processes, contestants, the load generator), bench.scenarios (B1-B4),
-bench.cluster (B5), bench.capped (B5 with CPU-capped nodes), bench.targets (what a run is
+bench.cluster (B5), bench.capped (B5 with CPU-capped nodes), bench.group_phase (B6, a group
+through a real Janus; its driver is bench.group), bench.targets (what a run is
 judged against), bench.report (the table and latest.md) and bench.chart (latest.png and
 latest-capped.png).
 """
