@@ -42,7 +42,7 @@ function clinicianBlocks(v, api) {
   if (v.stage === "closed") {
     blocks.push(["answers", v.answers, () => h("ul", { className: "answer-list", "aria-label": api.t("answers-label") },
       ...v.answers.map((a) => h("li", {}, a.held ? h("s", {}, a.text) : a.text, " ",
-        api.button(api.t(a.held ? "unhold" : "hold"), "hold", { index: a.index, held: !a.held })))))]);
+        api.button(api.t(a.held ? "unhold" : "hold"), "hold", { index: a.index, held: !a.held }))))]);
   }
   if (v.stage === "revealed") blocks.push(sharedList(v, api));
   blocks.push(["controls", { stage: v.stage, n: (v.answers ?? []).length }, () => h("div", { className: "actions" },
