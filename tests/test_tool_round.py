@@ -144,7 +144,7 @@ async def test_the_reveal_order_is_shuffled(alongside: Harness) -> None:
 
 
 async def test_holding_back_too_few_answers_and_bad_input(alongside: Harness) -> None:
-    lead, _, members = await group(alongside, ["ana", "ben", "cy"])
+    lead, _, members = await group(alongside, list(NAMES))
     bad = await lead.call("tool:start", {"tool": "round", "options": {"prompt": " "}})
     assert code(bad) == "E_TOOL_INVALID"
     assert (await lead.call("tool:start", {"tool": "round", "options": {
@@ -165,7 +165,7 @@ async def test_holding_back_too_few_answers_and_bad_input(alongside: Harness) ->
 
     assert (await lead.call("tool:start", {"tool": "round", "options": {
         "prompt": "Again?"}}))["ok"]
-    for sub in ("ana", "ben", "cy"):
+    for sub in ("ana", "ben", "cy", "dee"):
         assert (await tool_act(members[sub], "round", "answer", {"text": ANSWERS[sub]}))["ok"]
     closed = view(await lead.call("tool:act", {"tool": "round", "action": "close",
                                                "payload": {}}))
@@ -173,9 +173,17 @@ async def test_holding_back_too_few_answers_and_bad_input(alongside: Harness) ->
     held = view(await lead.call("tool:act", {"tool": "round", "action": "hold",
                                              "payload": {"index": ben}}))
     assert [a["held"] for a in held["answers"]] == [a["index"] == ben for a in held["answers"]]
+    [cy] = [a["index"] for a in closed["answers"] if a["text"] == ANSWERS["cy"]]
+    assert (await lead.call("tool:act", {"tool": "round", "action": "hold",
+                                         "payload": {"index": cy}}))["ok"]
+    # Two left to share: too few, whatever was answered.
+    assert code(await lead.call("tool:act", {"tool": "round", "action": "reveal",
+                                             "payload": {}})) == "E_TOOL_TOO_FEW"
+    assert (await lead.call("tool:act", {"tool": "round", "action": "hold",
+                                         "payload": {"index": cy, "held": False}}))["ok"]
     revealed = view(await lead.call("tool:act", {"tool": "round", "action": "reveal",
                                                  "payload": {}}))
-    assert sorted(revealed["shared"]) == sorted([ANSWERS["ana"], ANSWERS["cy"]])
+    assert sorted(revealed["shared"]) == sorted([ANSWERS["ana"], ANSWERS["cy"], ANSWERS["dee"]])
     got = await members["ben"].wait_for("tool", lambda d: any(
         t.get("view", {}).get("stage") == "revealed" for t in d["tools"]))
     [v] = [t["view"] for t in got["tools"] if t["name"] == "round"]
@@ -186,7 +194,7 @@ async def test_holding_back_too_few_answers_and_bad_input(alongside: Harness) ->
     [entry] = [e for e in await alongside_record(alongside, "clinician-1")
                if e["record"].get("prompt") == "Again?"]
     assert entry["record"]["held"] == 1 and sorted(entry["record"]["shared"]) == \
-        sorted([ANSWERS["ana"], ANSWERS["cy"]])
+        sorted([ANSWERS["ana"], ANSWERS["cy"], ANSWERS["dee"]])
     assert "ana" not in json.dumps(entry) and "Ana" not in json.dumps(entry)
 
 

@@ -11,8 +11,8 @@ How it keeps answers anonymous (docs/plugins.md, "Round"):
   in the state). Only now the clinicians read the texts, nameless, and may **hold back**
   one that identifies someone or should be taken up one to one, before sharing.
 - **Reveal** shows the shuffled, nameless answers to everyone. A round needs at least
-  ``MIN_TO_REVEAL`` answers to be revealed: with two, each of the two would know who wrote
-  the other.
+  ``MIN_TO_REVEAL`` answers shared (not held back): with two, each of the two writers
+  would know who wrote the other.
 
 Caveat: the state keeps which answer is whose (a member sees their own, and may change it
 until the round closes); that link never leaves the server and the session record keeps
@@ -104,10 +104,10 @@ class Round:
             _only(payload, set())
             if stage != CLOSED:
                 raise ToolError("E_TOOL_STAGE", "Close the round before sharing the answers.")
-            if len(state["shuffled"]) < MIN_TO_REVEAL:
+            if len(state["shuffled"]) - len(state["held"]) < MIN_TO_REVEAL:
                 raise ToolError("E_TOOL_TOO_FEW", f"A round is shared only with at least "
-                                                  f"{MIN_TO_REVEAL} answers, so nobody can "
-                                                  "tell who wrote which.")
+                                                  f"{MIN_TO_REVEAL} answers (not held back), "
+                                                  "so nobody can tell who wrote which.")
             state["stage"] = REVEALED
         else:
             raise _invalid(f"Round has no action {action!r}.")

@@ -48,7 +48,7 @@ function clinicianBlocks(v, api) {
   blocks.push(["controls", { stage: v.stage, n: (v.answers ?? []).length }, () => h("div", { className: "actions" },
     v.stage === "open" ? api.button(api.t("close"), "close") : "",
     v.stage === "closed" ? api.button(api.t("reveal"), "reveal", {}, "primary") : "",
-    v.stage === "closed" && v.answers.length < v.min_to_reveal ? h("p", { className: "quiet" }, api.t("too-few", { count: v.min_to_reveal })) : "",
+    v.stage === "closed" && v.answers.filter((a) => !a.held).length < v.min_to_reveal ? h("p", { className: "quiet" }, api.t("too-few", { count: v.min_to_reveal })) : "",
     api.stopButton(api.t("finish")))]);
   return blocks;
 }
