@@ -201,3 +201,37 @@ async def test_a_janus_that_hangs_is_given_up_and_its_rooms_move(
         assert pool_of(h).placed(GROUP) == b.url
     finally:
         os.kill(a.process.pid, signal.SIGCONT)
+
+
+@pytest.mark.timeout(150)
+async def test_a_breakout_is_placed_on_its_own_and_moves_alone_when_its_janus_dies(
+        start_server: Any, two_janus: tuple[JanusServer, JanusServer],
+        members: list[Member]) -> None:  # noqa: F811
+    a, b = two_janus
+    h = await serve(start_server, a, b)
+    clinician, one, two = await seated(h, members, GROUP, "dr-1", ["member-1", "member-2"])
+    pool = pool_of(h)
+    assert pool.placed(GROUP) == a.url
+    ack = await clinician.peer.call("group.breakout", {"pairs": [["member-1", "member-2"]]})
+    assert ack["ok"], ack
+    await until(lambda: one.republished == 1 and two.republished == 1)
+    await frames_from(one, ["member-2"])
+    await frames_from(two, ["member-1"])
+    (pair,) = [k for k in pool.rooms() if k != GROUP]
+    assert pool.placed(pair) == b.url  # the least loaded: the group's own room is on A
+    placed = await Placements(h.store).get(pair)
+    assert placed is not None and placed.instance == b.url
+
+    b.kill()  # only the breakout lived there
+    one.frames.clear()
+    two.frames.clear()
+    await until(lambda: one.republished == 2 and two.republished == 2, timeout=5)
+    await frames_from(one, ["member-2"], 20)
+    await frames_from(two, ["member-1"], 20)
+    assert pool.placed(pair) == a.url and pool.placed(GROUP) == a.url
+    assert clinician.republished == 0  # the main room never moved
+
+    assert (await clinician.peer.call("group.breakout-end", {}))["ok"]
+    await until(lambda: one.republished == 3 and two.republished == 3)
+    await frames_from(clinician, ["member-1", "member-2"], 30)
+    await until(lambda: pool.rooms() == [GROUP])
