@@ -9,10 +9,17 @@
 //   mountGroupControls({ room, you: answer.you, snapshot: answer.room }); // after a join
 //
 // Caveat: "Practice in pairs" pairs the members in the order the room lists them (a trio when
-// their number is odd); choosing the pairs by hand is still to do.
+// their number is odd); the pairs are shown under the button before it is pressed (and while
+// the breakouts run), but choosing them by hand is still to do.
 
 import { h } from "./dom.js";
-import { errorText, t } from "./i18n.js";
+import { errorText, locale, t } from "./i18n.js";
+
+/** "Sam and Kim; Lee and Robin": the pairs, by name, in the page's language. */
+function pairNames(pairs, names) {
+  const list = new Intl.ListFormat(locale(), { type: "conjunction" });
+  return pairs.map((pair) => list.format(pair.map((id) => names.get(id) ?? "?"))).join("; ");
+}
 
 /** @type {HTMLElement | null} */
 let strip = null;
@@ -45,12 +52,22 @@ export function mountGroupControls({ room, you, snapshot }) {
     const pairs = [];
     for (let i = 0; i + 1 < members.length; i += 2) pairs.push([members[i].id, members[i + 1].id]);
     if (members.length % 2 === 1 && pairs.length) pairs[pairs.length - 1].push(members.at(-1).id);
+    const names = new Map(members.map((m) => [m.id, m.name]));
+    // The pairs are shown before starting (and while running), tied to the button.
+    const shown = g.breakouts.length ? g.breakouts : pairs;
+    const preview = shown.length
+      ? h("p", { className: "group-controls-pairs", id: "group-controls-pairs" },
+        t(g.breakouts.length ? "group.controls.pairsNow" : "group.controls.pairsNext",
+          { pairs: pairNames(shown, names) }))
+      : "";
+    const pairsButton = g.breakouts.length
+      ? button(t("group.controls.breakoutEnd"), "group.breakout-end", {})
+      : pairs.length ? button(t("group.controls.breakout"), "group.breakout", { pairs }) : "";
+    if (pairsButton && preview) pairsButton.setAttribute("aria-describedby", "group-controls-pairs");
     const top = h("div", { className: "group-controls-all" },
       button(t("group.controls.muteAll"), "group.mute", { all: true }),
       button(t("group.controls.focus"), "group.focus", { on: !g.focus }, g.focus),
-      g.breakouts.length
-        ? button(t("group.controls.breakoutEnd"), "group.breakout-end", {})
-        : pairs.length ? button(t("group.controls.breakout"), "group.breakout", { pairs }) : "");
+      pairsButton);
     const rows = members.map((m) => {
       const muted = g.muted.includes(m.id);
       const videoOff = g.videoOff.includes(m.id);
@@ -68,7 +85,7 @@ export function mountGroupControls({ room, you, snapshot }) {
         g.focus ? button(t("group.controls.allowVideo", { name: m.name }), "group.allow-video",
           { participant: m.id, allowed: !allowed }, allowed) : "");
     });
-    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top,
+    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top, preview,
       h("ul", { className: "group-controls-members" }, ...rows), status);
   };
   const anchor = document.querySelector("section[data-tools]");
