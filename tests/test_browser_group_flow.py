@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Locator, Page
 
 from devtools import janus as janus_tools
 from tests.browser import PageLog, browser_fixture  # noqa: F401  (the browser fixture)
@@ -138,6 +138,11 @@ async def _all_play(pages: list[Page], others: int, hidden: list[str], log: Page
         raise AssertionError(f"{step}: not every page plays {others} others\n{log}") from exc
 
 
+def notes(page: Page) -> Locator:
+    """The member's notes of what the clinician set (web/group-member.js)."""
+    return page.get_by_role("region", name="What the clinician set for the group")
+
+
 async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog) -> None:
     """Admit all, focus mode on and off, mute all and ask one to unmute, a spotlight, a
     breakout in the listed order and everyone back: all from the clinician's buttons.
@@ -155,11 +160,14 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog)
     strip = clinician.get_by_role("region", name="Group controls")
     # Focus mode: members see and hear only the clinician, and are told so.
     focus = strip.get_by_role("button", name="Focus mode", exact=True)
-    await focus.click()
-    assert await focus.get_attribute("aria-pressed") == "true"
+    await focus.focus()
+    await clinician.keyboard.press("Enter")  # the strip works from the keyboard too
+    await strip.locator('button[aria-pressed="true"]', has_text="Focus mode").wait_for()
+    # The strip redraws, and the keyboard focus stays on the same button.
+    assert await clinician.evaluate("document.activeElement.textContent") == "Focus mode"
     note = "The group is in focus mode: you see and hear the facilitators."
     for page in pages:
-        await page.get_by_text(note).wait_for()
+        await notes(page).get_by_text(note).wait_for()
     await _all_play(pages, 1, names, log, "focus mode")
     await pages[0].wait_for_function(
         "(text) => document.querySelector('[data-announce]').textContent.includes(text)", arg=note)
@@ -167,13 +175,13 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog)
     await focus.click()
     await _all_play(everyone, len(names), [], log, "focus mode off")
     for page in pages:
-        assert await page.get_by_text(note).count() == 0
+        assert await notes(page).get_by_text(note).count() == 0
 
     # Mute all: every member is told, their microphone goes off on the page, and Unmute
     # shows only on the page of the member the clinician asks.
     await strip.get_by_role("button", name="Mute all", exact=True).click()
     for page in pages:
-        await page.get_by_text("The clinician muted your microphone.").wait_for()
+        await notes(page).get_by_text("The clinician muted your microphone.").wait_for()
         await page.wait_for_function(MIC_OFF)
         assert await page.get_by_role("button", name="Unmute").count() == 0
     first = names[0]
@@ -188,14 +196,14 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog)
     await unmute.wait_for(state="detached")
     await strip.get_by_role("button", name=f"Mute {first}", exact=True).wait_for()
     for page in pages[1:]:
-        assert await page.get_by_text("The clinician muted your microphone.").count() == 1
+        assert await notes(page).get_by_text("The clinician muted your microphone.").count() == 1
 
     # Spotlight: the tile is marked on every page, the member's own one for them.
     await strip.get_by_role("button", name=f"Spotlight {names[1]}", exact=True).click()
     for name, page in by_name.items():
         where = ".tile-local[data-spotlit]" if name == names[1] else "figure[data-peer][data-spotlit]"
         await page.locator(where).wait_for()
-    await clinician.locator("figure[data-peer][data-spotlit]").get_by_text(names[1]).wait_for()
+    await clinician.locator("figure[data-peer][data-spotlit] figcaption", has_text=names[1]).wait_for()
 
     # A breakout in the listed order, the pairs shown before starting.
     pairs = [names[i:i + 2] for i in range(0, len(names) - 1, 2)]
@@ -209,8 +217,8 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog)
         for name in pair:
             others = [n for n in pair if n != name]
             page = by_name[name]
-            await page.get_by_text(re.compile(r"^You're in a breakout with ")).wait_for()
-            note_text = await page.get_by_text(re.compile(r"^You're in a breakout with ")).inner_text()
+            await notes(page).get_by_text(re.compile(r"^You're in a breakout with ")).wait_for()
+            note_text = await notes(page).get_by_text(re.compile(r"^You're in a breakout with ")).inner_text()
             assert all(o in note_text for o in others), note_text
             outside = [n for n in names if n not in pair]
             await _all_play([page], len(others), outside, log, f"breakout ({name})")
@@ -221,7 +229,7 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog)
 
     await strip.get_by_role("button", name="Bring everyone back", exact=True).click()
     for page in pages:
-        await page.get_by_text(re.compile(r"^You're in a breakout")).wait_for(state="detached")
+        await notes(page).get_by_text(re.compile(r"^You're in a breakout")).wait_for(state="detached")
     await _all_play(everyone, len(names), [], log, "everyone back")
     await pages[0].wait_for_function(
         "() => document.querySelector('[data-announce]').textContent"

@@ -18,6 +18,22 @@
 
 import { errorText, locale, t } from "./i18n.js";
 
+/**
+ * Marks the spotlit tile, larger and outlined, on anyone's page (the local tile when it is
+ * you); none when `id` is null. group.js calls it for each snapshot, group-controls.js after a
+ * clinician's control (the actor gets their snapshot in the answer, not as a broadcast).
+ *
+ * @param {string | null | undefined} id
+ * @param {string | undefined} youId
+ */
+export function markSpotlight(id, youId) {
+  for (const tile of document.querySelectorAll("[data-spotlit]")) tile.removeAttribute("data-spotlit");
+  if (!id) return;
+  const tile = id === youId ? document.querySelector(".tile-local")
+    : document.querySelector(`[data-tiles] figure[data-peer="${CSS.escape(id)}"]`);
+  tile?.setAttribute("data-spotlit", "");
+}
+
 /** How often, in focus mode, the page looks again at which tiles still carry a video. */
 const FOCUS_CHECK_MS = 1000;
 
@@ -107,7 +123,10 @@ export function mountGroupMember({ room }) {
         const answer = await room.request("group.unmute", {});
         if (answer.ok) {
           localAudio(true);
-          return;  // the snapshot that follows redraws the notes
+          // Lifting one's own block changes nobody else's view, so no snapshot is broadcast:
+          // the answer carries this person's.
+          if (answer.room) follow(answer.room);
+          return;
         }
         unmute.disabled = false;
         problem.hidden = false;
@@ -143,15 +162,6 @@ export function mountGroupMember({ room }) {
     was = now;
   }
 
-  /** The spotlit tile, larger and marked, for everyone (the local tile when it is you). */
-  function markSpotlight(id, youId) {
-    for (const tile of document.querySelectorAll("[data-spotlit]")) tile.removeAttribute("data-spotlit");
-    if (!id) return;
-    const tile = id === youId ? document.querySelector(".tile-local")
-      : tiles?.querySelector(`figure[data-peer="${CSS.escape(id)}"]`);
-    tile?.setAttribute("data-spotlit", "");
-  }
-
   /** In focus mode: hide the tiles of members whose feed the server closed. */
   function holdTiles(focus, snap) {
     const roles = new Map((snap.participants ?? []).map((p) => [p.id, p.role]));
@@ -184,5 +194,5 @@ export function mountGroupMember({ room }) {
     }
   }
 
-  return { follow, reset, markSpotlight };
+  return { follow, reset };
 }

@@ -15,7 +15,7 @@
 // so the knock goes straight through.
 
 import { errorText, locale, t } from "./i18n.js";
-import { mountGroupMember } from "./group-member.js";
+import { markSpotlight, mountGroupMember } from "./group-member.js";
 import { mountProgramPanel } from "./program.js";
 
 /** The longest alias the server takes (server/domain/group_agreement.py ALIAS_MAX). */
@@ -172,7 +172,7 @@ export function mountGroup({ room, token, tell }) {
     setTimeout(() => {
       if (last !== snap) return;
       if (!admitted || snap.status === "ended") notes.reset();
-      else if (snap.you?.role === "clinician") notes.markSpotlight(snap.group?.spotlight, snap.you.id);
+      else if (snap.you?.role === "clinician") markSpotlight(snap.group?.spotlight, snap.you.id);
       else notes.follow(snap);
     }, 0);
     return true;
