@@ -23,6 +23,7 @@ from devtools import janus as janus_tools
 from tests.browser import PageLog, browser_fixture  # noqa: F401  (the browser fixture)
 from tests.cli_server import serve
 from tests.conftest import Harness
+from tests.test_browser_a11y import axe_violations
 from tests.test_browser_group import (  # noqa: F401  (fixtures: janus, group, contexts)
     DESKTOP,
     GROUP,
@@ -100,11 +101,13 @@ async def test_mute_all_also_mutes_a_member_admitted_after_it_at_the_sfu(
 
 
 async def _open_link(browser: Browser, made: list[BrowserContext], link: str, log: PageLog,
-                     label: str, clinician: bool) -> Page:
+                     label: str, clinician: bool, axe: bool = False) -> Page:
     """A printed link in a fresh browser context, camera allowed, at low resolution."""
     origin = re.match(r"https?://[^/]+", link)
     assert origin, link
-    context = await browser.new_context(viewport=DESKTOP if clinician else SMALL, locale="en-US")
+    # axe-core is added to the clinician's and the first member's pages: their CSP is bypassed.
+    context = await browser.new_context(viewport=DESKTOP if clinician else SMALL, locale="en-US",
+                                        bypass_csp=axe)
     await context.grant_permissions(["camera", "microphone"], origin=origin.group(0))
     await context.add_init_script(LOW_RESOLUTION)
     made.append(context)
@@ -188,6 +191,10 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog)
     await strip.get_by_role("button", name=f"Ask {first} to unmute", exact=True).click()
     unmute = by_name[first].get_by_role("button", name="Unmute", exact=True)
     await unmute.wait_for()
+    # The strip and the member's notes, with the Unmute button: no serious axe problem.
+    for page in (clinician, by_name[first]):
+        problems = await axe_violations(page)
+        assert not problems, "\n".join(problems)
     assert await by_name[first].evaluate(MIC_OFF)  # asking unmutes nobody
     for page in pages[1:]:
         assert await page.get_by_role("button", name="Unmute").count() == 0
@@ -242,14 +249,15 @@ async def test_a_clinician_runs_a_group_of_four_from_the_pages(
     log = PageLog()
     clinician = await open_page(browser, contexts, group,
                                 group.token("clinician", name="Dr. Rivera", room=GROUP), log,
-                                "clinician", DESKTOP)
+                                "clinician", DESKTOP, bypass_csp=True)  # for axe-core
     await clinician.get_by_role("button", name="Join", exact=True).click()
     await clinician.wait_for_selector('body[data-phase="in"]')
     pages: dict[str, Page] = {}
     for sub, full, alias in [("sam", "Samuel Ortiz", None), ("lee", "Lee Park", "Robin"),
                              ("kim", "Kim Alvarez", None), ("ana", "Ana Ruiz", None)]:
         page = await open_page(browser, contexts, group,
-                               group.token("client", sub=sub, name=full, room=GROUP), log, sub)
+                               group.token("client", sub=sub, name=full, room=GROUP), log, sub,
+                               bypass_csp=sub == "sam")  # the first member's page gets axe-core
         pages[await _knock(page, alias)] = page
     assert list(pages) == ["Samuel", "Robin", "Kim", "Ana"]
     await run_group(clinician, pages, log)
@@ -268,13 +276,13 @@ async def test_the_make_run_group_links_run_a_group(
         links = server.links()
         log = PageLog()
         clinician = await _open_link(browser, contexts, links["group session, clinician"], log,
-                                     "clinician", clinician=True)
+                                     "clinician", clinician=True, axe=True)
         await clinician.get_by_role("button", name="Join", exact=True).click()
         await clinician.wait_for_selector('body[data-phase="in"]')
         pages: dict[str, Page] = {}
         for n, who in enumerate(["Jordan Lee", "María Santos", "Chris Park"], start=1):
             page = await _open_link(browser, contexts, links[f"group member {n} ({who})"], log,
-                                    who, clinician=False)
+                                    who, clinician=False, axe=n == 1)
             pages[await _knock(page)] = page
         assert list(pages) == ["Jordan", "María", "Chris"]
         await run_group(clinician, pages, log)
