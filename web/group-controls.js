@@ -9,10 +9,18 @@
 //   mountGroupControls({ room, you: answer.you, snapshot: answer.room }); // after a join
 //
 // Caveat: "Practice in pairs" pairs the members in the order the room lists them (a trio when
-// their number is odd); choosing the pairs by hand is still to do.
+// their number is odd); the pairs are shown under the button before it is pressed (and while
+// the breakouts run), but choosing them by hand is still to do.
 
 import { h } from "./dom.js";
-import { errorText, t } from "./i18n.js";
+import { markSpotlight } from "./group-member.js";
+import { errorText, locale, t } from "./i18n.js";
+
+/** "Sam and Kim; Lee and Robin": the pairs, by name, in the page's language. */
+function pairNames(pairs, names) {
+  const list = new Intl.ListFormat(locale(), { type: "conjunction" });
+  return pairs.map((pair) => list.format(pair.map((id) => names.get(id) ?? "?"))).join("; ");
+}
 
 /** @type {HTMLElement | null} */
 let strip = null;
@@ -39,18 +47,31 @@ export function mountGroupControls({ room, you, snapshot }) {
     if (!strip || !g) return;
     const members = [...(snap.participants ?? []), ...(snap.away ?? [])]
       .filter((p) => p.role === "client");
-    const button = (label, event, payload, pressed) =>
+    // Each button has a slot ("audio:<id>", "focus"...) that survives a redraw, so the
+    // keyboard focus stays on it when its label changes (Mute → Ask … to unmute).
+    const focused = /** @type {HTMLElement | null} */ (strip.querySelector("button:focus"))?.dataset.slot;
+    const button = (label, event, payload, pressed, slot = event) =>
       h("button", { type: "button", "aria-pressed": pressed === undefined ? undefined : String(pressed),
-        onclick: () => send(event, payload) }, label);
+        "data-slot": slot, onclick: () => send(event, payload) }, label);
     const pairs = [];
     for (let i = 0; i + 1 < members.length; i += 2) pairs.push([members[i].id, members[i + 1].id]);
     if (members.length % 2 === 1 && pairs.length) pairs[pairs.length - 1].push(members.at(-1).id);
+    const names = new Map(members.map((m) => [m.id, m.name]));
+    // The pairs are shown before starting (and while running), tied to the button.
+    const shown = g.breakouts.length ? g.breakouts : pairs;
+    const preview = shown.length
+      ? h("p", { className: "group-controls-pairs", id: "group-controls-pairs" },
+        t(g.breakouts.length ? "group.controls.pairsNow" : "group.controls.pairsNext",
+          { pairs: pairNames(shown, names) }))
+      : "";
+    const pairsButton = g.breakouts.length
+      ? button(t("group.controls.breakoutEnd"), "group.breakout-end", {})
+      : pairs.length ? button(t("group.controls.breakout"), "group.breakout", { pairs }) : "";
+    if (pairsButton && preview) pairsButton.setAttribute("aria-describedby", "group-controls-pairs");
     const top = h("div", { className: "group-controls-all" },
-      button(t("group.controls.muteAll"), "group.mute", { all: true }),
+      button(t("group.controls.muteAll"), "group.mute", { all: true }, undefined, "muteAll"),
       button(t("group.controls.focus"), "group.focus", { on: !g.focus }, g.focus),
-      g.breakouts.length
-        ? button(t("group.controls.breakoutEnd"), "group.breakout-end", {})
-        : pairs.length ? button(t("group.controls.breakout"), "group.breakout", { pairs }) : "");
+      pairsButton);
     const rows = members.map((m) => {
       const muted = g.muted.includes(m.id);
       const videoOff = g.videoOff.includes(m.id);
@@ -59,17 +80,22 @@ export function mountGroupControls({ room, you, snapshot }) {
         h("span", { className: "group-controls-name" }, m.name),
         muted
           ? button(t("group.controls.askUnmute", { name: m.name }), "group.ask-unmute",
-            { participant: m.id })
-          : button(t("group.controls.mute", { name: m.name }), "group.mute", { participant: m.id }),
+            { participant: m.id }, undefined, `audio:${m.id}`)
+          : button(t("group.controls.mute", { name: m.name }), "group.mute", { participant: m.id },
+            undefined, `audio:${m.id}`),
         button(t(videoOff ? "group.controls.videoOn" : "group.controls.videoOff", { name: m.name }),
-          "group.video-off", { participant: m.id, off: !videoOff }),
+          "group.video-off", { participant: m.id, off: !videoOff }, undefined, `video:${m.id}`),
         button(t("group.controls.spotlight", { name: m.name }), "group.spotlight",
-          { participant: g.spotlight === m.id ? null : m.id }, g.spotlight === m.id),
+          { participant: g.spotlight === m.id ? null : m.id }, g.spotlight === m.id, `spot:${m.id}`),
         g.focus ? button(t("group.controls.allowVideo", { name: m.name }), "group.allow-video",
-          { participant: m.id, allowed: !allowed }, allowed) : "");
+          { participant: m.id, allowed: !allowed }, allowed, `allow:${m.id}`) : "");
     });
-    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top,
+    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top, preview,
       h("ul", { className: "group-controls-members" }, ...rows), status);
+    setTimeout(() => markSpotlight(g.spotlight, you.id), 0);  // after room.js drew the tiles
+    if (focused) {
+      /** @type {HTMLElement | null} */ (strip.querySelector(`button[data-slot="${CSS.escape(focused)}"]`))?.focus();
+    }
   };
   const anchor = document.querySelector("section[data-tools]");
   if (anchor?.parentElement) anchor.parentElement.insertBefore(strip, anchor);

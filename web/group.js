@@ -15,6 +15,7 @@
 // so the knock goes straight through.
 
 import { errorText, locale, t } from "./i18n.js";
+import { markSpotlight, mountGroupMember } from "./group-member.js";
 import { mountProgramPanel } from "./program.js";
 
 /** The longest alias the server takes (server/domain/group_agreement.py ALIAS_MAX). */
@@ -51,6 +52,8 @@ export function mountGroup({ room, token, tell }) {
   let last = null;
   /** @type {HTMLElement | null} */
   let admitBox = null;
+  // What the clinician's controls mean for this person (group-member.js).
+  const notes = mountGroupMember({ room });
 
   /** After a refused join: shows the agreement when that was the reason. */
   async function onRefused(code) {
@@ -153,6 +156,7 @@ export function mountGroup({ room, token, tell }) {
   function render(snap) {
     if (!isGroup(snap)) {
       delete document.body.dataset.roomKind;
+      notes.reset();
       return false;
     }
     last = snap;
@@ -164,6 +168,13 @@ export function mountGroup({ room, token, tell }) {
     tiles.style.setProperty("--group-rows", String(Math.max(1, Math.ceil(count / gridColumns(count)))));
     if (snap.you?.role === "clinician") renderAdmitAll(snap.lobby ?? [], admitted);
     followProgramPanel(snap);
+    // After room.js has drawn this snapshot's tiles (it calls render() first).
+    setTimeout(() => {
+      if (last !== snap) return;
+      if (!admitted || snap.status === "ended") notes.reset();
+      else if (snap.you?.role === "clinician") markSpotlight(snap.group?.spotlight, snap.you.id);
+      else notes.follow(snap);
+    }, 0);
     return true;
   }
 

@@ -27,6 +27,8 @@ SEPARATOR = "|"  # between a room id and a breakout, in the SFU's room key (neve
 def _defaults() -> dict[str, Any]:
     return {
         "muted": [],  # audio blocked at the SFU
+        "muted_all": False,  # "mute all" was used: members who arrive later are muted too
+        "heard": [],  # members who lifted their own block since (asked, then accepted)
         "asked": [],  # asked to unmute: may lift their own block
         "video_off": [],  # video blocked at the SFU
         "spotlight": None,
@@ -84,15 +86,44 @@ def _tell(change: Change, member: Member, event: str, payload: dict[str, Any]) -
         change.notices.append(Notice(member.sid, event, payload))
 
 
+def is_muted(room: Room, member_id: str) -> bool:
+    """Whether ``member_id``'s audio is blocked: muted one by one, or a member (client) after
+    "mute all" who has not since lifted their own block, which covers the members admitted
+    after it (they are muted from their first packet).
+
+    Note: "mute all" holds for the rest of the session; nobody is unmuted by someone else,
+    so there is no "unmute all" (the clinician asks each member instead)."""
+    g = _read(room)
+    if member_id in g["muted"]:
+        return True
+    if not g["muted_all"] or member_id in g["heard"]:
+        return False
+    member = room.members.get(member_id)
+    return member is not None and member.role is not Role.CLINICIAN
+
+
+def _muted_list(room: Room) -> list[str]:
+    """Everyone whose audio is blocked: the explicit list, then the later arrivals."""
+    g = _read(room)
+    later = [m.id for m in room.admitted()
+             if m.id not in g["muted"] and is_muted(room, m.id)]
+    return list(g["muted"]) + later
+
+
 def mute(room: Room, actor: Identity, target: str | None) -> Change:
-    """Block the audio of one member (``target``) or of every member now admitted (None)."""
+    """Block the audio of one member (``target``) or of every member (None): those now
+    admitted, and (``muted_all``) those admitted later, until each lifts their own block."""
     g = _clinician(room, actor)
     people = ([_member(room, target)] if target is not None else
               [m for m in room.admitted() if m.role is not Role.CLINICIAN])
+    if target is None:
+        g["muted_all"] = True
+        g["heard"] = []
     change = Change()
     for member in people:
         _add(g["muted"], member.id)
         _drop(g["asked"], member.id)
+        _drop(g["heard"], member.id)
         _tell(change, member, "group.muted", {"audio": True})
     return change
 
@@ -101,7 +132,7 @@ def ask_unmute(room: Room, actor: Identity, target: str) -> Change:
     """Ask a muted member to unmute: nothing changes at the SFU until they accept."""
     g = _clinician(room, actor)
     member = _member(room, target)
-    if member.id not in g["muted"]:
+    if not is_muted(room, member.id):
         raise Refused(Code.INVALID_STATE, "That person is not muted.")
     _add(g["asked"], member.id)
     change = Change()
@@ -114,12 +145,14 @@ def unmute_self(room: Room, actor: Identity) -> Change:
     if room.kind is not RoomKind.GROUP:
         raise Refused(Code.INVALID_STATE, "Group controls are for group sessions.")
     g = state(room)
-    if actor.id not in g["muted"]:
+    if not is_muted(room, actor.id):
         return Change()  # not blocked: unmuting is the client's own business
     if actor.id not in g["asked"]:
         raise Refused(Code.MUTED_BY_CLINICIAN)
     _drop(g["muted"], actor.id)
     _drop(g["asked"], actor.id)
+    if g["muted_all"]:
+        _add(g["heard"], actor.id)
     return Change()
 
 
@@ -258,7 +291,7 @@ def sees(room: Room, viewer: Member, source: Member) -> bool:
 def blocked(room: Room, member_id: str) -> tuple[bool, bool]:
     """(audio, video): what of ``member_id``'s publication the SFU must block."""
     g = _read(room)
-    return member_id in g["muted"], member_id in g["video_off"]
+    return is_muted(room, member_id), member_id in g["video_off"]
 
 
 def view(room: Room, viewer: Member) -> dict[str, Any]:
@@ -267,13 +300,13 @@ def view(room: Room, viewer: Member) -> dict[str, Any]:
     g = _read(room)
     if viewer.role is Role.CLINICIAN:
         visiting = g["visiting"].get(viewer.id)
-        return {"focus": g["focus"], "spotlight": g["spotlight"], "muted": list(g["muted"]),
+        return {"focus": g["focus"], "spotlight": g["spotlight"], "muted": _muted_list(room),
                 "asked": list(g["asked"]), "videoOff": list(g["video_off"]),
                 "videoAllowed": list(g["video_allowed"]),
                 "breakouts": [list(p) for p in g["breakouts"]], "visiting": visiting}
     pair = next((p for p in g["breakouts"] if viewer.id in p), None)
     return {"focus": g["focus"], "spotlight": g["spotlight"],
-            "muted": viewer.id in g["muted"], "asked": viewer.id in g["asked"],
+            "muted": is_muted(room, viewer.id), "asked": viewer.id in g["asked"],
             "videoOff": viewer.id in g["video_off"],
             "videoAllowed": viewer.id in g["video_allowed"],
             "breakout": None if pair is None else [p for p in pair if p != viewer.id]}
