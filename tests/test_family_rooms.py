@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession
+from playwright.async_api import Browser
 
 from server.domain.room import FAMILY_MEMBERS
+from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the fixture)
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api, connect, refused_at_handshake, secret_of
 
@@ -229,3 +231,32 @@ async def test_the_other_door_refuses_bad_input_with_documented_codes(api: Api) 
     staff = await api.call("GET", f"/api/programs/{PROGRAM}/sessions", t["clinician"])
     assert "p-pf" in [s["id"] for s in staff]
     assert h.url  # the server answered every refusal; it still serves
+
+
+async def test_the_clinicians_partner_panel_shows_the_group_and_the_clients_page_does_not(
+        api: Api, browser: Browser) -> None:
+    h = api.h
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    await api.respond(secret_of((await api.invite(t["clinician"]))["url"]), "decline",
+                      expect=200)
+    await _group_program(api)
+    await api.call("POST", f"/api/programs/{PROGRAM}/partner/group-invites", t["clinician"],
+                   {"room": GROUP}, expect=201)
+    log = PageLog()
+    page = await (await person(browser, h.url)).new_page()
+    log.watch(page, "clinician")
+    await page.goto(f"{h.url}/room#" + h.token("clinician", sub="dr-1", name="Dr. Rivera",
+                                               program=PROGRAM, room="p-c1"))
+    await join(page)
+    line = "Partners & family group: invited 1 / accepted 0 / attended 0"
+    await page.get_by_text(line).first.wait_for(timeout=15_000)
+    client = await (await person(browser, h.url)).new_page()
+    log.watch(client, "client")
+    await client.goto(f"{h.url}/room#" + h.token("client", sub="cl-1", name="Sam",
+                                                 program=PROGRAM, room="p-ind"))
+    await join(client)
+    await client.locator("[data-program]").get_by_text("couples sessions").first.wait_for(
+        timeout=15_000)
+    assert "Partners & family" not in await client.content()
+    assert not log.problems(), str(log)
