@@ -260,3 +260,37 @@ async def test_the_clinicians_partner_panel_shows_the_group_and_the_clients_page
         timeout=15_000)
     assert "Partners & family" not in await client.content()
     assert not log.problems(), str(log)
+
+
+async def test_the_partner_opens_the_group_link_in_a_browser_agrees_and_is_admitted(
+        api: Api, browser: Browser) -> None:
+    h = api.h
+    t = await api.setup_program()
+    await api.step(t["client"], "agree")
+    await api.respond(secret_of((await api.invite(t["clinician"]))["url"]), "not-now",
+                      expect=200)
+    await _group_program(api)
+    made = await api.call("POST", f"/api/programs/{PROGRAM}/partner/group-invites",
+                          t["clinician"], {"room": GROUP}, expect=201)
+    clinician = await h.peer("clinician", sub="dr-1", program=GROUP_PROGRAM, room=GROUP)
+    log = PageLog()
+    page = await (await person(browser, h.url)).new_page()
+    log.watch(page, "partner")
+    await page.goto(h.url + "/partner-group?" + made["url"].split("?", 1)[1])
+    await page.wait_for_url("**/room", timeout=15_000)  # the secret left the address bar
+    assert "#" not in page.url or made["url"].split("#")[1] not in page.url
+    await page.get_by_role("button", name="Join", exact=True).click()
+    agreement = page.get_by_role("region", name="Before you join the partners and family group")
+    await agreement.wait_for(timeout=15_000)
+    assert "couples sessions" in await agreement.inner_text()
+    await page.get_by_role("textbox").fill("Alex")
+    await page.get_by_role("button", name="Accept and join", exact=True).click()
+    lobby = await clinician.wait_for("room", lambda d: len(d.get("lobby", [])) == 1, 15)
+    assert lobby["lobby"][0]["name"] == "Alex"
+    assert (await clinician.call("admit", {"participant": lobby["lobby"][0]["id"]}))["ok"]
+    await page.get_by_text("You're in the session.").first.wait_for(timeout=15_000)
+    status = await api.call("GET", f"/api/programs/{PROGRAM}/partner/group-invites",
+                            t["clinician"], expect=200)
+    assert status[0]["status"] == "attended"
+    assert (await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"]))[
+        "state"] == "deferred"
