@@ -11,6 +11,7 @@ client can read changes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,9 @@ from server.domain.room import FAMILY_MEMBERS
 from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the fixture)
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api, connect, refused_at_handshake, secret_of
+
+# The Janus server and the aiortc members of the group tests, reused as they are.
+from tests.test_group_sfu import JanusServer, Member, janus, members  # noqa: F401
 
 FAMILY = "room-family"
 GROUP_PROGRAM = "pf"  # the clinic's program that holds the partners-and-family group
@@ -294,3 +298,33 @@ async def test_the_partner_opens_the_group_link_in_a_browser_agrees_and_is_admit
     assert status[0]["status"] == "attended"
     assert (await api.call("GET", f"/api/programs/{PROGRAM}/partner", t["clinician"]))[
         "state"] == "deferred"
+
+
+@pytest.mark.timeout(90)
+async def test_a_family_session_sees_and_hears_each_other_through_janus(
+        start_server: Any, janus: JanusServer,  # noqa: F811 (the imported fixtures)
+        members: list[Member]) -> None:  # noqa: F811
+    h: Harness = await start_server(janus_urls=(janus.url,),
+                                    janus_api_secret=janus.config.api_secret,
+                                    janus_admin_key=janus.config.admin_key)
+    await h.create_room(FAMILY, "family")
+    people = [("clinician", "clinician-1"), ("client", "client-1"), ("partner", "partner-1"),
+              ("family", "fam-1")]
+    for role, pid in people:
+        peer = await h.peer(role, sub=pid, name=pid.title(), room=FAMILY)
+        members.append(Member(peer, pid))
+    clinician, *others = members
+    for m in others:
+        # Waiting: no media server for them yet.
+        assert (await m.publish())["error"]["code"] == "E_NOT_ADMITTED"
+    # Admit all leaves the partner waiting: their consent is checked as they are admitted.
+    ack = await clinician.peer.call("admit-all", {})
+    assert [p["id"] for p in ack["room"]["lobby"]] == ["partner-1"]
+    assert (await clinician.peer.call("admit", {"participant": "partner-1"}))["ok"]
+    await asyncio.gather(*(m.peer.wait_for("admitted") for m in others))
+    for m in members:
+        assert (await m.publish())["ok"]
+        assert (await m.peer.call("sfu.subscribe", {}))["ok"]
+    frames = await asyncio.wait_for(asyncio.gather(*(
+        m.frame_from(o.id) for m in members for o in members if o is not m)), 45)
+    assert len(frames) == 12 and all((f.width, f.height) == (160, 120) for f in frames)

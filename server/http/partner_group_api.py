@@ -60,8 +60,9 @@ async def listing(request: web.Request) -> web.Response:
 
 
 async def open_link(request: web.Request) -> web.Response:
-    await request.app[INVITE_GUARD].check(request)
+    # The body first: one that is not a look-up (not JSON, too large) spends no token.
     b = await body(request, bodies.PartnerGroupOpen)
+    await request.app[INVITE_GUARD].check(request)
     settings, store = request.app[SETTINGS], request.app[STORE]
     now = time.time()
     opened = await partner_group.open_link(
