@@ -87,12 +87,13 @@ class Server:
 
 @contextmanager
 def server(name: str, seed: tuple[str, int] | None = None, store: str | None = None,
-           node_id: str | None = None, cpu: int | None = 0) -> Iterator[Server]:
+           node_id: str | None = None, cpu: int | None = 0,
+           extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start one contestant on a free port, pinned to CPU ``cpu`` (0); ``seed`` = (room
     prefix, count) of couples rooms whose programs our server needs (bench/seed.py).
     Ours only: ``store`` (default a fresh SQLite file; a ``redis://`` URL = cluster mode)
     and ``node_id`` (``ALONGSIDE_NODE_ID``); its stderr then goes to ``tmp/stderr.log``,
-    where B5 counts ``cluster.publish_dropped``."""
+    where B5 counts ``cluster.publish_dropped``; ``extra_env``: more of its settings (B6's Janus)."""
     port = free_port()
     tmp: tempfile.TemporaryDirectory[str] | None = None
     quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
@@ -110,6 +111,7 @@ def server(name: str, seed: tuple[str, int] | None = None, store: str | None = N
             env.pop(var, None)
         if node_id:
             env["ALONGSIDE_NODE_ID"] = node_id
+        env.update(extra_env or {})
         if store:  # a file, not a pipe nobody reads: a busy cluster node logs errors
             quiet["stderr"] = open(Path(tmp.name) / "stderr.log", "wb")  # noqa: SIM115
         if seed is not None:

@@ -57,6 +57,10 @@ class Plan:
     b5c_ring_s: float = 3.0
     b5c_ring_reps: int = 3
     b5c_latency_s: float = 1.0  # one latency window per setup (it also seeds the ramp's start)
+    # B6 group (bench/group_phase.py): eighth-member trials against a two-person call, and the
+    # window over which uplink bytes and CPU per forwarded stream are measured.
+    b6_trials: int = 5
+    b6_window_s: float = 5.0
 
 
 FULL = Plan(quick=False, b1_windows=7, b1_ramp_reps=3, b1_latency_s=2.0, b1_warmup_s=0.5,
@@ -68,14 +72,14 @@ QUICK = Plan(quick=True, b1_windows=2, b1_ramp_reps=1, b1_latency_s=1.0, b1_warm
              b3_levels=(120, 360), b3_reps=1, b4_trials=6, total_s=120, b2_retries=0,
              b5_rooms=100, b5_budget_s=40, contended_retries=1, b5_spread=False,
              b5_ring_s=1.5, b5_ring_reps=2, b5c_budget_s=12, b5c_ring_s=1.0, b5c_ring_reps=2,
-             b5c_latency_s=0.5)
+             b5c_latency_s=0.5, b6_trials=3, b6_window_s=2.0)
 # For the test suite: proves every piece still runs, measures nothing worth keeping.
 SMOKE = Plan(quick=True, b1_windows=1, b1_ramp_reps=1, b1_latency_s=0.3, b1_warmup_s=0.1, b1_ramp_s=0.3,
              b1_bisect=0, b1_retries=0, b2_rooms=4, b2_reps=1, b3_levels=(6, 12), b3_reps=1,
              b4_trials=1, total_s=60, b2_retries=0, b1_rooms=(2, 4), b1_latency_rate=50, ramp_start=100, ramp_max=400,
              b5_rooms=4, b5_budget_s=5, b5_ring_s=0.3, b5_ring_reps=1,
              b5c_rooms=(4, 6), b5c_budget_s=4, b5c_ring_s=0.3, b5c_ring_reps=1,
-             b5c_latency_s=0.3)
+             b5c_latency_s=0.3, b6_trials=1, b6_window_s=1.0)
 
 
 # Where each phase should be done, as a share of Plan.total_s from the start of the run. A phase

@@ -72,7 +72,31 @@ def table(res: dict[str, Any]) -> str:
     cap = (cl or {}).get("capped")
     if cap:
         lines += ["", *capped_table(cap)]
+    if res.get("group"):
+        lines += ["", *group_table(res["group"])]
     return "\n".join(lines)
+
+
+def group_table(g: dict[str, Any]) -> list[str]:
+    """B6: a group of eight through Janus beside a two-person call and a six-person mesh."""
+    return [f"B6 group, {g['members']} members through Janus ({g['trials']} trials; "
+            f"{g['forwarded_streams']} streams forwarded over {fmt(g['window_s'])} s):", "",
+            "| metric | through the SFU | baseline | ratio |", "|---|---:|---:|---:|",
+            f"| join → first remote frame p50 (ms), eighth member; baseline a two-person call "
+            f"| {fmt(g['eighth_first_frame_p50_ms'], 0)} | {fmt(g['p2p_first_frame_p50_ms'], 0)}"
+            f" | {fmt(g['first_frame_ratio'])} |",
+            f"| join → a frame of all seven others p50 (ms) | "
+            f"{fmt(g['eighth_all_frames_p50_ms'], 0)} | — | — |",
+            f"| a member's uplink (kB/s); baseline a member of a six-person mesh | "
+            f"{fmt(g['sfu_uplink_bytes_per_s'] / 1000)} | "
+            f"{fmt(g['mesh_uplink_bytes_per_s'] / 1000)} | {fmt(g['uplink_ratio'])} |",
+            f"| CPU-ms per forwarded stream per second: Janus; beside it our server | "
+            f"{fmt(cpu_ms(g['janus_cpu_per_stream_s']))} | "
+            f"{fmt(cpu_ms(g['server_cpu_per_stream_s']))} | — |"]
+
+
+def cpu_ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
 
 
 CAPPED_LABELS = {"one_node": "1 node", "two_nodes": "2 nodes", "three_nodes": "3 nodes"}

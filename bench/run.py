@@ -1,6 +1,6 @@
 """``make bench``: Alongside against its peers, side by side, in one run.
 
-    python -m bench.run [--quick] [--smoke] [--out DIR] [--only B1,B2,B3,B4]
+    python -m bench.run [--quick] [--smoke] [--out DIR] [--only B1,B2,B3,B4,B5,B6]
 
 Contestants run as separate processes on CPU 0 (``taskset -c 0``); the load
 generator (``bench/loadgen/gen.js``, Node socket.io-client, one for all) and the
@@ -17,7 +17,8 @@ Writes ``bench/results/latest.json`` and ``latest.png`` and prints the table.
 
 This module is the command line only; the pieces are bench.plan (sizes and time shares),
 bench.harness (processes, contestants, the load generator), bench.scenarios (B1-B4),
-bench.cluster (B5), bench.capped (B5 with CPU-capped nodes), bench.targets (what a run is
+bench.cluster (B5), bench.capped (B5 with CPU-capped nodes), bench.group_phase (B6, a group
+through a real Janus; its driver is bench.group), bench.targets (what a run is
 judged against), bench.report (the table and latest.md) and bench.chart (latest.png and
 latest-capped.png).
 """
@@ -40,6 +41,7 @@ from typing import Any
 from bench.capped import b5_capped
 from bench.chart import capped_chart, chart
 from bench.cluster import b5
+from bench.group_phase import b6
 from bench.harness import BENCH, NODE, PROCS, TASKSET, log
 from bench.plan import FULL, PHASE_END, PHASES, QUICK, SMOKE, Plan
 from bench.report import markdown
@@ -54,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=BENCH / "results",
                         help="where latest.json and latest.png go")
-    parser.add_argument("--only", default="B1,B2,B3,B4,B5",
-                        help="subset, e.g. B1,B4 or B5 (B5C: the capped nodes alone)")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5,B6",
+                        help="subset, e.g. B1,B4 or B5 (B5C: the capped nodes alone), B6")
     parser.add_argument("--no-node", action="store_true", help="leave N0 out even if node exists")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             res["cluster"] = b5(plan)
         if only & {"B5", "B5C"}:  # B5C alone: the capped nodes only (debugging)
             res.setdefault("cluster", {})["capped"] = b5_capped(plan)
+        if "B6" in only:
+            res["group"] = b6(plan)
     finally:
         PROCS.stop_all()
     res["wall_s"] = round(time.monotonic() - started, 1)

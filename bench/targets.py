@@ -57,6 +57,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
              lambda v: True),
         ]
     rows += capped_rows((cl or {}).get("capped"))
+    rows += group_rows(res.get("group"))
     return [{"metric": m, "value": v, "target": t,
              "pass": None if v is None or t == "(reported)" else bool(ok(v))}
             for m, v, t, ok in rows]
@@ -87,3 +88,25 @@ def capped_rows(cap: dict[str, Any] | None) -> list[tuple[str, Any, str, Any]]:
     rows.append(("B5 capped: signals never delivered (lost_messages), all setups and rooms",
                  cap.get("lost_messages"), "0", lambda v: v == 0))
     return rows
+
+
+def group_rows(g: dict[str, Any] | None) -> list[tuple[str, Any, str, Any]]:
+    """B6 (bench/group_phase.py): the eighth member's first frame through Janus against a
+    two-person call, a member's uplink against a six-person mesh; CPU per stream reported."""
+    if g is None:
+        return []
+    return [
+        ("B6 eighth member's join → first remote frame through the SFU vs a two-person call",
+         g.get("first_frame_ratio"), "<= 1.5x", lambda v: v <= 1.5),
+        ("B6 a member's uplink through the SFU vs in a six-person mesh", g.get("uplink_ratio"),
+         "<= 0.25x", lambda v: v <= 0.25),
+        # In CPU-milliseconds here (the keys are in seconds): the table shows two decimals.
+        ("B6 Janus CPU-ms per forwarded stream per second", ms(g.get("janus_cpu_per_stream_s")),
+         "(reported)", lambda v: True),
+        ("B6 our server's CPU-ms per forwarded stream per second",
+         ms(g.get("server_cpu_per_stream_s")), "(reported)", lambda v: True),
+    ]
+
+
+def ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000

@@ -76,6 +76,16 @@ def test_bench_smoke(tmp_path: Path) -> None:
     else:
         assert capped["quota"] is None and capped["reason"]
         assert capped["reason"] in stderr
+    # B6 group through a real Janus: eight members really joined, frames really arrived, bytes
+    # really went up and Janus forwarded streams (one trial, a one-second window).
+    group = res["group"]
+    assert set(group) >= {"first_frame_ratio", "uplink_ratio", "janus_cpu_per_stream_s",
+                          "server_cpu_per_stream_s", "eighth_first_frame_p50_ms",
+                          "p2p_first_frame_p50_ms", "sfu_uplink_bytes_per_s",
+                          "mesh_uplink_bytes_per_s", "forwarded_streams"}
+    assert group["members"] == 8 and group["forwarded_streams"] == 14
+    assert group["first_frame_ratio"] > 0 and 0 < group["uplink_ratio"] < 1
+    assert [t for t in res["targets"] if t["metric"].startswith("B6 ")], "B6 is judged"
 
 
 def test_without_cpu_caps_the_bench_says_why(tmp_path: Path) -> None:

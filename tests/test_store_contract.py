@@ -460,3 +460,31 @@ async def test_a_token_bucket_allows_a_burst_then_counts_refusals_in_a_row(
             assert await other.take_token("b2", 0.001, 3) == 0
         finally:
             await other.close()
+
+
+async def test_an_sfu_placement_is_recorded_moved_and_seen_by_another_node(
+        backend: Backend) -> None:
+    from server.store.placements import Placements
+
+    placements = Placements(backend.store)
+    assert await placements.get("room-g") is None
+    first = await placements.place("room-g", "ws://127.0.0.1:8188", 0, "room-g")
+    assert (first.instance, first.moves) == ("ws://127.0.0.1:8188", 0)
+    again = await placements.place("room-g", "ws://127.0.0.1:8188", 0, "room-g")
+    assert again.moves == 0  # the same instance is no move
+    await placements.place("room-g|b1", "ws://127.0.0.1:8188", 0, "room-g")
+    moved = await placements.place("room-g", "ws://127.0.0.1:8189", 1, "room-g")
+    assert (moved.instance, moved.moves) == ("ws://127.0.0.1:8189", 1)
+
+    other = Placements(await backend.another())  # another node, or this one restarted
+    try:
+        seen = await other.get("room-g")
+        assert seen is not None and (seen.instance, seen.moves) == ("ws://127.0.0.1:8189", 1)
+        assert sorted(p.room for p in await other.all()) == ["room-g", "room-g|b1"]
+    finally:
+        await other.store.close()
+    rows = await backend.store.audit_rows(room="room-g")
+    assert [(r.action, r.target) for r in rows] == [
+        ("sfu-placed", "sfu-0"), ("sfu-placed", "sfu-0"), ("sfu-placed", "sfu-0"),
+        ("sfu-moved", "sfu-1")]
+    assert all("ws://" not in r.target for r in rows)  # the audit names no address

@@ -60,7 +60,7 @@ def _value(payload: Mapping[str, Any], key: str) -> int:
 class CheckIn:
     name = "checkin"
     title = "Check-in"
-    room_kinds = frozenset({"individual", "couples"})
+    room_kinds = frozenset({"individual", "couples", "group"})
     actions = {
         "start": CLINICIAN,
         "answer": ANSWERING,

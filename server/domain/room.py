@@ -193,7 +193,7 @@ def _arrive(room: Room, member: Member, now: float) -> None:
         stays[-1]["out"] = None
         stays[-1].pop("dropped")
     elif not stays or stays[-1]["out"] is not None:
-        stays.append({"role": member.role.value, "in": now, "out": None})
+        stays.append({"role": member.role.value, "name": member.name, "in": now, "out": None})
 
 
 def _depart(room: Room, member: Member, now: float, dropped: bool = False) -> None:

@@ -125,7 +125,7 @@ class RealtimeServer:
         events.update(MediaEvents(self.echo, self.turn, ice, self.rooms, self.delivery,
                                   settings.precall_seconds).handlers())
         events.update(self.tool_events.handlers())
-        self.sfu_events = SfuEvents(sfu_from_settings(settings), self.rooms, self.delivery,
+        self.sfu_events = SfuEvents(sfu_from_settings(settings, store), self.rooms, self.delivery,
                                     self.tasks)
         events.update(self.sfu_events.handlers())
         events.update(GroupControls(writes, self.sfu_events).handlers())

@@ -78,6 +78,7 @@ class SfuEvents:
         self._reconciling = False
         if sfu is not None:
             sfu.on_feed = self._feed_up
+            sfu.on_moved = self._moved
 
     def handlers(self) -> EventTable:
         return {
@@ -210,6 +211,28 @@ class SfuEvents:
             member = room.members.get(member_id)
             if member is not None and member.sid:
                 await self.delivery.send("sfu.gone", {"feed": feed}, member.sid)
+
+    # -- failover (server/sfu/pool.py) ---------------------------------------------------
+    def _moved(self, key: str) -> None:
+        self.tasks.spawn(self._republish_all(key))
+
+    async def _republish_all(self, key: str) -> None:
+        """SFU room ``key`` was made again on another instance (its own died): everything
+        anyone published or received there is gone. Each person present in it gets
+        ``sfu.gone`` for the feeds they may have received, then ``sfu.republish``; their
+        admission is untouched, and whoever asked for offers keeps receiving them."""
+        room = await self.rooms.get(group.parent(key))
+        if room is None:
+            return
+        here = [m for m in room.members if _present(room, m) and group.sfu_room(room, m) == key]
+        for member_id in here:
+            sid = room.members[member_id].sid
+            if not sid:
+                continue
+            for feed in here:
+                if feed != member_id:
+                    await self.delivery.send("sfu.gone", {"feed": feed}, sid)
+            await self.delivery.send("sfu.republish", {}, sid)
 
     # -- who still belongs ---------------------------------------------------------------
     async def _reconcile_forever(self) -> None:

@@ -8,8 +8,9 @@ the media one member publishes). The engine's own ids, secrets, pins and per-mem
 stay inside the adapter: no browser ever sees them.
 
 Note: an adapter keeps its engine's state (sessions, handles, the secrets of the rooms it
-made) in this process's memory. Placement of rooms in the store, and moving them when an
-engine dies, come later (docs/groups.md).
+made) in this process's memory. With several engines (:mod:`server.sfu.pool`) which one
+holds a room is recorded in the store, and a room whose engine dies is made again on
+another: ``on_moved(room)`` then says that everyone in it must publish again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 FeedListener = Callable[[str, str], None]
+MovedListener = Callable[[str], None]
 
 
 class SfuUnavailable(Exception):
@@ -46,9 +48,14 @@ class Sfu(Protocol):
 
     ``on_feed(room, member)`` is called when a member's feed comes up (their media reached
     the SFU): only then can others subscribe to it (:meth:`feeds` lists it from then on).
+
+    ``on_moved(room)`` is called when the room was made again on another engine (the one
+    holding it died): every publication and subscription in it is gone, and each member
+    must publish again (``sfu.republish``); who is admitted does not change.
     """
 
     on_feed: FeedListener
+    on_moved: MovedListener
 
     async def create_room(self, room: str, publishers: int) -> None:
         """Make the room on the SFU if it has none yet, for at most ``publishers`` feeds."""

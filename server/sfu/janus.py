@@ -24,10 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.sfu.api import FeedListener, SfuRefused, SfuUnavailable
+from server.sfu.api import FeedListener, MovedListener, SfuRefused, SfuUnavailable
 from server.sfu.janus_session import KEEPALIVE, JanusSession
 
 PLUGIN = "janus.plugin.videoroom"
+ROOM_EXISTS = 427  # JANUS_VIDEOROOM_ERROR_ROOM_EXISTS
 
 
 def _random() -> str:
@@ -81,7 +82,8 @@ class JanusSfu:
     """Janus's VideoRoom behind :class:`~server.sfu.api.Sfu`.
 
     :param urls: WebSocket URLs (``ws://127.0.0.1:8188``); the first one that answers is
-        used (several instances with placement come later).
+        used. Several instances with placement and failover: :class:`server.sfu.pool.SfuPool`,
+        which holds one :class:`JanusSfu` per instance.
     :param api_secret: Janus's ``api_secret``.
     :param admin_key: the VideoRoom's ``admin_key``, needed to create rooms when set.
     :param keepalive: seconds between keepalives; under Janus's ``session_timeout``.
@@ -99,6 +101,7 @@ class JanusSfu:
         self._connecting = asyncio.Lock()
         self._rooms: dict[str, _Room] = {}
         self.on_feed: FeedListener = lambda room, member: None
+        self.on_moved: MovedListener = lambda room: None  # one instance alone never moves a room
         self._closed = False  # after close(), nothing connects again (shutdown)
 
     # -- the session -----------------------------------------------------------------
@@ -154,6 +157,27 @@ class JanusSfu:
                 member.applied = (False, False)
                 member.subscriptions.clear()
 
+    # -- what a pool asks (server/sfu/pool.py) -----------------------------------------
+    @property
+    def alive(self) -> bool:
+        """Whether the session is up right now (its WebSocket open): a killed Janus closes
+        the socket at once, a hung one once a request or keepalive times out."""
+        return self._session is not None and not self._session.closed
+
+    @property
+    def session_id(self) -> int:
+        """The live session's id (0: none). A new one means Janus forgot every handle."""
+        return self._session.session_id if self.alive and self._session is not None else 0
+
+    async def connect(self) -> None:
+        """Open the session now if it is down; raises :class:`SfuUnavailable`."""
+        await self._live()
+
+    def forget(self, room: str) -> None:
+        """Drop what this process holds for ``room`` without asking Janus (it is dead, or
+        the room is moving away): the room's ids, secret, pin and tokens are never reused."""
+        self._rooms.pop(room, None)
+
     async def close(self) -> None:
         self._closed = True
         if self._session is not None:
@@ -179,7 +203,13 @@ class JanusSfu:
                 "notify_joining": False, "audiocodec": "opus", "videocodec": "vp8"}
             if self.admin_key:
                 body["admin_key"] = self.admin_key
-            await session.message(control, body)
+            try:
+                await session.message(control, body)
+            except SfuRefused as refused:
+                # Two calls for a new room raced (everyone publishes again at once after a
+                # move): the other one made it, with this same id and secret.
+                if refused.code != ROOM_EXISTS:
+                    raise
         room.made_on = session.session_id
         return room, session
 

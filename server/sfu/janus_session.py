@@ -9,7 +9,8 @@ notifications) go to :attr:`JanusSession.on_event`.
 Note: Janus destroys a session that hears nothing for ``session_timeout`` (60 s by
 default); :class:`JanusSession` sends a keepalive every :data:`KEEPALIVE` seconds. When the
 socket closes, every pending request fails with :class:`SfuUnavailable` and the session is
-dead for good (Janus has destroyed it and its handles): open a new one.
+dead for good (Janus has destroyed it and its handles): open a new one. A keepalive that
+fails (Janus hung: no answer within the timeout) closes the session the same way.
 """
 
 from __future__ import annotations
@@ -186,4 +187,16 @@ class JanusSession:
                                  ack=True)
             except (SfuUnavailable, SfuRefused):
                 log_event("sfu.keepalive_failed", logging.WARNING)
+                await self._abandon()  # a Janus that hangs is as dead as one that closed
                 return
+
+    async def _abandon(self) -> None:
+        """Give the session up without asking Janus (it does not answer): closed for good,
+        so the next call (or a pool's watcher) opens a new one, elsewhere if need be."""
+        self.closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+        self._fail_pending()
+        with contextlib.suppress(Exception):
+            await self._ws.close()
+        await self._http.close()
