@@ -20,6 +20,7 @@ from typing import Any
 from server.catalogues import LOCALES
 
 FILE = "group-agreement.json"
+PARTNERS_AGREEMENT = "partners-group-agreement.json"  # a partners-and-family group's own
 DEFAULT_LOCALE = "en"
 SHIPPED = Path(__file__).resolve().parent.parent / "web" / "content"
 
@@ -64,13 +65,15 @@ class GroupAgreements:
         return None
 
     @classmethod
-    def load(cls, directory: Path) -> GroupAgreements:
-        base = directory if (directory / DEFAULT_LOCALE / FILE).is_file() else SHIPPED
-        english = _read(base / DEFAULT_LOCALE / FILE, DEFAULT_LOCALE)
+    def load(cls, directory: Path, file: str = FILE) -> GroupAgreements:
+        """The texts of ``file`` (also ``partners-group-agreement.json``, the partners-and-
+        family group's own agreement) in every locale."""
+        base = directory if (directory / DEFAULT_LOCALE / file).is_file() else SHIPPED
+        english = _read(base / DEFAULT_LOCALE / file, DEFAULT_LOCALE)
         found: dict[str, AgreementText] = {}
         versions: set[str] = set()
         for locale in LOCALES:
-            path = base / locale / FILE
+            path = base / locale / file
             text = _read(path, locale) if path.is_file() else \
                 AgreementText(locale, english.version, english.title, english.paragraphs)
             if path.is_file():

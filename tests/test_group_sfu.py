@@ -310,7 +310,7 @@ async def test_group_sessions_are_created_over_rest_and_validated(alongside: Har
                               {"id": "p-group", "kind": "group"}, expect=201)
         assert made["kind"] == "group"
         bad = await api.call("POST", f"/api/programs/{PROGRAM}/sessions", t["clinician"],
-                             {"id": "p-family", "kind": "family"}, expect=422)
+                             {"id": "p-trio", "kind": "trio"}, expect=422)
         assert bad["error"]["code"] == "E_SCHEMA"
         listed = await api.call("GET", f"/api/programs/{PROGRAM}/sessions", t["clinician"],
                                 expect=200)

@@ -66,9 +66,14 @@ export class ClinicianPanel extends ProgramPanel {
     const history = h("details", { className: "program-block" },
       h("summary", {}, t("program.clinician.history")), ui.historyList);
 
+    // The partner's other door (docs/partner-lifecycle.md "The other door"): clinicians only.
+    ui.partnersGroup = h("p", { className: "quiet" }, t("program.clinician.partnersGroupNone"));
+    const partnersGroup = block(t("program.clinician.partnersGroup"), ui.partnersGroup);
+    partnersGroup.dataset.block = "partners-group";
+
     this.section.append(
       block(t("program.clinician.partner"), ui.summary, ui.summaryNote, ui.asked), queue, invites,
-      readiness, history);
+      partnersGroup, readiness, history);
     this.renderInviteMaker();
   }
 
@@ -89,6 +94,20 @@ export class ClinicianPanel extends ProgramPanel {
       if (approvals && this.last === view) this.last = { ...view, approvals };
     }
     this.renderClinician(partner, approvals);
+    const groups = await this.api("GET", `${this.base}/partner/group-invites`);
+    if (groups.ok && Array.isArray(groups.data)) this.renderPartnersGroup(groups.data);
+  }
+
+  /** One line: how many group invitations were sent, accepted (the group's agreement) and
+   *  attended; a partner's group steps never show anywhere the client reads. */
+  renderPartnersGroup(list) {
+    const count = (status) => list.filter((i) => i.status === status).length;
+    const attended = count("attended");
+    const accepted = count("accepted") + attended;
+    this.ui.partnersGroup.textContent = list.length === 0
+      ? t("program.clinician.partnersGroupNone")
+      : t("program.clinician.partnersGroupCounts",
+        { invited: list.length, accepted, attended });
   }
 
   renderInviteMaker() {

@@ -19,6 +19,9 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     CLIENT = "client"
     PARTNER = "partner"
+    # A family member invited to a family session: a token the host platform mints with
+    # ``role: "family"`` for one family room (docs/groups.md, "Family sessions").
+    FAMILY = "family"
     # The host platform's back end: REST only, never a seat in a room.
     INTEGRATOR = "integrator"
 
@@ -28,6 +31,12 @@ class RoomKind(StrEnum):
     COUPLES = "couples"
     # Media through the SFU (server/sfu/), not peer to peer: see docs/groups.md.
     GROUP = "group"
+    # Clinician, client, partner and invited family members; media through the SFU too.
+    FAMILY = "family"
+
+
+SFU_KINDS: frozenset[RoomKind] = frozenset({RoomKind.GROUP, RoomKind.FAMILY})
+"""The room kinds whose media goes through the SFU (snapshot ``media: "sfu"``)."""
 
 
 class Action(StrEnum):
@@ -46,6 +55,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.CLINICIAN: frozenset(Action),
     Role.CLIENT: _MEMBER,
     Role.PARTNER: _MEMBER,
+    Role.FAMILY: _MEMBER,
     Role.INTEGRATOR: frozenset(),
 }
 

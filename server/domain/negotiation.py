@@ -10,7 +10,7 @@ from __future__ import annotations
 from server.domain.identity import Role
 from server.domain.room import Member
 
-_ORDER = {Role.CLINICIAN: 0, Role.CLIENT: 1, Role.PARTNER: 2}
+_ORDER = {Role.CLINICIAN: 0, Role.CLIENT: 1, Role.PARTNER: 2, Role.FAMILY: 3}
 
 
 def _rank(member: Member) -> tuple[int, str]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from server.domain.partner_group import PartnerGroupInvite
+
 DEFAULT_MAX_TRIALS = 2
 DEFAULT_COOLDOWN_DAYS = 30.0
 
@@ -121,6 +123,8 @@ class Program:
     max_trials: int = DEFAULT_MAX_TRIALS
     cooldown_days: float = DEFAULT_COOLDOWN_DAYS
     invites: dict[str, Invite] = field(default_factory=dict)
+    # The partner's other door (partner_group.py): clinicians' view only, never the client's.
+    partner_groups: dict[str, PartnerGroupInvite] = field(default_factory=dict)
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -151,4 +155,6 @@ class Program:
                    clinicians=[Person(**c) for c in d["clinicians"]], partner=partner,
                    max_trials=d["max_trials"], cooldown_days=d["cooldown_days"],
                    invites={k: Invite(**v) for k, v in d["invites"].items()},
+                   partner_groups={k: PartnerGroupInvite.from_dict(v)
+                                   for k, v in d.get("partner_groups", {}).items()},
                    version=d.get("version", 0))

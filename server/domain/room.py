@@ -17,15 +17,19 @@ from typing import Any
 from server.domain.identity import Action, Identity, Role, RoomKind, require
 from server.errors import MESSAGES, Code, Refused
 
+FAMILY_MEMBERS = 6  # family members a family session seats besides the client and partner
 SEATS: dict[RoomKind, tuple[Role, ...]] = {
     RoomKind.INDIVIDUAL: (Role.CLINICIAN, Role.CLIENT),
     RoomKind.COUPLES: (Role.CLINICIAN, Role.CLIENT, Role.PARTNER),
     RoomKind.GROUP: (Role.CLINICIAN, Role.CLIENT),
+    # The program's client and partner, and the family members their tokens name.
+    RoomKind.FAMILY: (Role.CLINICIAN, Role.CLIENT, Role.PARTNER, Role.FAMILY),
 }
 # How many people of one role a room of each kind seats; one, unless listed here. A group
 # has a facilitator and a co-facilitator, and its members join with the client role.
 CAPACITY: dict[RoomKind, dict[Role, int]] = {
     RoomKind.GROUP: {Role.CLINICIAN: 2, Role.CLIENT: 15},
+    RoomKind.FAMILY: {Role.CLINICIAN: 2, Role.FAMILY: FAMILY_MEMBERS},
 }
 
 

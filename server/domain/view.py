@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain import group, negotiation
-from server.domain.identity import Role, RoomKind
+from server.domain.identity import SFU_KINDS, Role, RoomKind
 from server.domain.room import Member, MemberState, Room
 
 
@@ -46,7 +46,7 @@ def snapshot(room: Room, viewer_id: str) -> dict[str, Any]:
         "you": None,
         "participants": [],
     }
-    if room.kind is RoomKind.GROUP:
+    if room.kind in SFU_KINDS:  # group and family sessions
         view["media"] = "sfu"  # no peer-to-peer offers: sfu.* events (docs/groups.md)
     if me is None:
         return view

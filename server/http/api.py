@@ -23,7 +23,7 @@ from server.domain.program_panel import approvals as pending_approvals
 from server.domain.program_view import partner_view, program_view
 from server.domain.room import Room
 from server.errors import Code, Refused
-from server.http import bodies, invites_api
+from server.http import bodies, invites_api, partner_group_api
 from server.http.rest import (
     ALL,
     STAFF,
@@ -65,15 +65,20 @@ async def get_program(request: web.Request) -> web.Response:
 def session_view(room: Room) -> dict[str, Any]:
     return {"id": room.id, "kind": room.kind.value, "status": room.status.value,
             "scheduled": bool(room.session.get("scheduled")),
-            "startsAt": room.session.get("starts_at")}
+            "startsAt": room.session.get("starts_at"),
+            **({"audience": room.session["audience"]} if "audience" in room.session else {})}
 
 
 async def create_session(request: web.Request) -> web.Response:
     who, program = await for_program(request, "create-session", STAFF)
     b = await body(request, bodies.NewSession)
-    room = Room(id=b.id, program=program.id, kind=RoomKind(b.kind),
-                session={"id": b.id, "scheduled": b.startsAt is not None,
-                         "starts_at": b.startsAt})
+    if b.audience is not None and b.kind != RoomKind.GROUP.value:
+        raise Refused(Code.INVALID_STATE, "Only a group session has an audience.")
+    session: dict[str, Any] = {"id": b.id, "scheduled": b.startsAt is not None,
+                               "starts_at": b.startsAt}
+    if b.audience is not None:
+        session["audience"] = b.audience
+    room = Room(id=b.id, program=program.id, kind=RoomKind(b.kind), session=session)
     if not await Rooms(request.app[STORE]).create(room, audit(who, "create-session", program.id,
                                                               room=b.id)):
         raise Refused(Code.INVALID_STATE, "A session with that id exists.")
@@ -84,7 +89,9 @@ async def list_sessions(request: web.Request) -> web.Response:
     who, program = await for_program(request, "list-sessions", ALL)
     rooms = await Rooms(request.app[STORE]).list(program.id)
     if who.role is Role.PARTNER:  # a partner never learns of the client's individual sessions
-        rooms = [r for r in rooms if r.kind is RoomKind.COUPLES]
+        rooms = [r for r in rooms if r.kind in (RoomKind.COUPLES, RoomKind.FAMILY)]
+    elif who.role is Role.CLIENT:  # nor the client of a group held for partners and family
+        rooms = [r for r in rooms if "audience" not in r.session]
     return web.json_response([session_view(r) for r in rooms])
 
 
@@ -159,6 +166,8 @@ async def session_record(request: web.Request) -> web.Response:
         raise Refused(Code.NOT_FOUND)
     if who.role is Role.PARTNER and room.kind is RoomKind.INDIVIDUAL:
         raise await refuse(request, who, "read-record", program.id, Code.FORBIDDEN_ROLE)
+    if who.role is Role.CLIENT and "audience" in room.session:  # a partners-family group
+        raise Refused(Code.NOT_FOUND)
     # Each tool's record() runs off the loop, time-limited; a failed part is marked.
     entries = await request.app[SESSION_TOOLS].records(room, who.role.value)
     return web.json_response({"session": room.id, "entries": entries})
@@ -212,3 +221,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/programs/{program}/checkin-trend", checkin_trend)
     r.add_get("/api/audit", export_audit)
     invites_api.add_routes(app)
+    partner_group_api.add_routes(app)

@@ -54,8 +54,11 @@ class NewProgram(Body):
 
 class NewSession(Body):
     id: Id
-    kind: Literal["individual", "couples", "group"]
+    kind: Literal["individual", "couples", "group", "family"]
     startsAt: float | None = None
+    # Only for a group: a partners-and-family group, the partner's other door
+    # (docs/partner-lifecycle.md); E_INVALID_STATE (409) on another kind.
+    audience: Literal["partners-family"] | None = None
 
 
 class Step(Body):
@@ -97,3 +100,15 @@ class SessionRef(Body):
 class CheckIn(Body):
     readiness: Annotated[int, Field(ge=1, le=5)]
     note: Note | None = None
+
+
+class NewPartnerGroupInvite(Body):
+    room: Id
+    expiresInHours: Annotated[float, Field(gt=0, le=24 * 30)] | None = None
+    locale: Locale | None = None
+
+
+class PartnerGroupOpen(Body):
+    program: Id
+    invite: Id
+    secret: Annotated[str, Field(min_length=16, max_length=128)]

@@ -30,14 +30,21 @@ ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 PARTNER_STATES = ["not_invited", "invited", "deferred", "declined", "consented", "requested",
                   "approved", "active", "paused", "withdrawn", "revoked"]
 SESSION = {"type": "object", "required": ["id", "kind", "status"], "properties": {
-    "id": {"type": "string"}, "kind": {"enum": ["individual", "couples", "group"]},
+    "id": {"type": "string"}, "kind": {"enum": ["individual", "couples", "group", "family"]},
     "status": {"enum": ["open", "ended"]}, "scheduled": {"type": "boolean"},
+    "audience": {"enum": ["partners-family"]},
     "startsAt": {"type": ["number", "null"]}}}
 INVITE_CREATED = {"type": "object", "required": ["id", "url", "quota", "expiresAt"],
                   "properties": {"id": {"type": "string"}, "url": {"type": "string"},
                                  "room": {"type": "string"}, "quota": {"type": "integer"},
                                  "expiresAt": {"type": "number"},
                                  "locale": {"type": ["string", "null"]}}}
+
+PARTNER_GROUP_INVITE = {"type": "object", "required": ["id", "url", "room", "expiresAt"],
+                        "properties": {"id": {"type": "string"}, "url": {"type": "string"},
+                                       "room": {"type": "string"},
+                                       "expiresAt": {"type": "number"},
+                                       "locale": {"type": ["string", "null"]}}}
 
 
 ALWAYS = (500, 503)  # a bug (E_INTERNAL), the store away (E_UNAVAILABLE)
@@ -72,7 +79,8 @@ LOCALE = {"name": "locale", "in": "query", "required": False,
 
 def document() -> dict[str, Any]:
     models: list[type[bodies.Body]] = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
-              bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn]
+              bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn,
+              bodies.NewPartnerGroupInvite, bodies.PartnerGroupOpen]
     schemas: dict[str, Any] = {}
     answers: list[type[BaseModel]] = [replies.InvitePreview, replies.InviteConsented,
                                       replies.InviteAnswered, replies.InviteAsked]
@@ -112,6 +120,12 @@ def document() -> dict[str, Any]:
                                      201, INVITE_CREATED, bodies.NewInvite)},
         p + "/invites/{invite}": {"parameters": [PROGRAM, INVITE], "delete": _op(
             "Revoke an invite; a partner in a room on it is moved out", 200, OBJECT)},
+        p + "/partner/group-invites": {"parameters": [PROGRAM], "get": _op(
+            "The partner's invitations to a partners-and-family group, each invited, accepted "
+            "or attended (clinician; no secrets)", 200, ARRAY), "post": _op(
+            "Invite a partner who said not now or declined to a partners-and-family group "
+            "(secret shown once); changes nothing of the couples lifecycle", 201,
+            PARTNER_GROUP_INVITE, bodies.NewPartnerGroupInvite)},
         p + "/checkins": {"parameters": [PROGRAM],
                           "get": _op("Readiness history (clinician)", 200, ARRAY),
                           "post": _op("Record readiness (clinician or partner)", 201, OBJECT,
@@ -151,6 +165,12 @@ def document() -> dict[str, Any]:
             "couplesInfo.version as documentVersion), not now, or decline", 200,
             {"oneOf": [_ref(replies.InviteConsented), _ref(replies.InviteAnswered)]},
             bodies.InviteResponse, auth=False, errors=(404, 409, 410, 422, 429))},
+        "/api/partner-group/open": {"post": _op(
+            "Open a partners-and-family group link: a group member's token for its room",
+            200, {"type": "object", "required": ["token", "room", "expiresAt"], "properties": {
+                "token": {"type": "string"}, "room": {"type": "string"},
+                "expiresAt": {"type": "number"}}}, bodies.PartnerGroupOpen, auth=False,
+            errors=(404, 409, 410, 422, 429))},
         "/api/audit": {"get": {**_op("Audit rows as JSON Lines", 200, {"type": "string"},
                                      content_type="application/x-ndjson"),
                                "parameters": [

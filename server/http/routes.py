@@ -29,6 +29,11 @@ async def invite_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(request.app[SETTINGS].web_dir / "invite.html")
 
 
+async def partner_group_page(request: web.Request) -> web.FileResponse:
+    """The page a partners-and-family group link opens (docs/partner-lifecycle.md)."""
+    return web.FileResponse(request.app[SETTINGS].web_dir / "partner-group.html")
+
+
 async def tool_panel(request: web.Request) -> web.Response:
     """A declared tool's browser panel (``panel.js`` in its package), as a JavaScript module.
 
@@ -64,6 +69,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/room", room_page)
     app.router.add_get("/invite", invite_page)
+    app.router.add_get("/partner-group", partner_group_page)
     app.router.add_get("/i18n/{locale}.json", catalogue)
     # Before the static files, which would otherwise answer for /static/tools/ too.
     app.router.add_get("/static/tools/{name}/panel.js", tool_panel)

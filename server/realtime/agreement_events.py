@@ -49,11 +49,19 @@ class AgreementAccept(Payload):
 
 class AgreementEvents:
     def __init__(self, rooms: Rooms, programs: Programs, agreements: Agreements,
-                 texts: GroupAgreements) -> None:
+                 texts: GroupAgreements,
+                 audiences: dict[str, GroupAgreements] | None = None) -> None:
         self.rooms = rooms
         self.programs = programs
         self.agreements = agreements
         self.texts = texts
+        # A group room's ``audience`` (e.g. partners-family) with its own agreement text.
+        self.audiences = audiences or {}
+
+    async def _texts(self, conn: Connection) -> GroupAgreements:
+        room = await self.rooms.get(conn.identity.room)
+        audience = room.session.get("audience") if room else None
+        return self.audiences.get(str(audience), self.texts)
 
     def handlers(self) -> EventTable:
         return {
@@ -70,7 +78,7 @@ class AgreementEvents:
     async def _read(self, conn: Connection, p: AgreementRead) -> dict[str, Any]:
         who = conn.identity
         required = await self._required(conn)
-        text = self.texts.for_locale(p.locale or who.locale)
+        text = (await self._texts(conn)).for_locale(p.locale or who.locale)
         accepted = await self.agreements.get(who.room, who.id) if required else None
         return {
             "required": required,
@@ -86,7 +94,7 @@ class AgreementEvents:
         who = conn.identity
         if not await self._required(conn):
             raise Refused(Code.INVALID_STATE, "Only a group's members accept its agreement.")
-        text = self.texts.read_version(p.version)
+        text = (await self._texts(conn)).read_version(p.version)
         if text is None:
             raise Refused(Code.AGREEMENT_VERSION)
         done = await self.agreements.accept(Acceptance(

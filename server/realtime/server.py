@@ -27,8 +27,9 @@ import logging
 import socketio
 from aiohttp import web
 
-from server.agreement_text import GroupAgreements
+from server.agreement_text import PARTNERS_AGREEMENT, GroupAgreements
 from server.cluster import ClusterManager, NodeHeartbeat
+from server.domain.partner_group import AUDIENCE
 from server.domain.program import Program
 from server.errors import Code
 from server.media.echo import EchoService
@@ -130,8 +131,9 @@ class RealtimeServer:
         events.update(GroupControls(writes, self.sfu_events).handlers())
         # The group agreement (agreement_events.py) reads and accepts before a join, and
         # gates a group member's join on it.
-        agreement = AgreementEvents(self.rooms, self.programs, Agreements(store),
-                                    GroupAgreements.load(settings.content_dir))
+        agreement = AgreementEvents(
+            self.rooms, self.programs, Agreements(store), GroupAgreements.load(settings.content_dir),
+            {AUDIENCE: GroupAgreements.load(settings.content_dir, PARTNERS_AGREEMENT)})
         events.update(agreement.handlers())
         schema, join, needs_join = events["join"]
         events["join"] = (schema, agreement.gate(join), needs_join)

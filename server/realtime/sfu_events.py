@@ -31,7 +31,7 @@ from collections import defaultdict
 from typing import Any
 
 from server.domain import group
-from server.domain.identity import RoomKind
+from server.domain.identity import SFU_KINDS, RoomKind
 from server.domain.room import CAPACITY, Member, MemberState, Room, RoomStatus
 from server.domain.signals import RTCIceCandidate, RTCSessionDescription
 from server.errors import Code, Refused
@@ -100,7 +100,7 @@ class SfuEvents:
         room = await self.rooms.get(conn.identity.room)
         if room is None:
             raise Refused(Code.ROOM_NOT_FOUND)
-        if room.kind is not RoomKind.GROUP:
+        if room.kind not in SFU_KINDS:
             raise Refused(Code.INVALID_STATE,
                           "This session's video is peer to peer (offer, answer, candidate).")
         me = room.members.get(conn.identity.id)

@@ -16,7 +16,7 @@ from typing import Any
 import socketio
 
 from server.cluster import ClusterManager
-from server.domain.identity import RoomKind
+from server.domain.identity import SFU_KINDS
 from server.domain.room import Member, MemberState, Room
 from server.domain.signals import RTCIceCandidate, RTCSessionDescription
 from server.errors import Code, Refused
@@ -77,7 +77,7 @@ def relay_ends(room: Room | None, conn: Connection, to: str) -> tuple[Member, Me
     """The sender and the target of a signal, if the room lets the one reach the other."""
     if room is None:
         raise Refused(Code.ROOM_NOT_FOUND)
-    if room.kind is RoomKind.GROUP:  # media goes through the SFU only (sfu_events.py)
+    if room.kind in SFU_KINDS:  # media goes through the SFU only (sfu_events.py)
         raise Refused(Code.SFU_ONLY)
     sender = room.members.get(conn.identity.id)
     if sender is None or sender.state is not MemberState.ADMITTED or sender.sid != conn.sid:
