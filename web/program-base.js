@@ -94,6 +94,7 @@ export class ProgramPanel {
   /** A `program` event: this role's whole view, filtered by the server. */
   pushed(view) {
     if (this.stopped || !view || view.program !== this.program || !view.partner) return;
+    this.pushes = (this.pushes ?? 0) + 1;
     this.loadProblem(null);
     this.section.hidden = false;
     this.show(view);
@@ -149,7 +150,12 @@ export class ProgramPanel {
         this.infoLoaded();
       }
     }
+    const pushes = this.pushes ?? 0;
     const partner = await this.api("GET", `${this.base}/partner`);
+    // A `program` event that arrived while this read was in flight is at least as new as
+    // what the read returns (the server sends it after the write commits): drawing the read
+    // now could put back the state from before that write, and nothing would correct it.
+    if ((this.pushes ?? 0) !== pushes) return;
     if (!partner.ok) {
       this.loadProblem(partner.error);
       return;
