@@ -108,10 +108,21 @@ class Member:
             self.frames[feed] = asyncio.get_running_loop().create_future()
         return self.frames[feed]
 
+    def tracks(self) -> list[MediaStreamTrack]:
+        """What this member publishes: a small video (a subclass may add audio)."""
+        return [SmallVideo()]
+
+    def reads(self, kind: str) -> bool:
+        """Whether a received track of ``kind`` is read (by ``_read``)."""
+        return kind == "video"
+
     async def publish(self) -> dict[str, Any]:
+        if self.publication is not None:  # publishing again (a breakout, a move)
+            await self.publication.close()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.publication = pc
-        pc.addTrack(SmallVideo())
+        for track in self.tracks():
+            pc.addTrack(track)
         await pc.setLocalDescription(await pc.createOffer())
         ack = await self.peer.call("sfu.publish", {"sdp": pc.localDescription.sdp}, timeout=10)
         self.peer.received.append(("ack:sfu.publish", ack))  # scanned for leaks with the rest
@@ -130,7 +141,7 @@ class Member:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video":
+            if self.reads(track.kind):
                 self._readers.append(asyncio.ensure_future(self._read(track, feed)))
 
         await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
