@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import ClientSession
 
-from server.services.attendance import by_week
+from server.services.attendance import by_week, week_of
 from tests.conftest import Harness
 from tests.peers import Peer
 from tests.test_presence import network_drop
@@ -160,3 +160,28 @@ def test_a_stay_across_monday_midnight_utc_is_split_between_the_weeks() -> None:
     sunday_2330 = 1796599800.0  # 2026-12-06 (a Sunday) 23:30 UTC
     parts = by_week(sunday_2330, sunday_2330 + 90 * 60)
     assert parts == [("2026-W49", 30.0), ("2026-W50", 60.0)]
+
+
+async def test_one_week_of_attendance_and_a_malformed_week_refused(start_server: Any) -> None:
+    h: Harness = await start_server()
+    await h.create_room("grp-week", "group")
+    lead = await h.peer("clinician", sub="clinician-1", room="grp-week")
+    ana = await knock(h, "grp-week", "ana", "Ana")
+    assert (await lead.call("admit-all", {}))["ok"]
+    await ana.wait_for("admitted")
+    this_week = week_of(time.time())
+    token = h.token("clinician", sub="clinician-1")
+    base = f"{h.url}/api/programs/prog-1/attendance"
+    async with ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
+        async with s.get(base, params={"week": this_week}) as r:
+            assert r.status == 200, await r.text()
+            now = await r.json()
+        assert [x["session"] for x in now["sessions"]] == ["grp-week"]
+        assert {row["participant"] for row in now["weekly"]} == {"clinician-1", "ana"}
+        assert {row["week"] for row in now["weekly"]} == {this_week}
+        async with s.get(base, params={"week": "2020-W01"}) as r:
+            assert await r.json() == {"sessions": [], "weekly": []}
+        for bad in ("2026-W60", "2025-W53", "2026-49", "w49", ""):
+            async with s.get(base, params={"week": bad}) as r:
+                assert r.status == 422, bad
+                assert (await r.json())["error"]["code"] == "E_SCHEMA", bad

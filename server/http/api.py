@@ -36,6 +36,7 @@ from server.http.rest import (
 )
 from server.services import partner_steps, program_writes
 from server.services.attendance import attendance as attendance_of
+from server.services.attendance import valid_week
 from server.store.programs import Programs
 from server.store.rooms import Rooms
 from server.tools.api import ProgramReport
@@ -137,8 +138,11 @@ async def approvals(request: web.Request) -> web.Response:
 async def attendance(request: web.Request) -> web.Response:
     """Per session and participant, stays (reconnects merged); minutes per ISO week."""
     who, program = await for_program(request, "read-attendance", STAFF)
+    week = request.query.get("week")
+    if week is not None and not valid_week(week):
+        raise Refused(Code.SCHEMA, "week: an ISO week such as 2026-W49")
     rooms = await Rooms(request.app[STORE]).list(program.id)
-    return web.json_response(attendance_of(rooms, time.time()))
+    return web.json_response(attendance_of(rooms, time.time(), week))
 
 
 async def export_audit(request: web.Request) -> web.StreamResponse:

@@ -136,7 +136,11 @@ def document() -> dict[str, Any]:
              "properties": {"participants": ARRAY}})},
         p + "/approvals": {"parameters": [PROGRAM],
                            "get": _op("Pending requests with context", 200, ARRAY)},
-        p + "/attendance": {"parameters": [PROGRAM],
+        p + "/attendance": {"parameters": [
+            PROGRAM, {"name": "week", "in": "query", "required": False,
+                      "description": "an ISO week (YYYY-Www): only that week's sessions and "
+                                     "rows; malformed: E_SCHEMA",
+                      "schema": {"type": "string", "pattern": "^\\d{4}-W\\d{2}$"}}],
                             "get": _op("Stays per session; minutes per week", 200, OBJECT)},
         p + "/webhooks": {"parameters": [PROGRAM],
                           "get": _op("Webhook events by seq: pending, delivered or parked "

@@ -17,6 +17,7 @@ before names were kept have none (``null``).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,25 @@ def by_week(start: float, end: float) -> list[tuple[str, float]]:
     return out
 
 
-def attendance(rooms: list[Room], now: float) -> dict[str, Any]:
+WEEK_NAME = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def valid_week(name: str) -> bool:
+    """``YYYY-Www``, an ISO week that exists (``2026-W53`` does, ``2025-W53`` does not)."""
+    m = WEEK_NAME.match(name)
+    if not m:
+        return False
+    try:
+        datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError:
+        return False
+    return True
+
+
+def attendance(rooms: list[Room], now: float, week: str | None = None) -> dict[str, Any]:
+    """Every session's stays and the weekly minutes; with ``week`` (checked by
+    :func:`valid_week`), only the sessions with time in that week, shown whole, and that
+    week's rows (a biller's "hours this week" without summing the program's history)."""
     sessions: list[dict[str, Any]] = []
     weekly: dict[tuple[str, str, str], float] = {}
     seen_in: dict[tuple[str, str, str], set[str]] = {}
@@ -59,8 +78,8 @@ def attendance(rooms: list[Room], now: float) -> dict[str, Any]:
             for s in stays:
                 end = s["out"] if s["out"] is not None else now
                 minutes += (end - s["in"]) / 60
-                for week, part in by_week(s["in"], end):
-                    key = (week, pid, s["role"])
+                for w, part in by_week(s["in"], end):
+                    key = (w, pid, s["role"])
                     weekly[key] = weekly.get(key, 0.0) + part
                     seen_in.setdefault(key, set()).add(room.id)
             member = room.members.get(pid)
@@ -74,6 +93,10 @@ def attendance(rooms: list[Room], now: float) -> dict[str, Any]:
                                       "reconnecting": bool(s.get("dropped")) and waiting}
                                      for s in stays],
                            "minutes": round(minutes, 2)})
+        if week is not None and not any(
+                w == week for stays in room.attendance.values() for s in stays
+                for w, _ in by_week(s["in"], s["out"] if s["out"] is not None else now)):
+            continue
         sessions.append({"session": room.id, "kind": room.kind.value,
                          "started_at": room.session.get("started_at"),
                          "ended_at": room.session.get("ended_at"), "participants": people})
@@ -81,4 +104,5 @@ def attendance(rooms: list[Room], now: float) -> dict[str, Any]:
         "sessions": sessions,
         "weekly": [{"week": w, "participant": pid, "role": role, "minutes": round(m, 2),
                     "sessions": len(seen_in[(w, pid, role)])}
-                   for (w, pid, role), m in sorted(weekly.items())]}
+                   for (w, pid, role), m in sorted(weekly.items())
+                   if week is None or w == week]}
