@@ -26,6 +26,10 @@ COUPLES_ROOM = "demo-couples"
 LATER_COUPLES_ROOM = "demo-couples-2"
 INDIVIDUAL_ROOM = "demo-individual"
 GROUP_ROOM = "demo-group"
+# The partner's other door: a partners-and-family group the clinician can invite the partner
+# to from the partner panel once they say Not now or Decline (docs/partner-lifecycle.md).
+PARTNERS_GROUP_ROOM = "demo-partners-group"
+FAMILY_ROOM = "demo-family"
 LINK_TTL = 12 * 3600
 
 
@@ -65,7 +69,9 @@ class Seeded:
 # create_invite); from any other, inviting again would overwrite what the partner chose.
 REINVITE = frozenset({"invited", "consented", "requested"})
 ROOMS = ((COUPLES_ROOM, RoomKind.COUPLES), (LATER_COUPLES_ROOM, RoomKind.COUPLES),
-         (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL), (GROUP_ROOM, RoomKind.GROUP))
+         (INDIVIDUAL_ROOM, RoomKind.INDIVIDUAL), (GROUP_ROOM, RoomKind.GROUP),
+         (PARTNERS_GROUP_ROOM, RoomKind.GROUP), (FAMILY_ROOM, RoomKind.FAMILY))
+AUDIENCE = {PARTNERS_GROUP_ROOM: "partners-family"}
 
 
 async def prepare(store: Store, *, reset: bool = False) -> Seeded:
@@ -80,8 +86,10 @@ async def prepare(store: Store, *, reset: bool = False) -> Seeded:
     now = time.time()
     rooms, programs = Rooms(store), Programs(store)
     for room_id, kind in ROOMS:
-        room = Room(id=room_id, program=PROGRAM, kind=kind,
-                    session={"id": room_id, "scheduled": True, "starts_at": now})
+        session: dict[str, Any] = {"id": room_id, "scheduled": True, "starts_at": now}
+        if room_id in AUDIENCE:
+            session["audience"] = AUDIENCE[room_id]
+        room = Room(id=room_id, program=PROGRAM, kind=kind, session=session)
         if reset:
             await rooms.put(room, _audit("seed-room", room_id))
         else:  # a missing room comes back; an existing one is left alone
@@ -178,6 +186,10 @@ def group_links(settings: Settings) -> list[str]:
     first = MEMBERS[1]
     lines.append(f"group member 2 ({first.name}), en español: "
                  f"{room}{member_token(settings, first, locale='es')}")
+    lines.append(f"partners-and-family group, clinician: "
+                 f"{room}{token(settings, 'clinician', PARTNERS_GROUP_ROOM)}")
+    lines.append(f"family session, clinician: {room}{token(settings, 'clinician', FAMILY_ROOM)}")
+    lines.append(f"family session, client: {room}{token(settings, 'client', FAMILY_ROOM)}")
     return lines
 
 

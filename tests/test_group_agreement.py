@@ -166,11 +166,13 @@ async def test_make_run_seeds_a_group_session_whose_links_work_through_its_own_j
     peers: list[Peer] = []
     janus_pids: list[int] = []
     try:
-        await asyncio.to_thread(_printed, server, "group member 3", 20)
+        await asyncio.to_thread(_printed, server, "family session, client", 20)
         links = server.links()
         assert {"group session, clinician", "group member 1 (Jordan Lee)",
                 "group member 2 (María Santos)", "group member 3 (Chris Park)",
-                "group member 2 (María Santos), en español"} <= set(links), server.out()
+                "group member 2 (María Santos), en español",
+                "partners-and-family group, clinician", "family session, clinician",
+                "family session, client"} <= set(links), server.out()
         clinician = Peer(server.url, links["group session, clinician"].split("#", 1)[1])
         member = Peer(server.url, links["group member 1 (Jordan Lee)"].split("#", 1)[1])
         peers += [clinician, member]
@@ -188,6 +190,18 @@ async def test_make_run_seeds_a_group_session_whose_links_work_through_its_own_j
         # Group media works: Janus answers (without it this is E_SFU_UNAVAILABLE).
         subscribed = await member.call("sfu.subscribe", {}, timeout=10)
         assert subscribed["ok"], subscribed
+        # The partners-and-family group and the family session open for their clinician,
+        # and the family session's client is admitted there.
+        for who in ("partners-and-family group, clinician", "family session, clinician"):
+            peers.append(staff := Peer(server.url, links[who].split("#", 1)[1]))
+            await staff.connect()
+            assert (await staff.call("join", {}))["ok"], who
+        family_client = Peer(server.url, links["family session, client"].split("#", 1)[1])
+        peers.append(family_client)
+        await family_client.connect()
+        assert (await family_client.call("join", {}))["ok"]
+        assert (await staff.call("admit-all", {}))["ok"]
+        await family_client.wait_for("admitted")
         janus_pids = _janus_children(server.process.pid)
         assert janus_pids, "no janus process under the demo server"
     finally:
