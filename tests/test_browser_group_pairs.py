@@ -94,12 +94,14 @@ async def test_the_clinician_makes_pairs_by_hand_visits_one_and_brings_everyone_
     alone = "Pair 1 has only Samuel: each pair needs two or three people."
     await preview.get_by_text(alone, exact=True).wait_for()
     assert await start.get_attribute("aria-disabled") == "true"
-    await start.click()
+    await start.focus()  # still focusable (aria-disabled), and it says why it will not start
+    await clinician.keyboard.press("Enter")
     await strip.get_by_role("status").get_by_text(alone, exact=True).wait_for()
     await asyncio.sleep(0.5)
     assert await notes(sam).get_by_text("You're in a breakout", exact=False).count() == 0
     # Kim to pair 1: Samuel with Kim, Robin with Ana.
     kim_select = chooser.get_by_role("combobox", name="Kim")
+    await kim_select.focus()
     await kim_select.select_option(label="Pair 1")
     await preview.get_by_text("Pairs: Samuel and Kim; Robin and Ana.", exact=True).wait_for()
     assert await start.get_attribute("aria-disabled") is None
@@ -131,8 +133,10 @@ async def test_the_clinician_makes_pairs_by_hand_visits_one_and_brings_everyone_
     await _plays(clinician, 2, ["Robin", "Ana"], log, "visit (the clinician)")
     await _plays(sam, 2, ["Robin", "Ana"], log, "visit (Samuel)")
     await _plays(kim, 2, ["Robin", "Ana"], log, "visit (Kim)")
-    for page in (sam, kim):
-        await page.locator("figure[data-peer] figcaption", has_text="Dr. Rivera").wait_for()
+    for page, shown in ((sam, "Dr. Rivera"), (kim, "Dr. Rivera"), (clinician, "Samuel"),
+                        (clinician, "Kim")):  # each tile named, as a person would check
+        await page.locator("figure[data-peer] figcaption", has_text=shown).wait_for()
+    assert await clinician.get_by_role("button", name="Send back Samuel").count() == 1
     await _still_plays(robin, 1, ["Dr. Rivera", "Samuel", "Kim"], "visit (Robin)")
     await _still_plays(ana, 1, ["Dr. Rivera", "Samuel", "Kim"], "visit (Ana)")
     await screenshot(clinician, "pairs-visit")

@@ -36,7 +36,12 @@ export function mountGroupControls({ room, you, snapshot }) {
   const send = async (event, payload) => {
     const answer = await room.request(event, payload);
     status.textContent = answer.ok ? "" : errorText(answer.error.code, answer.error.message);
-    if (answer.ok && answer.room) draw(answer.room);
+    if (!answer.ok || !answer.room) return;
+    draw(answer.room);
+    // The server sends the actor no `room` event for their own change, and `request` does not
+    // apply the answer's snapshot: ask for it, so the page follows too (a visit changes whom
+    // the clinician's tiles show).
+    await room.requestSnapshot();
   };
   const pairs = pairsPart({ send, redraw: () => draw(last), say: (text) => { status.textContent = text; } });
   const draw = (snap) => {
