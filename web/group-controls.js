@@ -1,26 +1,21 @@
 // The clinician's control strip of a group session (docs/groups.md, protocol.md §4 "Group
-// controls"): mute all, focus mode, breakouts in pairs, and per member mute, ask to unmute,
-// video off, spotlight and allow video. Every button sends one `group.*` event; the server
-// decides and enforces it at the media server, and this strip only redraws from the `group`
-// part of the clinician's snapshot. Members see no strip (their snapshot says nothing of the
-// others anyway).
+// controls"): mute all, focus mode, breakouts in pairs (web/group-pairs.js: the pairs in the
+// listed order or made by hand, visiting a breakout and leaving it), and per member mute, ask
+// to unmute, video off, spotlight and allow video. Every button sends one `group.*` event; the
+// server decides and enforces it at the media server, and this strip only redraws from the
+// `group` part of the clinician's snapshot. Members see no strip (their snapshot says nothing
+// of the others anyway).
 //
 //   import { mountGroupControls } from "./group-controls.js";
 //   mountGroupControls({ room, you: answer.you, snapshot: answer.room }); // after a join
 //
-// Caveat: "Practice in pairs" pairs the members in the order the room lists them (a trio when
-// their number is odd); the pairs are shown under the button before it is pressed (and while
-// the breakouts run), but choosing them by hand is still to do.
+// Caveat: the strip is drawn again on each snapshot; what only the page holds (the pairs made
+// by hand, whether their selectors are open) is kept by group-pairs.js across redraws.
 
 import { h } from "./dom.js";
 import { markSpotlight } from "./group-member.js";
-import { errorText, locale, t } from "./i18n.js";
-
-/** "Sam and Kim; Lee and Robin": the pairs, by name, in the page's language. */
-function pairNames(pairs, names) {
-  const list = new Intl.ListFormat(locale(), { type: "conjunction" });
-  return pairs.map((pair) => list.format(pair.map((id) => names.get(id) ?? "?"))).join("; ");
-}
+import { pairsPart } from "./group-pairs.js";
+import { errorText, t } from "./i18n.js";
 
 /** @type {HTMLElement | null} */
 let strip = null;
@@ -37,41 +32,36 @@ export function mountGroupControls({ room, you, snapshot }) {
   if (snapshot?.media !== "sfu" || you?.role !== "clinician" || strip) return;
   strip = h("section", { className: "group-controls", "aria-label": t("group.controls.title") });
   const status = h("p", { className: "group-controls-status", role: "status" });
+  let last = snapshot;
   const send = async (event, payload) => {
     const answer = await room.request(event, payload);
     status.textContent = answer.ok ? "" : errorText(answer.error.code, answer.error.message);
-    if (answer.ok && answer.room) draw(answer.room);
+    if (!answer.ok || !answer.room) return;
+    draw(answer.room);
+    // The server sends the actor no `room` event for their own change, and `request` does not
+    // apply the answer's snapshot: ask for it, so the page follows too (a visit changes whom
+    // the clinician's tiles show).
+    await room.requestSnapshot();
   };
+  const pairs = pairsPart({ send, redraw: () => draw(last), say: (text) => { status.textContent = text; } });
   const draw = (snap) => {
     const g = snap?.group;
     if (!strip || !g) return;
+    last = snap;
     const members = [...(snap.participants ?? []), ...(snap.away ?? [])]
       .filter((p) => p.role === "client");
-    // Each button has a slot ("audio:<id>", "focus"...) that survives a redraw, so the
-    // keyboard focus stays on it when its label changes (Mute → Ask … to unmute).
-    const focused = /** @type {HTMLElement | null} */ (strip.querySelector("button:focus"))?.dataset.slot;
+    // Each button and selector has a slot ("audio:<id>", "focus", "pair:<id>"...) that survives
+    // a redraw, so the keyboard focus stays on it when its label changes (Mute → Ask … to unmute).
+    const focused = /** @type {HTMLElement | null} */ (strip.querySelector("[data-slot]:focus"))?.dataset.slot;
     const button = (label, event, payload, pressed, slot = event) =>
       h("button", { type: "button", "aria-pressed": pressed === undefined ? undefined : String(pressed),
         "data-slot": slot, onclick: () => send(event, payload) }, label);
-    const pairs = [];
-    for (let i = 0; i + 1 < members.length; i += 2) pairs.push([members[i].id, members[i + 1].id]);
-    if (members.length % 2 === 1 && pairs.length) pairs[pairs.length - 1].push(members.at(-1).id);
     const names = new Map(members.map((m) => [m.id, m.name]));
-    // The pairs are shown before starting (and while running), tied to the button.
-    const shown = g.breakouts.length ? g.breakouts : pairs;
-    const preview = shown.length
-      ? h("p", { className: "group-controls-pairs", id: "group-controls-pairs" },
-        t(g.breakouts.length ? "group.controls.pairsNow" : "group.controls.pairsNext",
-          { pairs: pairNames(shown, names) }))
-      : "";
-    const pairsButton = g.breakouts.length
-      ? button(t("group.controls.breakoutEnd"), "group.breakout-end", {})
-      : pairs.length ? button(t("group.controls.breakout"), "group.breakout", { pairs }) : "";
-    if (pairsButton && preview) pairsButton.setAttribute("aria-describedby", "group-controls-pairs");
+    const breakouts = pairs.draw(g, members.map((m) => m.id), names);
     const top = h("div", { className: "group-controls-all" },
       button(t("group.controls.muteAll"), "group.mute", { all: true }, undefined, "muteAll"),
       button(t("group.controls.focus"), "group.focus", { on: !g.focus }, g.focus),
-      pairsButton);
+      breakouts.button);
     const rows = members.map((m) => {
       const muted = g.muted.includes(m.id);
       const videoOff = g.videoOff.includes(m.id);
@@ -90,11 +80,11 @@ export function mountGroupControls({ room, you, snapshot }) {
         g.focus ? button(t("group.controls.allowVideo", { name: m.name }), "group.allow-video",
           { participant: m.id, allowed: !allowed }, allowed, `allow:${m.id}`) : "");
     });
-    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top, preview,
+    strip.replaceChildren(h("h2", {}, t("group.controls.title")), top, ...breakouts.blocks,
       h("ul", { className: "group-controls-members" }, ...rows), status);
     setTimeout(() => markSpotlight(g.spotlight, you.id), 0);  // after room.js drew the tiles
     if (focused) {
-      /** @type {HTMLElement | null} */ (strip.querySelector(`button[data-slot="${CSS.escape(focused)}"]`))?.focus();
+      /** @type {HTMLElement | null} */ (strip.querySelector(`[data-slot="${CSS.escape(focused)}"]`))?.focus();
     }
   };
   const anchor = document.querySelector("section[data-tools]");
