@@ -137,6 +137,12 @@ async def test_the_clinician_makes_pairs_by_hand_visits_one_and_brings_everyone_
                         (clinician, "Kim")):  # each tile named, as a person would check
         await page.locator("figure[data-peer] figcaption", has_text=shown).wait_for()
     assert await clinician.get_by_role("button", name="Send back Samuel").count() == 1
+    # The visited pair is told who came in; the other pair is told nothing.
+    for page in (sam, kim):
+        note = page.locator("[data-note=visit]")
+        await note.filter(has_text="Visiting your pair now: Dr. Rivera.").wait_for()
+    for page in (robin, ana):
+        assert await page.locator("[data-note=visit]").count() == 0
     await _still_plays(robin, 1, ["Dr. Rivera", "Samuel", "Kim"], "visit (Robin)")
     await _still_plays(ana, 1, ["Dr. Rivera", "Samuel", "Kim"], "visit (Ana)")
     await screenshot(clinician, "pairs-visit")
@@ -149,6 +155,7 @@ async def test_the_clinician_makes_pairs_by_hand_visits_one_and_brings_everyone_
     await _plays(clinician, 0, [], log, "visit left (the clinician)")
     await _plays(sam, 1, ["Dr. Rivera", "Robin", "Ana"], log, "visit left (Samuel)")
     await _plays(kim, 1, ["Dr. Rivera", "Robin", "Ana"], log, "visit left (Kim)")
+    await sam.locator("[data-note=visit]").wait_for(state="detached")
     await _still_plays(robin, 1, ["Dr. Rivera", "Samuel", "Kim"], "visit left (Robin)")
 
     await strip.get_by_role("button", name="Bring everyone back", exact=True).click()

@@ -175,7 +175,8 @@ async def test_mute_all_stops_members_audio_at_the_sfu_and_ask_unmute_leaves_it_
     snap = await one.peer.wait_for("room", lambda d: d["group"]["asked"])
     # A member sees only what concerns them: never the others' state.
     assert snap["group"] == {"focus": False, "spotlight": None, "muted": True, "asked": True,
-                             "videoOff": False, "videoAllowed": False, "breakout": None}
+                             "videoOff": False, "videoAllowed": False, "breakout": None,
+                             "visitors": []}
     accepted = await one.peer.call("group.unmute", {})
     assert accepted["ok"] and accepted["room"]["group"]["muted"] is False
     await asyncio.sleep(0.5)
@@ -283,6 +284,9 @@ async def test_a_breakout_in_pairs_and_everybody_back(
     await frames_from(clinician, ["member-3", "member-4"])
     await frames_from(three, ["dr-1"])
     assert "dr-1" not in one.subscriptions
+    # The visited pair is told who visits; the other pair is not.
+    assert (await three.peer.call("snapshot", {}))["room"]["group"]["visitors"] == ["dr-1"]
+    assert (await one.peer.call("snapshot", {}))["room"]["group"]["visitors"] == []
 
     # Everybody back with one action: everyone receives everyone again.
     assert (await clinician.peer.call("group.breakout-end", {}))["ok"]
@@ -483,7 +487,7 @@ def test_the_group_rules_who_receives_whom_and_what_each_role_is_shown() -> None
     # A member's view: their own state only; the clinician's: everyone's.
     assert rules.view(room, m["m3"]) == {
         "focus": True, "spotlight": None, "muted": True, "asked": False, "videoOff": False,
-        "videoAllowed": False, "breakout": None}
+        "videoAllowed": False, "breakout": None, "visitors": []}
     assert rules.view(room, m["dr"])["videoAllowed"] == ["m2"]
 
     rules.focus(room, dr, False)

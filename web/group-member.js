@@ -96,11 +96,15 @@ export function mountGroupMember({ room }) {
       videoOff: Boolean(g.videoOff), allowed: Boolean(g.focus && g.videoAllowed),
       spotlight: g.spotlight ?? null, pair: pair ? new Intl.ListFormat(locale(), { type: "conjunction" })
         .format(pair.filter(Boolean)) : null,
+      visitors: pair && Array.isArray(g.visitors) && g.visitors.length
+        ? new Intl.ListFormat(locale(), { type: "conjunction" })
+          .format(g.visitors.map((id) => names.get(id) ?? "").filter(Boolean)) : null,
     };
     const spotName = now.spotlight === you.id ? t("groupmember.you") : names.get(now.spotlight) ?? "";
 
     const parts = [];
     if (now.pair !== null) parts.push(note("groupmember.breakout", { names: now.pair }));
+    if (now.visitors) parts.push(note("groupmember.visit", { names: now.visitors }));
     if (now.focus) parts.push(note("groupmember.focus"));
     if (now.allowed) parts.push(note("groupmember.allowed"));
     if (now.muted) parts.push(note(now.asked ? "groupmember.asked" : "groupmember.muted"));
@@ -142,11 +146,17 @@ export function mountGroupMember({ room }) {
 
     // Announce what changed (the first snapshot too: a late arrival is told they are muted).
     const before = was ?? { muted: false, asked: false, focus: false, videoOff: false,
-      allowed: false, spotlight: null, pair: null };
+      allowed: false, spotlight: null, pair: null, visitors: null };
     const said = [];
     if (now.pair !== before.pair) {
       said.push(now.pair !== null ? t("groupmember.breakout", { names: now.pair })
         : t("groupmember.back"));
+    }
+    if (now.visitors !== before.visitors && now.pair !== null && now.pair === before.pair) {
+      said.push(now.visitors ? t("groupmember.visit", { names: now.visitors })
+        : t("groupmember.visitOver"));
+    } else if (now.visitors && now.pair !== before.pair) {
+      said.push(t("groupmember.visit", { names: now.visitors }));
     }
     if (now.focus !== before.focus) said.push(t(now.focus ? "groupmember.focus" : "groupmember.focusOff"));
     if (now.muted && !before.muted) said.push(t("groupmember.muted"));

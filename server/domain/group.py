@@ -304,8 +304,12 @@ def view(room: Room, viewer: Member) -> dict[str, Any]:
                 "asked": list(g["asked"]), "videoOff": list(g["video_off"]),
                 "videoAllowed": list(g["video_allowed"]),
                 "breakouts": [list(p) for p in g["breakouts"]], "visiting": visiting}
-    pair = next((p for p in g["breakouts"] if viewer.id in p), None)
-    return {"focus": g["focus"], "spotlight": g["spotlight"],
+    index = next((i for i, p in enumerate(g["breakouts"]) if viewer.id in p), None)
+    pair = None if index is None else g["breakouts"][index]
+    # Who visits this member's breakout: they see and hear that clinician anyway, and a
+    # member is told rather than finding a face arrive unannounced.
+    visitors = sorted(c for c, i in g["visiting"].items() if index is not None and i == index)
+    return {"focus": g["focus"], "spotlight": g["spotlight"], "visitors": visitors,
             "muted": is_muted(room, viewer.id), "asked": viewer.id in g["asked"],
             "videoOff": viewer.id in g["video_off"],
             "videoAllowed": viewer.id in g["video_allowed"],
