@@ -40,8 +40,9 @@ def chart(res: dict[str, Any], path: Path) -> None:
     colors = {"ours": "#2b7a78", "bare_socketio": "#8e8e8e", "node_socketio": "#d98c3f",
               "raw_ws": "#4a6fa5"}
 
-    cl = res.get("cluster")
-    fig, axes = plt.subplots(3 if cl else 2, 3, figsize=(15, 12 if cl else 8))
+    cl, group = res.get("cluster"), res.get("group")
+    rows = 2 + bool(cl) + bool(group)
+    fig, axes = plt.subplots(rows, 3, figsize=(15, 4 * rows))
     ax = axes[0][0]
     keys = [("p50_ms_10", "p50 @10"), ("p99_ms_10", "p99 @10"), ("p50_ms_100", "p50 @100"),
             ("p99_ms_100", "p99 @100")]
@@ -82,6 +83,8 @@ def chart(res: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("ms (lower is better)", fontsize=8)
     if cl:
         b5_chart(cl, axes[2])
+    if group:
+        b6_chart(group, axes[rows - 1])
     contended = relay.get("contended", {}).get("share")
     fig.suptitle(f"Alongside vs peers, same run, same 2-core box "
                  f"({'QUICK' if res['quick'] else 'full'}, {res['generated_at']}"
@@ -110,6 +113,40 @@ def b5_chart(cl: dict[str, Any], axes: Any) -> None:
     colors = {n: "#8e8e8e" if n == "stock_manager" else "#2b7a78" for n in names}
     for ax, (get, title, ylabel) in zip(axes, panels, strict=True):
         bars(ax, [(n, get(n)) for n in names], title, ylabel, B5_SHORT, colors)
+        ax.tick_params(axis="x", labelsize=8)
+
+
+B6_SHORT = {"sfu": "through\nthe SFU", "sfu_all": "SFU, a frame\nof all seven",
+            "p2p": "two-person\ncall", "mesh": "six-person\nmesh", "janus": "Janus",
+            "ours": "Alongside"}
+B6_COLORS = {"sfu": "#2b7a78", "sfu_all": "#5fa8a5", "p2p": "#b5b5b5", "mesh": "#b5b5b5",
+             "janus": "#4a6fa5", "ours": "#2b7a78"}
+
+
+def scaled(v: float | None, by: float) -> float | None:
+    return None if v is None else v * by
+
+
+def b6_chart(g: dict[str, Any], axes: Any) -> None:
+    """B6's row of the chart: the eighth member's first frame through the SFU beside a
+    two-person call's, a member's uplink beside a mesh member's, and CPU per forwarded
+    stream of Janus beside our server's (bench/group_phase.py's ``group`` section)."""
+    panels = [
+        ([("sfu", g.get("eighth_first_frame_p50_ms")),
+          ("sfu_all", g.get("eighth_all_frames_p50_ms")), ("p2p", g.get("p2p_first_frame_p50_ms"))],
+         f"B6 eighth member's join → first remote frame p50 ({g.get('trials')} trials)",
+         "ms (lower is better)", lambda v: f"{v:,.0f}"),
+        ([("sfu", scaled(g.get("sfu_uplink_bytes_per_s"), 1e-3)),
+          ("mesh", scaled(g.get("mesh_uplink_bytes_per_s"), 1e-3))],
+         f"B6 a member's uplink, {g.get('members')} in the group", "kB/s (lower is better)",
+         lambda v: f"{v:.1f}"),
+        ([("janus", scaled(g.get("janus_cpu_per_stream_s"), 1e3)),
+          ("ours", scaled(g.get("server_cpu_per_stream_s"), 1e3))],
+         f"B6 CPU per forwarded stream ({g.get('forwarded_streams')} streams)",
+         "CPU-ms per stream-second (lower is better)", lambda v: f"{v:.2f}"),
+    ]
+    for ax, (items, title, ylabel, label) in zip(axes, panels, strict=True):
+        bars(ax, items, title, ylabel, B6_SHORT, B6_COLORS, label)
         ax.tick_params(axis="x", labelsize=8)
 
 

@@ -45,15 +45,10 @@ from typing import Any
 
 import av
 import socketio
-from aiortc import (
-    MediaStreamTrack,
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCSessionDescription,
-    VideoStreamTrack,
-)
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, VideoStreamTrack
 
 from bench import first_frame
+from devtools.sfu_member import SfuMember
 from server.settings import Settings
 from server.tokens import mint
 
@@ -103,26 +98,31 @@ async def bytes_sent(pc: RTCPeerConnection) -> int:
                if getattr(s, "type", "") == "outbound-rtp")
 
 
-class GroupMember:
-    """One person in the group: a socket.io client, one publication, one connection per feed;
-    ``first[feed]`` is the time of the first decoded frame from that feed."""
+class GroupMember(SfuMember):
+    """One person in the group: a socket.io client of its own and the SFU member's connections
+    (devtools/sfu_member.py), sending :class:`MovingVideo`; ``first[feed]`` is the time of the
+    first decoded frame from that feed. A refused event raises: B6 measures working calls."""
 
     def __init__(self, url: str, token: str, pid: str) -> None:
-        self.url, self.token, self.id = url, token, pid
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.publication: RTCPeerConnection | None = None
-        self.subscriptions: dict[str, RTCPeerConnection] = {}
+        super().__init__(socketio.AsyncClient(reconnection=False), pid)
+        self.url, self.token = url, token
         self.first: dict[str, float] = {}
         self.any_frame = asyncio.Event()
         self.admitted = asyncio.Event()
-        self._readers: list[asyncio.Task[None]] = []
-        self.sio.on("sfu.offer", self._on_offer)
         self.sio.on("sfu.gone", self._on_gone)
         self.sio.on("admitted", lambda data: self.admitted.set())
 
-    async def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
-        ack = await self.sio.call(event, data, timeout=15)
-        if not (isinstance(ack, dict) and ack.get("ok")):
+    def tracks(self) -> list[MediaStreamTrack]:
+        return [MovingVideo()]
+
+    def on_frame(self, feed: str, kind: str, frame: Any) -> None:
+        if feed not in self.first:
+            self.first[feed] = time.perf_counter()
+            self.any_frame.set()
+
+    async def call(self, event: str, data: dict[str, Any], timeout: float = 15) -> dict[str, Any]:
+        ack = await super().call(event, data, timeout=timeout)
+        if not ack.get("ok"):
             raise RuntimeError(f"{event} refused: {ack}")
         return ack
 
@@ -133,42 +133,8 @@ class GroupMember:
             await self.call("agreement.accept", {"version": AGREEMENT, "alias": self.id})
         return await self.call("join", {})
 
-    async def publish(self) -> None:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.publication = pc
-        pc.addTrack(MovingVideo())
-        await pc.setLocalDescription(await pc.createOffer())
-        ack = await self.call("sfu.publish", {"sdp": pc.localDescription.sdp})
-        await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
-
-    async def _on_offer(self, data: dict[str, Any]) -> None:
-        feed = data["feed"]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        old = self.subscriptions.pop(feed, None)
-        if old is not None:
-            await old.close()
-        self.subscriptions[feed] = pc
-
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video":
-                self._readers.append(asyncio.ensure_future(self._read(track, feed)))
-
-        await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        await self.call("sfu.answer", {"feed": feed, "sdp": pc.localDescription.sdp})
-
     async def _on_gone(self, data: dict[str, Any]) -> None:
-        pc = self.subscriptions.pop(data.get("feed", ""), None)
-        if pc is not None:
-            await pc.close()
-
-    async def _read(self, track: MediaStreamTrack, feed: str) -> None:
-        while True:  # keep decoding: frames must not pile up
-            await track.recv()
-            if feed not in self.first:
-                self.first[feed] = time.perf_counter()
-                self.any_frame.set()
+        await self.drop(data.get("feed", ""))
 
     async def frames_from(self, feeds: list[str], timeout: float = TIMEOUT) -> None:
         end = time.perf_counter() + timeout
@@ -179,11 +145,7 @@ class GroupMember:
             await asyncio.sleep(0.01)
 
     async def close(self) -> None:
-        for task in self._readers:
-            task.cancel()
-        for pc in [*self.subscriptions.values(), *([self.publication] if self.publication
-                                                   else [])]:
-            await pc.close()
+        await super().close()
         if self.sio.connected:
             try:
                 await self.sio.call("leave", {}, timeout=5)

@@ -27,6 +27,7 @@ class Code(StrEnum):
     ROOM_ENDED = "E_ROOM_ENDED"
     ROLE_NOT_IN_ROOM_KIND = "E_ROLE_NOT_IN_ROOM_KIND"
     REMOVED = "E_REMOVED"
+    DENIED = "E_DENIED"  # the code of the `denied` event: not let in this time, may knock again
     MUTED_BY_CLINICIAN = "E_MUTED_BY_CLINICIAN"  # a group member's own unmute, before asked
     NOT_JOINED = "E_NOT_JOINED"
     NOT_ADMITTED = "E_NOT_ADMITTED"
@@ -98,6 +99,7 @@ MESSAGES: dict[Code, str] = {
     Code.ROOM_ENDED: "This session has ended.",
     Code.ROLE_NOT_IN_ROOM_KIND: "Your role does not take part in this kind of session.",
     Code.REMOVED: "You were removed from this session.",
+    Code.DENIED: "The clinician can't let you in right now.",
     Code.MUTED_BY_CLINICIAN: "The clinician muted you; you can unmute once they ask you to.",
     Code.NOT_JOINED: "Join the session first.",
     Code.NOT_ADMITTED: "Wait until the clinician admits you.",

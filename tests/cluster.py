@@ -14,7 +14,9 @@ No Docker engine runs here, so :func:`start_topology` reads ``docker-compose.yml
 * ``coturn`` -> Debian's ``turnserver`` with the compose command, ports and log adapted.
 
 A replica's Redis connection can go through a :class:`TcpProxy` that a test can cut, to
-partition that replica from Redis while the rest of the cluster still reaches it.
+partition that replica from Redis while the rest of the cluster still reaches it. A
+:class:`Cluster` is a running topology with its store, its people and REST, as the cluster
+tests (tests/test_cluster.py, tests/test_rolling_restart.py) drive it.
 """
 
 from __future__ import annotations
@@ -32,18 +34,24 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import socketio
 import yaml
+from aiohttp import ClientSession
 
 from devtools import processes
 from devtools.ports import free_port, port_open
 from devtools.redis import RedisServer
-from tests.conftest import SECRET
+from server.domain.room import Room
+from server.settings import Settings
+from server.store.redis import RedisStore
+from server.store.rooms import Rooms
+from tests.conftest import SECRET, Harness
+from tests.lifecycle import PROGRAM, Api, secret_of
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -593,3 +601,101 @@ class Person:
             if self.sio.connected:
                 await self.sio.disconnect()
             await self.sio.shutdown()
+
+
+# The people of a couples session on the topology, and what the cluster tests read of it.
+ROOM = "p-c1"
+IDS = {"clinician": "dr-1", "client": "cl-1", "partner": "pa-1"}
+
+
+def candidate(n: int) -> dict[str, Any]:
+    """A valid host candidate whose port numbers it, to check order on arrival."""
+    return {"candidate": f"candidate:1 1 udp 2122260223 127.0.0.1 {50000 + n} typ host",
+            "sdpMid": "0", "sdpMLineIndex": 0}
+
+
+def numbered(event: dict[str, Any]) -> int:
+    return int(event["candidate"]["candidate"].split()[5]) - 50000
+
+
+async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float,
+                every: float = 0.1) -> float:
+    """Poll ``check`` until it holds; returns the seconds it took (fails after ``timeout``)."""
+    start = time.monotonic()
+    while not await check():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(every)
+    return time.monotonic() - start
+
+
+class Cluster:
+    """The running topology, the shared store (read straight from Redis), people and REST."""
+
+    def __init__(self, topology: Topology, http: ClientSession) -> None:
+        self.t = topology
+        self.http = http
+        self.store = RedisStore(topology.redis.url)
+        self.rooms = Rooms(self.store)
+        self.settings = Settings(jwt_secret=SECRET)
+        self.people: list[Person] = []
+
+    def url(self, node: str | None = None) -> str:
+        return self.t.nodes[node].url if node else self.t.url
+
+    def api(self, node: str | None = None) -> Api:
+        harness = Harness(url=self.url(node), settings=self.settings, store=self.store)
+        return Api(harness, self.http)
+
+    def token(self, role: str, room: str = ROOM, **extra: Any) -> str:
+        return self.api().h.token(role, sub=IDS[role], program=PROGRAM, room=room, **extra)
+
+    async def couples(self) -> dict[str, str]:
+        """Program, sessions, the client's agreement, an invite and the partner's consent,
+        through nginx; the three people's tokens for the couples room."""
+        api = self.api()
+        t = await api.setup_program()
+        await api.step(t["client"], "agree")
+        secret = secret_of((await api.invite(self.token("clinician", "p-ind")))["url"])
+        consent = await api.respond(secret, "consent", expect=200, name="Alex")
+        assert consent["room"] == ROOM
+        return {"clinician": self.token("clinician"), "client": self.token("client"),
+                "partner": consent["token"]}
+
+    async def person(self, token: str, node: str | None = None, *, join: bool = True,
+                     reconnect: bool = True, route: str | None = None) -> Person:
+        """A person connected through nginx (with the SDK's room key ``route``, if given), or
+        straight to ``node``."""
+        p = Person(self.t.url + (f"/?r={route}" if route else ""), token, reconnect=reconnect)
+        self.people.append(p)
+        await p.connect(self.url(node) if node else None)
+        if join:
+            await p.join()
+        return p
+
+    async def room(self, room_id: str = ROOM) -> Room:
+        room = await self.rooms.get(room_id)
+        assert room is not None
+        return room
+
+    async def node_of(self, participant: str, room_id: str = ROOM) -> str:
+        member = (await self.room(room_id)).members[participant]
+        assert member.sid, f"{participant} has no socket"
+        return member.node
+
+    async def admissions(self, target: str) -> int:
+        rows = await self.store.audit_rows(room=ROOM)
+        return sum(1 for r in rows if r.action == "admit" and r.target == target
+                   and r.outcome == "ok")
+
+    async def admit(self, clinician: Person, who: Person, participant: str) -> None:
+        ack = await clinician.call("admit", {"participant": participant})
+        assert ack["ok"], ack
+        await who.wait_for("admitted")
+
+    def dropped(self) -> list[str]:
+        return [line for n in self.t.nodes.values() for line in n.lines("cluster.publish_dropped")]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(p.close() for p in self.people), return_exceptions=True)
+        await self.store.close()

@@ -86,6 +86,12 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert group["members"] == 8 and group["forwarded_streams"] == 14
     assert group["first_frame_ratio"] > 0 and 0 < group["uplink_ratio"] < 1
     assert [t for t in res["targets"] if t["metric"].startswith("B6 ")], "B6 is judged"
+    # ... and reported: its table and targets in latest.md, its row of panels in latest.png
+    # (four rows with B5's: 90 dpi, 4 inches a row).
+    md = (tmp_path / "latest.md").read_text()
+    assert "B6 group, 8 members through Janus" in md and "| B6 a member's uplink" in md
+    png = (tmp_path / "latest.png").read_bytes()
+    assert int.from_bytes(png[20:24], "big") == 4 * 4 * 90, "the chart has B6's row"
 
 
 def test_without_cpu_caps_the_bench_says_why(tmp_path: Path) -> None:

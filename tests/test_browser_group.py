@@ -25,10 +25,10 @@ from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 from devtools.janus import JanusServer
 from tests.browser import PHONE, PageLog, browser_fixture  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
+from tests.janus_fixtures import janus  # noqa: F401  (the module's Janus fixture)
 from tests.peers import Peer
 from tests.test_browser_a11y import axe_violations
 from tests.test_browser_spanish import Checker
-from tests.test_group_sfu import janus  # noqa: F401  (the module's Janus fixture)
 
 GROUP = "room-group"
 WAIT_MS = 30_000

@@ -23,6 +23,7 @@ from devtools import janus as janus_tools
 from tests.browser import PHONE, PageLog, browser_fixture  # noqa: F401  (the browser fixture)
 from tests.cli_server import serve
 from tests.conftest import Harness
+from tests.janus_fixtures import Member, members  # noqa: F401  (the members fixture)
 from tests.test_browser_a11y import axe_violations
 from tests.test_browser_group import (  # noqa: F401  (fixtures: janus, group, contexts)
     DESKTOP,
@@ -39,7 +40,6 @@ from tests.test_browser_group import (  # noqa: F401  (fixtures: janus, group, c
 from tests.test_browser_spanish import Checker
 from tests.test_group_agreement import _printed
 from tests.test_group_controls import a_group, audio_in, frames_from, seat, until
-from tests.test_group_sfu import Member, members  # noqa: F401  (the members fixture)
 
 # The tiles a person can see: visible, with a live video playing. ``arg``: [count, names that
 # must not be among them].

@@ -19,30 +19,30 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, ClientTimeout
 
-from server.domain.room import Room
-from server.settings import Settings
-from server.store.redis import RedisStore
-from server.store.rooms import Rooms
-from tests.cluster import (
+from tests.cluster import (  # noqa: F401  (IDS: still importable from here)
+    IDS,
+    ROOM,
     ROOT,
     TEST_ENV,
+    Cluster,
     Person,
-    Topology,
+    candidate,
     http_status,
     load_compose,
+    numbered,
     route_for,
     service,
     service_env,
     start_topology,
+    until,
 )
-from tests.conftest import SECRET, Harness
-from tests.lifecycle import PROGRAM, Api, secret_of
+from tests.conftest import SECRET
+from tests.lifecycle import PROGRAM, secret_of
 from tests.outside_tool import plugin_path
 
 pytestmark = pytest.mark.timeout(90)
 
 __all__ = ["plugin_path"]  # the outside tool package, a fixture shared with the tool tests
-ROOM = "p-c1"
 GRACE = float(TEST_ENV["ALONGSIDE_GRACE_SECONDS"])
 SWEEP = float(TEST_ENV["ALONGSIDE_SWEEP_SECONDS"])
 DRAIN = float(TEST_ENV["ALONGSIDE_DRAIN_SECONDS"])
@@ -52,100 +52,6 @@ HEARTBEAT_EVERY = 3.0  # server.cluster.HEARTBEAT_EVERY
 # A node judges others' heartbeats only once its own have held this long (after its start or an
 # outage): a dead node's people are found at most this long after the node started or died.
 SETTLE = HEARTBEAT_TTL + HEARTBEAT_EVERY
-IDS = {"clinician": "dr-1", "client": "cl-1", "partner": "pa-1"}
-
-
-def candidate(n: int) -> dict[str, Any]:
-    """A valid host candidate whose port numbers it, to check order on arrival."""
-    return {"candidate": f"candidate:1 1 udp 2122260223 127.0.0.1 {50000 + n} typ host",
-            "sdpMid": "0", "sdpMLineIndex": 0}
-
-
-def numbered(event: dict[str, Any]) -> int:
-    return int(event["candidate"]["candidate"].split()[5]) - 50000
-
-
-async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float,
-                every: float = 0.1) -> float:
-    """Poll ``check`` until it holds; returns the seconds it took (fails after ``timeout``)."""
-    start = time.monotonic()
-    while not await check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(every)
-    return time.monotonic() - start
-
-
-class Cluster:
-    """The running topology, the shared store (read straight from Redis), people and REST."""
-
-    def __init__(self, topology: Topology, http: ClientSession) -> None:
-        self.t = topology
-        self.http = http
-        self.store = RedisStore(topology.redis.url)
-        self.rooms = Rooms(self.store)
-        self.settings = Settings(jwt_secret=SECRET)
-        self.people: list[Person] = []
-
-    def url(self, node: str | None = None) -> str:
-        return self.t.nodes[node].url if node else self.t.url
-
-    def api(self, node: str | None = None) -> Api:
-        harness = Harness(url=self.url(node), settings=self.settings, store=self.store)
-        return Api(harness, self.http)
-
-    def token(self, role: str, room: str = ROOM, **extra: Any) -> str:
-        return self.api().h.token(role, sub=IDS[role], program=PROGRAM, room=room, **extra)
-
-    async def couples(self) -> dict[str, str]:
-        """Program, sessions, the client's agreement, an invite and the partner's consent,
-        through nginx; the three people's tokens for the couples room."""
-        api = self.api()
-        t = await api.setup_program()
-        await api.step(t["client"], "agree")
-        secret = secret_of((await api.invite(self.token("clinician", "p-ind")))["url"])
-        consent = await api.respond(secret, "consent", expect=200, name="Alex")
-        assert consent["room"] == ROOM
-        return {"clinician": self.token("clinician"), "client": self.token("client"),
-                "partner": consent["token"]}
-
-    async def person(self, token: str, node: str | None = None, *, join: bool = True,
-                     reconnect: bool = True, route: str | None = None) -> Person:
-        """A person connected through nginx (with the SDK's room key ``route``, if given), or
-        straight to ``node``."""
-        p = Person(self.t.url + (f"/?r={route}" if route else ""), token, reconnect=reconnect)
-        self.people.append(p)
-        await p.connect(self.url(node) if node else None)
-        if join:
-            await p.join()
-        return p
-
-    async def room(self, room_id: str = ROOM) -> Room:
-        room = await self.rooms.get(room_id)
-        assert room is not None
-        return room
-
-    async def node_of(self, participant: str, room_id: str = ROOM) -> str:
-        member = (await self.room(room_id)).members[participant]
-        assert member.sid, f"{participant} has no socket"
-        return member.node
-
-    async def admissions(self, target: str) -> int:
-        rows = await self.store.audit_rows(room=ROOM)
-        return sum(1 for r in rows if r.action == "admit" and r.target == target
-                   and r.outcome == "ok")
-
-    async def admit(self, clinician: Person, who: Person, participant: str) -> None:
-        ack = await clinician.call("admit", {"participant": participant})
-        assert ack["ok"], ack
-        await who.wait_for("admitted")
-
-    def dropped(self) -> list[str]:
-        return [line for n in self.t.nodes.values() for line in n.lines("cluster.publish_dropped")]
-
-    async def close(self) -> None:
-        await asyncio.gather(*(p.close() for p in self.people), return_exceptions=True)
-        await self.store.close()
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ from playwright.async_api import Browser
 from server.domain.room import FAMILY_MEMBERS
 from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the fixture)
 from tests.conftest import Harness
-from tests.lifecycle import PROGRAM, Api, connect, refused_at_handshake, secret_of
 
 # The Janus server and the aiortc members of the group tests, reused as they are.
-from tests.test_group_sfu import JanusServer, Member, janus, members  # noqa: F401
+from tests.janus_fixtures import JanusServer, Member, janus, members  # noqa: F401
+from tests.lifecycle import PROGRAM, Api, connect, refused_at_handshake, secret_of
 
 FAMILY = "room-family"
 GROUP_PROGRAM = "pf"  # the clinic's program that holds the partners-and-family group

@@ -3,7 +3,7 @@
 Mute, focus mode and breakouts are enforced at the SFU and by the server's who-receives-whom
 rule, so each test measures what arrives at the members' own connections: audio frames that
 stop and start, feeds that go (``sfu.gone``) and come (``sfu.offer`` and frames). Janus runs
-natively on a generated config (``tests/test_group_sfu.py``'s fixtures); nothing is skipped.
+natively on a generated config (``tests/janus_fixtures.py``); nothing is skipped.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from server.errors import Code, Refused
 from server.realtime.server import REALTIME
 from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
-from tests.peers import Peer
-from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, group, members)
+from tests.janus_fixtures import (  # noqa: F401  (fixtures: janus, group, members)
     GROUP,
     PLAYING_VIDEOS,
     Member,
@@ -40,6 +39,7 @@ from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, group, membe
     knock,
     members,
 )
+from tests.peers import Peer
 
 
 class Person(Member):

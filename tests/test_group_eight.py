@@ -1,6 +1,6 @@
 """Eight people in one group room through a real Janus: five on aiortc, three in Chromium.
 
-The clinician and four members are Python participants (``tests/test_group_sfu.py``'s
+The clinician and four members are Python participants (``tests/janus_fixtures.py``'s
 ``Member``: a real socket.io client and aiortc connections sending 160×120 frames); three
 members are Chromium pages (the group page, its agreement, Chromium's fake camera narrowed to
 160×120 at 10 frames a second, ``tests/test_browser_group.py``). In open mode each of the
@@ -23,6 +23,14 @@ from playwright.async_api import Browser, BrowserContext, Page, WebSocket
 from devtools.janus import JanusServer
 from tests.browser import PageLog, browser_fixture  # noqa: F401  (the browser fixture)
 from tests.conftest import Harness
+from tests.janus_fixtures import (  # noqa: F401  (fixtures: janus, members)
+    GROUP,
+    Member,
+    everything_received,
+    janus,
+    knock,
+    members,
+)
 from tests.test_browser_group import (  # noqa: F401  (fixtures: group, contexts)
     PLAYING_VIDEOS,
     agree,
@@ -32,14 +40,6 @@ from tests.test_browser_group import (  # noqa: F401  (fixtures: group, contexts
     open_page,
 )
 from tests.test_group_controls import frames_from, until
-from tests.test_group_sfu import (  # noqa: F401  (fixtures: janus, members)
-    GROUP,
-    Member,
-    everything_received,
-    janus,
-    knock,
-    members,
-)
 
 OTHER = "room-group-other"
 # What must never reach a member of GROUP: the other room's people and the one waiting.
@@ -52,7 +52,7 @@ PLAYING_EXACTLY = PLAYING_VIDEOS.replace(").length >= n", ").length === n")
 
 async def enter(h: Harness, made: list[Member], role: str, pid: str, name: str,
                 room: str) -> Member:
-    """``knock`` of test_group_sfu.py for any room: agreement (a member), then join."""
+    """``knock`` of janus_fixtures.py for any room: agreement (a member), then join."""
     peer = await h.peer(role, sub=pid, room=room, name=name, join=False)
     if role == "client":
         accepted = await peer.call("agreement.accept", {"version": "group-agreement-v1-en",

@@ -22,8 +22,8 @@ from devtools.janus import JanusConfig, JanusServer
 from server.sfu.pool import SfuPool
 from server.store.placements import Placements
 from tests.conftest import Harness
+from tests.janus_fixtures import GROUP, Member, members  # noqa: F401  (fixture: members)
 from tests.test_group_controls import Person, frames_from, until
-from tests.test_group_sfu import GROUP, Member, members  # noqa: F401  (fixture: members)
 
 SECOND = "room-group-2"
 

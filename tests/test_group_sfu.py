@@ -1,39 +1,29 @@
 """Group rooms through a real Janus (Debian's ``janus``), with real aiortc members.
 
 Janus runs natively on a generated config (``devtools/janus.py``); the members are real
-socket.io clients (``tests/peers.py``) with aiortc connections that send small video frames
-to Janus and receive everyone else's from it, signaled only through Alongside's ``sfu.*``
-events. Nothing here is skipped: without ``janus`` the fixture installs it
-(``scripts/setup.sh --test``) or fails.
+socket.io clients (``tests/peers.py``) with aiortc connections (``devtools/sfu_member.py``)
+that send small video frames to Janus and receive everyone else's from it, signaled only
+through Alongside's ``sfu.*`` events. Nothing here is skipped: without ``janus`` the fixture
+installs it (``scripts/setup.sh --test``) or fails. The fixtures and helpers live in
+``tests/janus_fixtures.py``; they are imported here by name too, so that
+``from tests.test_group_sfu import janus, Member, ...`` keeps working.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from aiohttp import ClientSession
-from aiortc import (
-    MediaStreamTrack,
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCSessionDescription,
-    VideoStreamTrack,
-)
 from playwright.async_api import Browser
 
 from devtools import janus as janus_tools
 from devtools import processes
-from devtools.janus import JanusServer
 from devtools.ports import free_port, wait_listening
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
@@ -48,152 +38,25 @@ from server.store.rooms import Rooms
 from tests.browser import PageLog, browser_fixture, person  # noqa: F401  (the browser fixture)
 from tests.cluster import load_compose, service, service_command
 from tests.conftest import Harness
+from tests.janus_fixtures import (  # noqa: F401  (fixtures, and names others import from here)
+    GROUP,
+    PLAYING_VIDEOS,
+    ROOT,
+    JanusServer,
+    Member,
+    SmallVideo,
+    everything_received,
+    group,
+    janus,
+    knock,
+    members,
+)
 from tests.lifecycle import PROGRAM, Api
-from tests.peers import Peer
-
-ROOT = Path(__file__).resolve().parent.parent
-GROUP = "room-group"
-
-
-@pytest.fixture(scope="module")
-def janus() -> Iterator[JanusServer]:
-    if not janus_tools.installed():
-        subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh"), "--test"], check=True)
-    assert janus_tools.installed(), "janus is missing and scripts/setup.sh --test did not install it"
-    with JanusServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def group(start_server: Any, janus: JanusServer) -> Harness:
-    """A server using ``janus``, with a group room in prog-1."""
-    h: Harness = await start_server(janus_urls=(janus.url,),
-                                    janus_api_secret=janus.config.api_secret,
-                                    janus_admin_key=janus.config.admin_key)
-    await h.create_room(GROUP, "group")
-    return h
-
-
-class SmallVideo(VideoStreamTrack):
-    """160x120 grey frames: enough to prove media flows, cheap to encode on a shared box."""
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame(160, 120, "yuv420p")
-        for plane in frame.planes:
-            plane.update(bytes([128]) * plane.buffer_size)
-        frame.pts, frame.time_base = pts, Fraction(time_base)
-        return frame
-
-
-class Member:
-    """One person in a group room: their socket, their publication, one connection per feed.
-
-    Every ``sfu.offer`` is answered at once; ``frames[feed]`` resolves with the first video
-    frame received from that feed.
-    """
-
-    def __init__(self, peer: Peer, pid: str) -> None:
-        self.peer = peer
-        self.id = pid
-        self.publication: RTCPeerConnection | None = None
-        self.subscriptions: dict[str, RTCPeerConnection] = {}
-        self.frames: dict[str, asyncio.Future[av.VideoFrame]] = {}
-        self.answers: list[dict[str, Any]] = []
-        self._readers: list[asyncio.Task[None]] = []
-        peer.sio.on("sfu.offer", self._on_offer)
-
-    def frame_from(self, feed: str) -> asyncio.Future[av.VideoFrame]:
-        if feed not in self.frames:
-            self.frames[feed] = asyncio.get_running_loop().create_future()
-        return self.frames[feed]
-
-    def tracks(self) -> list[MediaStreamTrack]:
-        """What this member publishes: a small video (a subclass may add audio)."""
-        return [SmallVideo()]
-
-    def reads(self, kind: str) -> bool:
-        """Whether a received track of ``kind`` is read (by ``_read``)."""
-        return kind == "video"
-
-    async def publish(self) -> dict[str, Any]:
-        if self.publication is not None:  # publishing again (a breakout, a move)
-            await self.publication.close()
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.publication = pc
-        for track in self.tracks():
-            pc.addTrack(track)
-        await pc.setLocalDescription(await pc.createOffer())
-        ack = await self.peer.call("sfu.publish", {"sdp": pc.localDescription.sdp}, timeout=10)
-        self.peer.received.append(("ack:sfu.publish", ack))  # scanned for leaks with the rest
-        if ack["ok"]:
-            await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
-        return ack
-
-    async def _on_offer(self, data: dict[str, Any]) -> None:
-        self.peer.received.append(("sfu.offer", data))
-        feed = data["feed"]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        old = self.subscriptions.pop(feed, None)
-        if old is not None:
-            await old.close()
-        self.subscriptions[feed] = pc
-
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if self.reads(track.kind):
-                self._readers.append(asyncio.ensure_future(self._read(track, feed)))
-
-        await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        ack = await self.peer.call("sfu.answer", {"feed": feed, "sdp": pc.localDescription.sdp},
-                                   timeout=10)
-        self.answers.append(ack)
-
-    async def _read(self, track: MediaStreamTrack, feed: str) -> None:
-        while True:  # keep reading: frames must not pile up
-            frame = await track.recv()
-            first = self.frame_from(feed)  # the one asked for now (frames may be cleared)
-            if not first.done():
-                first.set_result(frame)
-
-    async def close(self) -> None:
-        for task in self._readers:
-            task.cancel()
-        for pc in [*self.subscriptions.values(), *([self.publication] if self.publication
-                                                   else [])]:
-            await pc.close()
-        await self.peer.close()
-
-
-@pytest.fixture
-async def members() -> AsyncIterator[list[Member]]:
-    made: list[Member] = []
-    yield made
-    await asyncio.gather(*(m.close() for m in made))
-
-
-async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
-    peer = await h.peer(role, sub=pid, room=GROUP, name=pid.title(), join=False)
-    if role == "client":  # a member accepts the group agreement first (test_group_agreement.py)
-        accepted = await peer.call("agreement.accept", {"version": "group-agreement-v1-en",
-                                                        "alias": pid.title()})
-        assert accepted["ok"], accepted
-    joined = await peer.call("join", {})
-    assert joined["ok"], joined
-    peer.join_ack = joined  # type: ignore[attr-defined]
-    member = Member(peer, pid)
-    made.append(member)
-    return member
-
-
-def everything_received(member: Member) -> str:
-    return json.dumps([(e, d) for e, d in member.peer.received], default=str)
 
 
 @pytest.mark.timeout(90)
 async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
-        group: Harness, janus: JanusServer, members: list[Member]) -> None:
+        group: Harness, janus: JanusServer, members: list[Member]) -> None:  # noqa: F811
     clinician = await knock(group, members, "clinician", "dr-1")
     assert clinician.peer.join_ack["room"]["media"] == "sfu"  # type: ignore[attr-defined]
     waiting = [await knock(group, members, "client", f"member-{i}") for i in range(1, 5)]
@@ -290,7 +153,7 @@ async def test_a_group_receives_each_other_through_janus_and_only_once_admitted(
 
 @pytest.mark.timeout(30)
 async def test_a_group_without_a_media_server_answers_sfu_unavailable(
-        start_server: Any, members: list[Member]) -> None:
+        start_server: Any, members: list[Member]) -> None:  # noqa: F811
     plain: Harness = await start_server()
     await plain.create_room(GROUP, "group")
     clinician = await knock(plain, members, "clinician", "dr-1")
@@ -405,8 +268,8 @@ async def test_the_compose_command_serves_janus_with_the_secrets_from_its_enviro
 
 @pytest.mark.timeout(60)
 async def test_janus_killed_answers_sfu_unavailable_and_the_group_publishes_again_once_back(
-        start_server: Any, members: list[Member]) -> None:
-    with JanusServer() as janus:
+        start_server: Any, members: list[Member]) -> None:  # noqa: F811
+    with JanusServer() as janus:  # noqa: F811
         h: Harness = await start_server(janus_urls=(janus.url,),
                                         janus_api_secret=janus.config.api_secret,
                                         janus_admin_key=janus.config.admin_key)
@@ -474,15 +337,9 @@ async def test_the_session_is_kept_alive_and_janus_refuses_a_withdrawn_token() -
             await kept.close()
 
 
-# At least ``n`` remote videos of the page are really playing.
-PLAYING_VIDEOS = """(n) => [...document.querySelectorAll("figure[data-peer] video")]
-    .filter((v) => v.videoWidth > 0 && !v.paused && v.readyState >= 2 && v.srcObject
-        && v.srcObject.getVideoTracks().some((t) => t.readyState === "live")).length >= n"""
-
-
 @pytest.mark.timeout(90)
 async def test_the_room_page_in_chromium_sends_and_receives_through_janus(
-        group: Harness, members: list[Member], browser: Browser) -> None:
+        group: Harness, members: list[Member], browser: Browser) -> None:  # noqa: F811
     """The session page, unchanged, in a group: the SDK sends through the SFU (sdk/sfu.js)."""
     log = PageLog()
     clinician = await knock(group, members, "clinician", "dr-1")
@@ -535,7 +392,7 @@ async def move(h: Harness, member: str, side: str) -> None:
 
 @pytest.mark.timeout(60)
 async def test_who_receives_whom_follows_the_room_a_side_room_closes_and_reopens_feeds(
-        group: Harness, members: list[Member]) -> None:
+        group: Harness, members: list[Member]) -> None:  # noqa: F811
     clinician = await knock(group, members, "clinician", "dr-1")
     pair = [await knock(group, members, "client", f"member-{i}") for i in (1, 2)]
     assert (await clinician.peer.call("admit-all", {}))["ok"]

@@ -44,9 +44,12 @@ async def test_deny_tells_the_person_why_and_they_may_knock_again(alongside: Har
                                         "reason": "Your session is at 3 pm today."})
     assert ack["ok"] and ack["room"]["lobby"] == []
     denied = await client.wait_for("denied")
-    assert denied == {"reason": "Your session is at 3 pm today."}
+    assert denied == {"code": "E_DENIED", "reason": "Your session is at 3 pm today."}
     again = await client.call("join", {})
     assert again["ok"] and again["you"]["state"] == "lobby"
+    # No reason typed: only the code, which the page words in its language (no English here).
+    assert (await clinician.call("deny", {"participant": "client-1"}))["ok"]
+    assert client.events("denied")[1] == {"code": "E_DENIED"}
 
 
 async def test_removed_person_cannot_rejoin(alongside: Harness) -> None:
@@ -54,7 +57,7 @@ async def test_removed_person_cannot_rejoin(alongside: Harness) -> None:
     client = await alongside.admitted("client", clinician)
     ack = await clinician.call("remove", {"participant": "client-1"})
     assert ack["ok"] and ack["room"]["participants"] == []
-    assert (await client.wait_for("removed"))["reason"]
+    assert await client.wait_for("removed") == {"code": "E_REMOVED"}  # no English sentence
     await _until_disconnected(client)
     again = Peer(alongside.url, alongside.token("client"))
     alongside.peers.append(again)

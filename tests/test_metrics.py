@@ -301,7 +301,7 @@ def native_config(topology: Topology, directory: Path) -> Path:
 
 async def test_prometheus_scrapes_both_replicas_during_a_session(topology: Topology,
                                                                   tmp_path: Path) -> None:
-    from tests.test_cluster import Cluster  # the people and REST helpers of the cluster test
+    from tests.cluster import Cluster  # the people and REST helpers of the cluster tests
 
     config = native_config(topology, tmp_path)
     checked = await asyncio.to_thread(subprocess.run, ["promtool", "check", "config",

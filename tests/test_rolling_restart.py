@@ -30,9 +30,21 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, ClientTimeout
 
-from tests.cluster import ROOT, TEST_ENV, Person, http_status, route_for, start_topology
+from tests.cluster import (
+    IDS,
+    ROOM,
+    ROOT,
+    TEST_ENV,
+    Cluster,
+    Person,
+    candidate,
+    http_status,
+    numbered,
+    route_for,
+    start_topology,
+    until,
+)
 from tests.outside_tool import plugin_path
-from tests.test_cluster import IDS, ROOM, Cluster, candidate, numbered, until
 
 pytestmark = pytest.mark.timeout(90)
 __all__ = ["plugin_path"]  # the outside tool package (its "tally" runs in the session)

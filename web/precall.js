@@ -111,7 +111,9 @@ function mountPrecall(section, room, camera) {
     button.textContent = t("devices.precall.again");
     if (result.ok) {
       const level = result.verdict.level;
-      const advice = has(`devices.advice.${level}`) ? t(`devices.advice.${level}`) : result.verdict.advice;
+      // The server's advice is a code (devices.advice.<code>), worded in the page's language.
+      const key = `devices.advice.${result.verdict.advice}`;
+      const advice = has(key) ? t(key) : t(`devices.advice.${level}`);
       status.textContent = t("devices.precall.result", { level: levelWord(level), advice });
       if (!result.media) status.textContent += ` ${t("devices.precall.networkOnly")}`;
       status.dataset.level = result.verdict.level;

@@ -284,7 +284,7 @@ function listen(r) {
   r.addEventListener("denied", (e) => {
     phase = "ready";
     clearRoom();
-    say(e.detail.reason || t("room.denied"), t("room.denied.detail"));
+    say(e.detail.reason || t("room.denied"), t("room.denied.detail"));  // a typed reason as typed
     showJoin(true);
   });
   r.addEventListener("sentback", () => {
@@ -298,7 +298,11 @@ function listen(r) {
     // is worded as such, not as something that went wrong.
     const gentle = ["E_CONSENT_WITHDRAWN", "E_PARTNER_PAUSED", "E_INVITE_REVOKED"].includes(e.detail.code);
     if (gentle) return over(t(`room.removed.${e.detail.code}`), t(`room.removed.${e.detail.code}.detail`));
-    over(e.detail.reason || t("room.removed"), t("room.removed.detail"));
+    // The server sends a code, worded here in the page's language; a reason only when the
+    // clinician typed one, shown as typed.
+    const code = e.detail.code || "E_REMOVED";
+    const said = code === "E_REMOVED" ? t("room.removed") : errorText(code, t("room.removed"));
+    over(e.detail.reason || said, t("room.removed.detail"));
   });
   r.addEventListener("ended", () => {
     over(t("room.ended"), t(snapshot?.you?.role === "clinician" ? "room.closePage" : "room.ended.thanks"));

@@ -1,10 +1,12 @@
-"""Connection quality in plain words, from a few numbers every browser's getStats gives.
+"""Connection quality as a level and an advice code, from a few numbers every browser's
+getStats gives.
 
 One classifier serves the pre-call test and the in-session reports, so a person
 sees the same verdict before and during a session. Thresholds follow common
 WebRTC guidance: round trip under 150 ms, loss under 2 % and jitter under 30 ms
 hold video well; past 400 ms, 8 % or 100 ms, video breaks up and audio alone
-holds better.
+holds better. The advice is a code, not a sentence: the page words it in its own language
+(``devices.advice.<code>`` in web/locales/<locale>/devices.json).
 """
 
 from __future__ import annotations
@@ -21,13 +23,10 @@ class Level(StrEnum):
     POOR = "poor"
 
 
-ADVICE: dict[Level, str] = {
-    Level.GOOD: "Your connection looks good for video.",
-    Level.FAIR: "Your connection may be unsteady. Moving closer to your Wi-Fi router or "
-                "closing other apps that use the internet can help.",
-    Level.POOR: "Your connection is weak for video. Try audio only, move closer to your "
-                "Wi-Fi router, or switch between Wi-Fi and mobile data.",
-}
+# The advice each level gets, by code. One per level today ("looks good for video"; "may be
+# unsteady: move closer to the router, close other apps"; "weak for video: try audio only"),
+# named apart from the level so that advice can grow without changing what a level means.
+ADVICE: dict[Level, str] = {Level.GOOD: "good", Level.FAIR: "fair", Level.POOR: "poor"}
 
 
 @dataclass(frozen=True, slots=True)

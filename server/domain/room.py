@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.domain.identity import Action, Identity, Role, RoomKind, require
-from server.errors import MESSAGES, Code, Refused
+from server.errors import Code, Refused
 
 FAMILY_MEMBERS = 6  # family members a family session seats besides the client and partner
 SEATS: dict[RoomKind, tuple[Role, ...]] = {
@@ -378,8 +378,7 @@ def deny(room: Room, actor: Identity, target: str, reason: str | None) -> Change
     del room.members[target]
     change = Change()
     if member.sid:
-        text = reason or "The clinician can't let you in right now."
-        change.notices.append(Notice(member.sid, "denied", {"reason": text}))
+        change.notices.append(Notice(member.sid, "denied", told(Code.DENIED, reason)))
     return change
 
 
@@ -389,8 +388,7 @@ def remove(room: Room, actor: Identity, target: str, reason: str | None, now: fl
     if member.role is Role.CLINICIAN:
         raise Refused(Code.INVALID_STATE, "The clinician cannot be removed.")
     room.removed.add(target)
-    text = reason or "The clinician has ended your part in this session."
-    return _send_out(room, member, text, Code.REMOVED, now)
+    return _send_out(room, member, reason, Code.REMOVED, now)
 
 
 def evict(room: Room, participant: str, code: Code, now: float) -> Change:
@@ -399,18 +397,25 @@ def evict(room: Room, participant: str, code: Code, now: float) -> Change:
     member = room.members.get(participant)
     if member is None:
         return Change()
-    return _send_out(room, member, MESSAGES[code], code, now)
+    return _send_out(room, member, None, code, now)
 
 
-def _send_out(room: Room, member: Member, reason: str, code: Code, now: float) -> Change:
+def told(code: Code, reason: str | None) -> dict[str, str]:
+    """What a person denied or moved out is told: a code, which their page words in its own
+    language, and the reason only if the clinician typed one (kept as typed). No default
+    sentence: English sent as data would show as English on a Spanish page."""
+    return {"code": code.value, **({"reason": reason} if reason else {})}
+
+
+def _send_out(room: Room, member: Member, reason: str | None, code: Code,
+              now: float) -> Change:
     del room.members[member.id]
     change = Change()
     if member.state is MemberState.ADMITTED:
         change.presence.append((member.id, "left"))
         _depart(room, member, now)
     if member.sid:
-        change.notices.append(Notice(member.sid, "removed", {"reason": reason,
-                                                              "code": code.value}, close=True))
+        change.notices.append(Notice(member.sid, "removed", told(code, reason), close=True))
     return change
 
 

@@ -21,9 +21,9 @@
  * | `presence` | `{participant, status}` | an admitted peer joined, is reconnecting, or left |
  * | `track` | `{peerId, stream, track}` | media arrived from a peer; `stream` is stable per link |
  * | `peerleft` | `{peerId}` | a peer is no longer in the room (its link is closed) |
- * | `denied` | `{reason}` | the clinician did not admit you; you may `join()` again |
+ * | `denied` | `{reason, code}` | the clinician did not admit you (`E_DENIED`); you may `join()` again; `reason` is the clinician's own words or `""` |
  * | `sentback` | `{}` | you are back in the lobby; links are closed |
- * | `removed` | `{reason, code}` | you were moved out (`E_REMOVED`, or an access change such as `E_CONSENT_WITHDRAWN`); the connection is closed |
+ * | `removed` | `{reason, code}` | you were moved out (`E_REMOVED`, or an access change such as `E_CONSENT_WITHDRAWN`); the connection is closed; word `code` in your language, `reason` is the clinician's own words or `""` |
  * | `ended` | `{}` | the session ended; the connection is closed |
  * | `superseded` | `{}` | you joined from elsewhere; this connection is closed |
  * | `expired` | `{}` | the token expired; the SDK reconnects, asking `getToken` again |
@@ -455,7 +455,7 @@ export class AlongsideRoom extends EventTarget {
     socket.on("denied", (detail) => {
       this.#wantJoined = false;
       this.#closeLinks();
-      this.#emit("denied", { reason: detail?.reason ?? "" });
+      this.#emit("denied", { reason: detail?.reason ?? "", code: detail?.code ?? "E_DENIED" });
     });
     socket.on("sent-back", () => {
       // Stop media at once; the snapshot that follows says the same.

@@ -7,7 +7,7 @@
  *
  * // Before joining: a short test call to the server's echo peer.
  * const result = await runPrecallTest(room, { stream: camera, onStream: (s) => video.srcObject = s });
- * if (result.ok) show(result.verdict.level, result.verdict.advice, result.summary);
+ * if (result.ok) show(result.verdict.level, t(`devices.advice.${result.verdict.advice}`), result.summary);
  *
  * // While admitted: a summary every 5 s; the answer's verdict says whether to offer audio only.
  * const monitor = new QualityMonitor(room);
@@ -17,7 +17,8 @@
  *
  * A summary is `{rtt, loss, jitter, bitrate}`: round trip in ms, packet loss 0..1, jitter in ms,
  * bitrate in kbit/s (0 when unknown). The server classifies it (`server/domain/quality.py`) and
- * answers `{verdict: {level: "good"|"fair"|"poor", advice, audioOnly}}`.
+ * answers `{verdict: {level: "good"|"fair"|"poor", advice, audioOnly}}`; `advice` is a code
+ * for the page to word (`devices.advice.<code>` in the catalogues), never a sentence.
  *
  * Test hook: if `globalThis.__alongsideQualityOverride` is an object, its fields replace the
  * measured ones in every in-session summary (and a summary is sent even with no peer yet). It lets
@@ -43,7 +44,7 @@ const TOP = { rtt: 60000, loss: 1, jitter: 60000, bitrate: 1000000 };
 
 /**
  * @typedef {{rtt: number, loss: number, jitter: number, bitrate: number}} Summary
- * @typedef {{level: "good"|"fair"|"poor", advice: string, audioOnly: boolean}} Verdict
+ * @typedef {{level: "good"|"fair"|"poor", advice: "good"|"fair"|"poor", audioOnly: boolean}} Verdict
  *
  * @typedef {object} Reading  What one getStats call says, reduced to what a summary needs.
  * @property {number} at        `performance.now()` when read
