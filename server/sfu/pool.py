@@ -231,9 +231,11 @@ class SfuPool:
         await self._call(room, lambda i: i.create_room(room, publishers))
 
     async def destroy_room(self, room: str) -> None:
-        where = self._placed.pop(room, None)
-        if where is not None:
-            instance = self.instances[where.index]
+        where = self._placed.get(room)
+        if where is None:
+            return
+        instance = self.instances[where.index]
+        try:
             if instance.session_id == where.session:
                 await instance.destroy_room(room)
             else:
@@ -241,6 +243,10 @@ class SfuPool:
                 instance.forget(room)
                 if held is not None and self.placements is not None:
                     await self.placements.end(room, held.janus_id)  # ended, for every node
+        finally:
+            # Only now: rooms() lists it until Janus has been told (what a caller waits on).
+            if self._placed.get(room) is where:
+                del self._placed[room]
 
     async def allow(self, room: str, member: str) -> None:
         await self._call(room, lambda i: i.allow(room, member))
