@@ -245,3 +245,32 @@ async def test_least_loaded_counts_the_rooms_every_replica_placed(
 async def _ended(placements: Placements, room: str) -> bool:
     record = await placements.get(room)
     return record is not None and record.ended
+
+
+async def test_a_single_janus_that_restarts_gets_its_rooms_back_and_everyone_republishes(
+        cluster: Any, two_janus: tuple[JanusServer, JanusServer],  # noqa: F811
+        members: list[Member]) -> None:  # noqa: F811
+    janus, _ = two_janus
+    c = await group_cluster(cluster, janus)
+    clinician = await sit(c, members, "dr-1", "app1", "app1")
+    member = await sit(c, members, "member-1", "app2", "app2")
+    assert (await clinician.peer.call("admit-all", {}))["ok"]
+    await member.peer.wait_for("admitted")
+    await media([clinician, member])
+    await all_receive_all([clinician, member])
+    record = await Placements(c.store).get(GROUP)
+    assert record is not None and record.engine is not None
+
+    janus.kill()  # as in a crash; it comes back remembering no room
+    janus.start()
+    for p in (clinician, member):
+        p.frames.clear()
+    # Each replica notices its new Janus session and tells its own people, once each.
+    await holds(lambda: clinician.republished >= 1 and member.republished >= 1, 20)
+    await all_receive_all([clinician, member])
+    assert (clinician.republished, member.republished) == (1, 1)
+    again = await Placements(c.store).get(GROUP)
+    assert again is not None and again.engine == record.engine  # made again from its record
+    assert await publishers(janus, record.engine.id, record.engine.secret) == 2
+    room = await c.room(GROUP)
+    assert {room.members[m].state.value for m in ("dr-1", "member-1")} == {"admitted"}
