@@ -126,7 +126,7 @@ class RealtimeServer:
                                   settings.precall_seconds).handlers())
         events.update(self.tool_events.handlers())
         self.sfu_events = SfuEvents(sfu_from_settings(settings, store), self.rooms, self.delivery,
-                                    self.tasks)
+                                    self.tasks, self.node_id)
         events.update(self.sfu_events.handlers())
         events.update(GroupControls(writes, self.sfu_events).handlers())
         # The group agreement (agreement_events.py) reads and accepts before a join, and

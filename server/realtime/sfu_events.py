@@ -17,6 +17,12 @@ kicked. In the same pass, who receives whom converges on the rule (:func:`_sees`
 someone may no longer see (another side room) is closed for them with ``sfu.gone``, one they
 may now see is offered.
 
+In a cluster every node serves the members whose socket it holds (``Member.node``), in the
+same SFU room (recorded in the store by the adapter): each pass first learns what the other
+nodes did (:meth:`Sfu.sync`: feeds published through them), then offers this node's
+members every feed the rule allows, wherever it was published, and moderates or kicks a
+member connected elsewhere as the room's state says (their own node does the same).
+
 Note: the SFU's session and handles live in this process (``server/sfu/api.py``), so who
 receives what is this node's bookkeeping, not the store's; a member reconnecting to another
 node publishes and subscribes again there. Calls of one person are serialised by their
@@ -64,8 +70,9 @@ class SfuTrickle(schemas.Payload):
 
 class SfuEvents:
     def __init__(self, sfu: Sfu | None, rooms: Rooms, delivery: RoomDelivery,
-                 tasks: TaskSupervisor) -> None:
+                 tasks: TaskSupervisor, node: str = "") -> None:
         self.sfu = sfu
+        self.node = node  # this app process (Member.node of the sockets it holds)
         self.rooms = rooms
         self.delivery = delivery
         self.tasks = tasks
@@ -133,6 +140,7 @@ class SfuEvents:
             offered = []
             async with _answering():
                 await sfu.create_room(key, PUBLISHERS)
+                await sfu.sync(key)  # feeds published through other nodes too
                 for feed in [f for f in sfu.feeds(key) if _sees(room, me, f)]:
                     if await self._offer(sfu, room, me, feed):
                         offered.append(feed)
@@ -227,8 +235,8 @@ class SfuEvents:
         here = [m for m in room.members if _present(room, m) and group.sfu_room(room, m) == key]
         for member_id in here:
             sid = room.members[member_id].sid
-            if not sid:
-                continue
+            if not sid or not self._here(room, member_id):
+                continue  # another node tells its own (each notices the move)
             for feed in here:
                 if feed != member_id:
                     await self.delivery.send("sfu.gone", {"feed": feed}, sid)
@@ -278,17 +286,34 @@ class SfuEvents:
         async with self._settling[room.id]:
             fresh = await self.rooms.get(room.id)  # the pass before may have waited long
             if fresh is not None and key in sfu.rooms():
-                await self._settle_now(sfu, fresh, key)
+                await sfu.sync(key)
+                if key in sfu.rooms():
+                    await self._settle_now(sfu, fresh, key)
+
+    def _here(self, room: Room, member_id: str) -> bool:
+        """Whether ``member_id`` is present with a socket on this node."""
+        return _present(room, member_id) and room.members[member_id].node == self.node
 
     async def _settle_now(self, sfu: Sfu, room: Room, key: str) -> None:
         receiving = self.receiving.get(room.id, set())
         for member_id in list(receiving):
-            if not _present(room, member_id):
+            if not self._here(room, member_id):
                 receiving.discard(member_id)
-        for member_id in sfu.members(key):
+        local = sfu.members(key)
+        for member_id in [f for f in sfu.feeds(key) if f not in local]:
+            # Published through another node: a control from here holds for them too.
             if member_id in room.removed:
                 await self._tell_gone(room, member_id, await sfu.kick(key, member_id))
-            elif not _present(room, member_id):
+            elif _present(room, member_id) and group.sfu_room(room, member_id) == key:
+                try:
+                    await sfu.moderate(key, member_id, *group.blocked(room, member_id))
+                except SfuRefused as refused:
+                    log_event("sfu.refused", logging.WARNING, event="moderate",
+                              error=str(refused.code))
+        for member_id in local:
+            if member_id in room.removed:
+                await self._tell_gone(room, member_id, await sfu.kick(key, member_id))
+            elif not self._here(room, member_id):
                 await self._tell_gone(room, member_id, await sfu.leave(key, member_id))
             elif group.sfu_room(room, member_id) != key:
                 await self._move(sfu, room, key, member_id)
@@ -325,7 +350,7 @@ class SfuEvents:
         for member_id in sfu.members(key):
             viewer = room.members.get(member_id)
             for feed in sfu.subscriptions(key, member_id):
-                if viewer is None or not _sees(room, viewer, feed):
+                if viewer is None or not _sees(room, viewer, feed) or feed not in feeds:
                     await sfu.unsubscribe(key, member_id, feed)
                     if viewer is not None and viewer.sid:
                         await self.delivery.send("sfu.gone", {"feed": feed}, viewer.sid)

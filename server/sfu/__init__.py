@@ -14,21 +14,23 @@ POOL_KEEPALIVE = 5.0  # seconds; with several instances, how soon a hung one is 
 
 def from_settings(settings: Settings, store: Store | None = None) -> Sfu | None:
     """The configured SFU, or ``None`` when none is (group media answers
-    ``E_SFU_UNAVAILABLE``). Several Janus URLs: a pool of one adapter per URL, placing rooms
-    on the least loaded and recording placements in ``store`` (:mod:`server.sfu.pool`).
-    Nothing connects until the first group needs it.
+    ``E_SFU_UNAVAILABLE``). A pool of one adapter per Janus URL (one URL too), placing rooms
+    on the least loaded and recording each VideoRoom in ``store``, so every node of a cluster
+    uses the same one (:mod:`server.sfu.pool`). Nothing connects until the first group
+    needs it.
 
-    Note: with one URL the adapter is used alone (no placement record, nowhere to move a
-    room to); after that Janus restarts, members publish again on their own (docs/groups.md).
+    Note: without a store (tests of the adapter alone) the adapter is used alone, its
+    VideoRooms in this process only.
     """
     if not settings.janus_urls:
         return None
-    if len(settings.janus_urls) == 1:
+    if store is None:
         return JanusSfu(settings.janus_urls, settings.janus_api_secret,
                         settings.janus_admin_key)
+    records = Placements(store)
     # Keepalives every few seconds: a hung instance (no answer) is given up within about
-    # POOL_KEEPALIVE + its request timeout, and its rooms move.
+    # POOL_KEEPALIVE + its request timeout, and its rooms move (or, alone, come back).
     instances = [JanusSfu((url,), settings.janus_api_secret, settings.janus_admin_key,
-                          keepalive=POOL_KEEPALIVE)
+                          keepalive=POOL_KEEPALIVE, records=records)
                  for url in settings.janus_urls]
-    return SfuPool(instances, Placements(store) if store is not None else None)
+    return SfuPool(instances, records)

@@ -7,10 +7,12 @@ own ids: ``room`` is the Alongside room id, ``member`` and ``feed`` are member i
 the media one member publishes). The engine's own ids, secrets, pins and per-member tokens
 stay inside the adapter: no browser ever sees them.
 
-Note: an adapter keeps its engine's state (sessions, handles, the secrets of the rooms it
-made) in this process's memory. With several engines (:mod:`server.sfu.pool`) which one
-holds a room is recorded in the store, and a room whose engine dies is made again on
-another: ``on_moved(room)`` then says that everyone in it must publish again.
+Note: an adapter keeps its engine's connections (sessions, handles) in this process's
+memory; the engine's room (which instance, its secrets, each member's token) is recorded in
+the store, so every node of a cluster uses the same one, each with its own connections
+(:meth:`Sfu.sync` learns what the others did). A room whose engine dies is made again on
+another (:mod:`server.sfu.pool`): ``on_moved(room)`` then says that everyone in it must
+publish again.
 """
 
 from __future__ import annotations
@@ -107,17 +109,23 @@ class Sfu(Protocol):
     async def kick(self, room: str, member: str) -> list[str]:
         """:meth:`forbid`, then throw ``member`` out; returns as :meth:`leave` does."""
 
+    async def sync(self, room: str) -> None:
+        """Learn what other nodes did in ``room``: the feeds published through them, tokens
+        withdrawn, the room made again elsewhere (then ``on_moved``). :meth:`feeds` answers
+        from what the last call learnt."""
+
     def feeds(self, room: str) -> list[str]:
-        """The members whose feed is up in ``room`` right now (on this node)."""
+        """The members whose feed is up in ``room``: through this node now, through
+        another as of the last :meth:`sync`."""
 
     def subscriptions(self, room: str, member: str) -> list[str]:
-        """The feeds ``member`` receives in ``room``."""
+        """The feeds ``member`` receives in ``room`` (through this node)."""
 
     def rooms(self) -> list[str]:
         """The rooms this adapter holds state for."""
 
     def members(self, room: str) -> list[str]:
-        """The members of ``room`` holding a publication or a subscription."""
+        """The members of ``room`` holding a publication or a subscription on this node."""
 
     async def close(self) -> None:
         """Let go of the connection to the SFU (the rooms on it stay)."""

@@ -1,22 +1,26 @@
 """Several Janus instances behind one :class:`~server.sfu.api.Sfu`: placement and failover.
 
 Each SFU room (a group's, or one of its breakouts) is placed on the least loaded live
-instance (the fewest rooms this node placed there; the first in the configured order on a
-tie) and the placement is written to the store (:mod:`server.store.placements`), so another
-node, or this one after a restart, finds the instance a room lives on. Every call for a room
-goes to its instance.
+instance (the fewest rooms not ended there, placed by every node: the store counts them;
+the first in the configured order on a tie) and the placement is written to the store
+(:mod:`server.store.placements`) with the VideoRoom's id, secret and pin, so another node,
+or this one after a restart, uses the same VideoRoom on the same instance (its own handles
+in it). Every call for a room goes to its instance.
 
 A watcher checks each instance every :data:`WATCH` seconds: when one dies (its WebSocket
 closed, or a request or keepalive timed out and closed it) or comes back as a new session
 (Janus restarted: it forgot every handle), the rooms it held are made again on a live
 instance, with fresh random ids, secret, pin and tokens (nothing of the dead room is reused),
 the placement is updated, and ``on_moved(room)`` tells the realtime layer, which asks every
-member to publish again (``sfu.republish``). Admission is Alongside's, not Janus's: nobody is
+member to publish again (``sfu.republish``). An instance that restarted and is the room's
+own (one Janus alone) gets the same room made again from the record. Two nodes that notice
+the same death make one room: the record is replaced only over what each read
+(:class:`~server.store.placements.Lost`), and the other node adopts it (:meth:`sync`). Admission is Alongside's, not Janus's: nobody is
 admitted again. With no instance alive, calls raise :class:`SfuUnavailable`
 (``E_SFU_UNAVAILABLE``) and the rooms move as soon as one answers again.
 
-Note: "least loaded" counts the rooms this node placed, not the other nodes' (each node
-keeps its own Janus sessions, and a VideoRoom's secrets stay in the process that made it).
+Note: "least loaded" counts rooms, not Janus's own load (streams, CPU); a room left behind
+by a crash (never ended) counts until its record is ended.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from typing import Any, TypeVar
 from server.domain.group import parent
 from server.logs import log_event
 from server.sfu.api import FeedListener, MovedListener, SfuRefused, SfuUnavailable
-from server.sfu.janus import JanusSfu
-from server.store.placements import Placements
+from server.sfu.janus import JanusSfu, fresh_engine
+from server.store.placements import Lost, Placement, Placements
 
 WATCH = 0.5  # seconds between checks of each instance
 PROBE_TIMEOUT = 2.0  # seconds to wait for an instance that is down to answer again
@@ -124,23 +128,45 @@ class SfuPool:
             raise SfuUnavailable("no Janus instance answers")
         old = self._placed.pop(room, None)
         if old is not None:
-            self.instances[old.index].forget(room)  # its ids and secrets die with it
-        index = None
-        if old is None and self.placements is not None:
-            # Another node (or this one before a restart) may have placed it already.
-            known = await self.placements.get(room)
-            urls = [inst.urls[0] for inst in self.instances]
-            if known is not None and known.instance in urls and urls.index(known.instance) in live:
-                index = urls.index(known.instance)
-        if index is None:
+            self.instances[old.index].forget(room)  # its handles died with the session
+        if self.placements is None:
             index = min(live, key=lambda i: (self.load(i), i))
+        else:
+            index = await self._recorded(room, live)
         instance = self.instances[index]
         self._placed[room] = _Placed(index, instance.session_id)
-        if self.placements is not None:
-            await self.placements.place(room, instance.urls[0], index,
-                                        parent(room))
         log_event("sfu.placed" if old is None else "sfu.moved", logging.INFO,
                   instance=str(index))
+
+    async def _recorded(self, room: str, live: list[int]) -> int:
+        """Where ``room`` is, from the shared record: the VideoRoom recorded there if its
+        instance is live (another node's, or this one's before a restart), else a new one
+        on the least loaded live instance, recorded over what was read."""
+        assert self.placements is not None
+        urls = [inst.urls[0] for inst in self.instances]
+        known = await self.placements.get(room)
+        current = known if known is not None and not known.ended and known.engine else None
+        if current is not None and current.instance in urls \
+                and urls.index(current.instance) in live:
+            index = urls.index(current.instance)
+            self.instances[index].adopt(room, current)
+            return index
+        loads = await self.placements.load()
+        index = min(live, key=lambda i: (loads.get(urls[i], 0), i))
+        expect = current.engine.id if current is not None and current.engine else None
+        placed: Placement | None
+        try:
+            placed = await self.placements.place(room, urls[index], index, parent(room),
+                                                 fresh_engine(), expect=expect)
+        except Lost as lost:  # another node placed it meanwhile: that one is the room
+            placed = lost.current
+            if (placed is None or placed.ended or placed.engine is None
+                    or placed.instance not in urls or urls.index(placed.instance) not in live):
+                raise SfuUnavailable("placed meanwhile where this node reaches no Janus") \
+                    from None
+            index = urls.index(placed.instance)
+        self.instances[index].adopt(room, placed)
+        return index
 
     # -- the watcher -------------------------------------------------------------------
     def _watching(self) -> None:
@@ -172,6 +198,31 @@ class SfuPool:
             self.on_moved(room)
         return moved
 
+    async def sync(self, room: str) -> None:
+        """Learn what other nodes did in ``room`` (:meth:`JanusSfu.refresh`); when the record
+        names another VideoRoom now (another node moved it, or made it again), let go of
+        this one and use that one: everyone here publishes again (``on_moved``). When it
+        ended through another node, let go of it."""
+        instance = self._current(room)
+        if instance is None or await instance.refresh(room):
+            return
+        async with self._placing:
+            if self._current(room) is not instance:
+                return
+            self._placed.pop(room, None)
+            await instance.release(room)
+            record = await self.placements.get(room) if self.placements else None
+            if record is None or record.ended or record.engine is None:
+                return
+            await self._place(room)
+        self.on_moved(room)
+
+    @property
+    def _rooms(self) -> dict[str, Any]:
+        """What each instance holds of the rooms placed (tests check none of it leaks)."""
+        return {room: self.instances[p.index]._rooms[room] for room, p in self._placed.items()
+                if room in self.instances[p.index]._rooms}
+
     # -- the Sfu protocol, routed ------------------------------------------------------
     async def _call(self, room: str, call: Callable[[JanusSfu], Awaitable[T]]) -> T:
         return await call(await self._for(room))
@@ -180,13 +231,22 @@ class SfuPool:
         await self._call(room, lambda i: i.create_room(room, publishers))
 
     async def destroy_room(self, room: str) -> None:
-        where = self._placed.pop(room, None)
-        if where is not None:
-            instance = self.instances[where.index]
+        where = self._placed.get(room)
+        if where is None:
+            return
+        instance = self.instances[where.index]
+        try:
             if instance.session_id == where.session:
                 await instance.destroy_room(room)
             else:
+                held = instance._rooms.get(room)
                 instance.forget(room)
+                if held is not None and self.placements is not None:
+                    await self.placements.end(room, held.janus_id)  # ended, for every node
+        finally:
+            # Only now: rooms() lists it until Janus has been told (what a caller waits on).
+            if self._placed.get(room) is where:
+                del self._placed[room]
 
     async def allow(self, room: str, member: str) -> None:
         await self._call(room, lambda i: i.allow(room, member))
