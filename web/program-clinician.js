@@ -82,6 +82,11 @@ export class ClinicianPanel extends ProgramPanel {
     this.renderInviteMaker(); // now with maxTrials
   }
 
+  roomChanged(room) {
+    super.roomChanged(room);
+    this.familyLinks.roomChanged(room);
+  }
+
   kindChanged() {
     this.renderInviteMaker();
     this.familyLinks.renderMaker();

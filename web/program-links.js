@@ -152,6 +152,17 @@ export class FamilyLinksBlock {
     this.renderMaker();
   }
 
+  /** The room changed: in a family session, someone knocking or admitted may be a link's
+   *  family member (opened, attended), so the list is read again when the people change. */
+  roomChanged(room) {
+    if (room.kind !== "family") return;
+    const people = [...(room.lobby ?? []).map((p) => `waiting:${p.id}`),
+      ...(room.participants ?? []).map((p) => `in:${p.id}`)].sort().join(" ");
+    if (people === this.people) return;
+    this.people = people;
+    this.load();
+  }
+
   async load() {
     const answer = await this.panel.api("GET", `${this.panel.base}/family-invites`);
     if (answer.ok && Array.isArray(answer.data)) this.renderList(answer.data);
