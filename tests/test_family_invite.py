@@ -229,7 +229,7 @@ async def test_the_clinician_makes_the_partners_group_link_from_the_panel(
 async def test_a_family_member_opens_the_link_from_the_panel_in_a_browser_and_is_admitted(
         api: Api, browser: Browser) -> None:
     h = api.h
-    t = await _family_program(api)
+    await _family_program(api)
     log = PageLog()
     staff = await (await person(browser, h.url)).new_page()
     log.watch(staff, "clinician")
