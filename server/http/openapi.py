@@ -56,6 +56,8 @@ ROOM_TOKEN = {"type": "object", "required": ["token", "room", "expiresAt"], "pro
     "token": {"type": "string"}, "room": {"type": "string"}, "expiresAt": {"type": "number"}}}
 
 
+WEEK_PATTERN = "^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-W(0[1-9]|[1-4][0-9]|5[0-2])$"
+
 ALWAYS = (500, 503)  # a bug (E_INTERNAL), the store away (E_UNAVAILABLE)
 WITH_BODY = (413, 415, 422)  # too large, not JSON, nested too deep or of the wrong shape
 
@@ -159,9 +161,11 @@ def document() -> dict[str, Any]:
                            "get": _op("Pending requests with context", 200, ARRAY)},
         p + "/attendance": {"parameters": [
             PROGRAM, {"name": "week", "in": "query", "required": False,
-                      "description": "an ISO week (YYYY-Www): only that week's sessions and "
-                                     "rows; malformed: E_SCHEMA",
-                      "schema": {"type": "string", "pattern": "^\\d{4}-W\\d{2}$"}}],
+                      "description": "an ISO week (YYYY-Www; W53 too in a year that has "
+                                     "one): only that week's sessions and rows; malformed or "
+                                     "a week that does not exist: E_SCHEMA",
+                      # Only weeks every year has: schema-valid input is never refused.
+                      "schema": {"type": "string", "pattern": WEEK_PATTERN}}],
                             "get": _op("Stays per session; minutes per week", 200, OBJECT)},
         p + "/webhooks": {"parameters": [PROGRAM],
                           "get": _op("Webhook events by seq: pending, delivered or parked "
