@@ -23,6 +23,7 @@ from playwright.async_api import Browser
 from tests.browser import PageLog, browser_fixture, join, person  # noqa: F401  (the fixture)
 from tests.conftest import Harness
 from tests.lifecycle import PROGRAM, Api, connect, secret_of
+from tests.redis_server import RedisServer, redis_server  # noqa: F401  (the fixture)
 from tests.test_family_rooms import _views
 
 FAMILY = "p-fam"
@@ -169,6 +170,24 @@ async def test_family_link_look_ups_share_the_invite_links_rate_limit(
                 answers.append((r.status, (await r.json())["error"]["code"]))
     assert answers[:3] == [(404, "E_INVITE_INVALID")] * 3
     assert answers[3:] == [(429, "E_RATE_LIMITED")] * 2
+
+
+async def test_family_links_are_kept_and_listed_the_same_on_a_redis_store(
+        start_server: Any, redis_server: RedisServer) -> None:  # noqa: F811
+    h: Harness = await start_server(store=redis_server.url)
+    assert h.store.backend == "redis"  # type: ignore[attr-defined]  (MeteredStore)
+    async with ClientSession() as http:
+        api = Api(h, http)
+        t = await _family_program(api)
+        first = await api.call("POST", PATH, t["clinician"], {"room": FAMILY, "name": "Ana"},
+                               expect=201)
+        second = await api.call("POST", PATH, t["clinician"], {"room": FAMILY}, expect=201)
+        assert (await _open(api, *_split(first["url"]), 200))["room"] == FAMILY
+        await api.call("DELETE", f"{PATH}/{second['id']}", t["clinician"], expect=200)
+        listed = {i["id"]: i["status"] for i in await api.call("GET", PATH, t["clinician"])}
+        assert listed == {first["id"]: "opened", second["id"]: "withdrawn"}
+        assert (await _open(api, *_split(first["url"]), 410))["error"]["code"] == \
+            "E_INVITE_EXHAUSTED"
 
 
 async def test_the_panel_offers_only_the_programs_open_partners_and_family_groups(
