@@ -1,6 +1,7 @@
 // The clinician's program panel: the partner's status and history, requests to continue
 // (approve or decline, with a note), the partner's request to hear again, trial invite links
-// (made here, shown once, each listed with its answer, revoked here) and readiness check-ins.
+// (made here, shown once, each listed with its answer, revoked here) and readiness check-ins;
+// the partners-and-family group link and family members' links are program-links.js.
 // The shared loading and acting are in program-base.js; the words are `program.clinician.*`.
 //
 // Caveat: an invite link is shown once, in memory; it is gone with the page, by design.
@@ -8,6 +9,7 @@
 import { h, note, replaceIfChanged } from "./dom.js";
 import { t } from "./i18n.js";
 import { ProgramPanel, reconcile, when } from "./program-base.js";
+import { clearLink, FamilyLinksBlock, PartnersGroupBlock, showLinkOnce } from "./program-links.js";
 
 /** Partner states with words of their own (`program.clinician.state.*`, `.history.*`). */
 const STATES = ["not_invited", "invited", "deferred", "declined", "consented", "requested",
@@ -66,14 +68,13 @@ export class ClinicianPanel extends ProgramPanel {
     const history = h("details", { className: "program-block" },
       h("summary", {}, t("program.clinician.history")), ui.historyList);
 
-    // The partner's other door (docs/partner-lifecycle.md "The other door"): clinicians only.
-    ui.partnersGroup = h("p", { className: "quiet" }, t("program.clinician.partnersGroupNone"));
-    const partnersGroup = block(t("program.clinician.partnersGroup"), ui.partnersGroup);
-    partnersGroup.dataset.block = "partners-group";
+    // The partner's other door and family members' links: clinicians only (program-links.js).
+    this.partnersGroup = new PartnersGroupBlock(this);
+    this.familyLinks = new FamilyLinksBlock(this);
 
     this.section.append(
       block(t("program.clinician.partner"), ui.summary, ui.summaryNote, ui.asked), queue, invites,
-      partnersGroup, readiness, history);
+      this.partnersGroup.element, this.familyLinks.element, readiness, history);
     this.renderInviteMaker();
   }
 
@@ -81,8 +82,14 @@ export class ClinicianPanel extends ProgramPanel {
     this.renderInviteMaker(); // now with maxTrials
   }
 
+  roomChanged(room) {
+    super.roomChanged(room);
+    this.familyLinks.roomChanged(room);
+  }
+
   kindChanged() {
     this.renderInviteMaker();
+    this.familyLinks.renderMaker();
   }
 
   async loadRole(partner, view) {
@@ -94,20 +101,8 @@ export class ClinicianPanel extends ProgramPanel {
       if (approvals && this.last === view) this.last = { ...view, approvals };
     }
     this.renderClinician(partner, approvals);
-    const groups = await this.api("GET", `${this.base}/partner/group-invites`);
-    if (groups.ok && Array.isArray(groups.data)) this.renderPartnersGroup(groups.data);
-  }
-
-  /** One line: how many group invitations were sent, accepted (the group's agreement) and
-   *  attended; a partner's group steps never show anywhere the client reads. */
-  renderPartnersGroup(list) {
-    const count = (status) => list.filter((i) => i.status === status).length;
-    const attended = count("attended");
-    const accepted = count("accepted") + attended;
-    this.ui.partnersGroup.textContent = list.length === 0
-      ? t("program.clinician.partnersGroupNone")
-      : t("program.clinician.partnersGroupCounts",
-        { invited: list.length, accepted, attended });
+    // Neither list is in the `program` event (nothing the client reads changes with them).
+    await Promise.all([this.partnersGroup.load(partner.state), this.familyLinks.load()]);
   }
 
   renderInviteMaker() {
@@ -140,36 +135,13 @@ export class ClinicianPanel extends ProgramPanel {
   }
 
   clearInviteLink() {
-    this.ui.inviteResult.replaceChildren();
-    this.ui.inviteResult.hidden = true;
+    clearLink(this.ui.inviteResult);
   }
 
   showInviteLink(invite) {
-    const url = new URL(invite.url, location.origin).href;
-    const input = h("input", { id: "invite-link", type: "text", readOnly: true, value: url,
-      autocomplete: "off" });
-    input.addEventListener("focus", () => input.select());
-    const copied = h("p", { className: "program-note", role: "status", hidden: true });
-    const copy = h("button", { type: "button" }, t("program.clinician.copy"));
-    copy.addEventListener("click", async () => {
-      try {
-        await navigator.clipboard.writeText(input.value);
-        note(copied, t("program.clinician.copied"));
-      } catch {
-        input.focus();
-        input.select();
-        note(copied, t("program.clinician.copyFailed"));
-      }
-    });
-    this.ui.inviteResult.dataset.invite = invite.id;
-    this.ui.inviteResult.replaceChildren(
-      h("div", { className: "field" }, h("label", { htmlFor: "invite-link" }, t("program.clinician.link")), input),
-      h("div", { className: "actions" }, copy),
-      copied,
-      h("p", { className: "plain-note" }, t("program.clinician.sendPrivately",
-        { count: invite.quota, when: when(invite.expiresAt) })),
-    );
-    this.ui.inviteResult.hidden = false;
+    showLinkOnce(this.ui.inviteResult, { id: "invite-link", linkId: invite.id, url: invite.url,
+      label: t("program.clinician.link"),
+      after: t("program.clinician.sendPrivately", { count: invite.quota, when: when(invite.expiresAt) }) });
   }
 
   renderClinician(p, approvals) {
@@ -207,10 +179,7 @@ export class ClinicianPanel extends ProgramPanel {
     // closed, its Copy button would invite sending a link that no longer works as sent.
     const shownId = ui.inviteResult.dataset.invite;
     const shown = invites.find((i) => i.id === shownId);
-    if (shownId && shown && linkState(shown) !== "open") {
-      delete ui.inviteResult.dataset.invite;
-      this.clearInviteLink();
-    }
+    if (shownId && shown && linkState(shown) !== "open") this.clearInviteLink();
     reconcile(ui.invitesList, invites.map((i) => ({ ...i, state: linkState(i) })), (i) => i.id,
       (i) => this.inviteItem(i));
     ui.invitesEmpty.hidden = invites.length > 0;

@@ -13,12 +13,12 @@ client's and the partner's views (``program_view.py``) never include them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from server.domain import room_link
 from server.domain.identity import RoomKind
+from server.domain.room_link import RoomLink
 from server.errors import Code, Refused
 
 if TYPE_CHECKING:
@@ -35,27 +35,16 @@ OTHER_DOOR = frozenset({"deferred", "declined"})
 MAX_INVITES = 20  # per program: a clinician re-inviting for each weekly group is fine
 
 
-@dataclass(slots=True)
-class PartnerGroupInvite:
-    """One invitation of the program's partner to one partners-and-family group room."""
+@dataclass(slots=True, kw_only=True)
+class PartnerGroupInvite(RoomLink):
+    """One invitation of the program's partner to one partners-and-family group room; it
+    opens as often as the partner likes until it expires (``opened_at``: the last time)."""
 
-    id: str
-    room: str
     group_program: str  # the program the group room belongs to (usually a clinic's own)
-    secret_hash: str  # SHA-256 of the link's secret; the secret itself is never stored
-    created_at: float
-    expires_at: float
-    created_by: str
-    locale: str | None = None
-    opened_at: float | None = None  # when the partner last opened the link (got a token)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PartnerGroupInvite:
         return cls(**data)
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def participant(invite_id: str) -> str:
@@ -66,14 +55,18 @@ def participant(invite_id: str) -> str:
 
 def check_room(room: Room | None) -> Room:
     """Refuse unless ``room`` is an open partners-and-family group."""
-    if room is None:
-        raise Refused(Code.ROOM_NOT_FOUND)
-    if room.kind is not RoomKind.GROUP or room.session.get("audience") != AUDIENCE:
+    if room is not None and room.session.get("audience") != AUDIENCE:
         raise Refused(Code.INVALID_STATE,
                       "Invite to a group session whose audience is partners-family.")
-    if room.status.value == "ended":
-        raise Refused(Code.ROOM_ENDED)
-    return room
+    return room_link.check_room(room, RoomKind.GROUP)
+
+
+def rooms_offered(rooms: list[Room]) -> list[Room]:
+    """The program's sessions a clinician may choose for this door: its partners-and-family
+    groups that have not ended, in the order of their start (then id)."""
+    open_ = [r for r in rooms if r.kind is RoomKind.GROUP and r.status.value != "ended"
+             and r.session.get("audience") == AUDIENCE]
+    return sorted(open_, key=lambda r: (float(r.session.get("starts_at") or 0), r.id))
 
 
 def add(program: Program, invite: PartnerGroupInvite) -> PartnerGroupInvite:
@@ -97,13 +90,10 @@ def open_link(program: Program, invite_id: str, secret: str, now: float) -> Part
     Caveat: a partner revoked by a clinician is revoked here too (``E_INVITE_REVOKED``):
     a revoke is for safety, and it covers every door.
     """
-    invite = program.partner_groups.get(invite_id)
-    if invite is None or not hmac.compare_digest(invite.secret_hash, digest(secret)):
-        raise Refused(Code.INVITE_INVALID)
+    invite = room_link.check_secret(program.partner_groups.get(invite_id), secret)
     if str(program.partner.state) == "revoked":
         raise Refused(Code.INVITE_REVOKED)
-    if now >= invite.expires_at:
-        raise Refused(Code.INVITE_EXPIRED)
+    room_link.check_live(invite, now)
     invite.opened_at = now
     return invite
 

@@ -23,7 +23,7 @@ from server.domain.program_panel import approvals as pending_approvals
 from server.domain.program_view import partner_view, program_view
 from server.domain.room import Room
 from server.errors import Code, Refused
-from server.http import bodies, invites_api, partner_group_api
+from server.http import bodies, family_invite_api, invites_api, partner_group_api
 from server.http.rest import (
     ALL,
     STAFF,
@@ -226,3 +226,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/audit", export_audit)
     invites_api.add_routes(app)
     partner_group_api.add_routes(app)
+    family_invite_api.add_routes(app)

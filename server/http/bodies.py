@@ -112,3 +112,15 @@ class PartnerGroupOpen(Body):
     program: Id
     invite: Id
     secret: Annotated[str, Field(min_length=16, max_length=128)]
+
+
+class NewFamilyInvite(Body):
+    room: Id
+    name: Name | None = None  # the family member's first name, as the room will show it
+    expiresInHours: Annotated[float, Field(gt=0, le=24 * 30)] | None = None
+    locale: Locale | None = None
+
+
+class FamilyInviteOpen(Body):
+    invite: Id
+    secret: Annotated[str, Field(min_length=16, max_length=128)]

@@ -45,7 +45,18 @@ PARTNER_GROUP_INVITE = {"type": "object", "required": ["id", "url", "room", "exp
                                        "room": {"type": "string"},
                                        "expiresAt": {"type": "number"},
                                        "locale": {"type": ["string", "null"]}}}
+FAMILY_INVITE = {"type": "object", "required": ["id", "room", "expiresAt"],
+                 "properties": {"id": {"type": "string"}, "url": {"type": "string"},
+                                "room": {"type": "string"}, "name": {"type": "string"},
+                                "expiresAt": {"type": "number"},
+                                "locale": {"type": ["string", "null"]},
+                                "status": {"enum": ["open", "opened", "attended", "withdrawn",
+                                                   "expired"]}}}
+ROOM_TOKEN = {"type": "object", "required": ["token", "room", "expiresAt"], "properties": {
+    "token": {"type": "string"}, "room": {"type": "string"}, "expiresAt": {"type": "number"}}}
 
+
+WEEK_PATTERN = "^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-W(0[1-9]|[1-4][0-9]|5[0-2])$"
 
 ALWAYS = (500, 503)  # a bug (E_INTERNAL), the store away (E_UNAVAILABLE)
 WITH_BODY = (413, 415, 422)  # too large, not JSON, nested too deep or of the wrong shape
@@ -80,7 +91,8 @@ LOCALE = {"name": "locale", "in": "query", "required": False,
 def document() -> dict[str, Any]:
     models: list[type[bodies.Body]] = [bodies.NewProgram, bodies.NewSession, bodies.Step, bodies.NewInvite,
               bodies.InviteSecret, bodies.InviteResponse, bodies.SessionRef, bodies.CheckIn,
-              bodies.NewPartnerGroupInvite, bodies.PartnerGroupOpen]
+              bodies.NewPartnerGroupInvite, bodies.PartnerGroupOpen, bodies.NewFamilyInvite,
+              bodies.FamilyInviteOpen]
     schemas: dict[str, Any] = {}
     answers: list[type[BaseModel]] = [replies.InvitePreview, replies.InviteConsented,
                                       replies.InviteAnswered, replies.InviteAsked]
@@ -126,6 +138,17 @@ def document() -> dict[str, Any]:
             "Invite a partner who said not now or declined to a partners-and-family group "
             "(secret shown once); changes nothing of the couples lifecycle", 201,
             PARTNER_GROUP_INVITE, bodies.NewPartnerGroupInvite)},
+        p + "/partner/group-rooms": {"parameters": [PROGRAM], "get": _op(
+            "The program's open partners-and-family group sessions, to invite the partner to "
+            "(clinician)", 200, ARRAY)},
+        p + "/family-invites": {"parameters": [PROGRAM], "get": _op(
+            "Family members' invitation links, each open, opened, attended, withdrawn or "
+            "expired (clinician; no secrets)", 200, {"type": "array", "items": FAMILY_INVITE}),
+            "post": _op("A link for one family member to one family session (secret shown "
+                        "once)", 201, FAMILY_INVITE, bodies.NewFamilyInvite)},
+        p + "/family-invites/{invite}": {"parameters": [PROGRAM, INVITE], "delete": _op(
+            "Withdraw a family member's link that was not opened (clinician)", 200,
+            FAMILY_INVITE)},
         p + "/checkins": {"parameters": [PROGRAM],
                           "get": _op("Readiness history (clinician)", 200, ARRAY),
                           "post": _op("Record readiness (clinician or partner)", 201, OBJECT,
@@ -138,9 +161,11 @@ def document() -> dict[str, Any]:
                            "get": _op("Pending requests with context", 200, ARRAY)},
         p + "/attendance": {"parameters": [
             PROGRAM, {"name": "week", "in": "query", "required": False,
-                      "description": "an ISO week (YYYY-Www): only that week's sessions and "
-                                     "rows; malformed: E_SCHEMA",
-                      "schema": {"type": "string", "pattern": "^\\d{4}-W\\d{2}$"}}],
+                      "description": "an ISO week (YYYY-Www; W53 too in a year that has "
+                                     "one): only that week's sessions and rows; malformed or "
+                                     "a week that does not exist: E_SCHEMA",
+                      # Only weeks every year has: schema-valid input is never refused.
+                      "schema": {"type": "string", "pattern": WEEK_PATTERN}}],
                             "get": _op("Stays per session; minutes per week", 200, OBJECT)},
         p + "/webhooks": {"parameters": [PROGRAM],
                           "get": _op("Webhook events by seq: pending, delivered or parked "
@@ -171,9 +196,11 @@ def document() -> dict[str, Any]:
             bodies.InviteResponse, auth=False, errors=(404, 409, 410, 422, 429))},
         "/api/partner-group/open": {"post": _op(
             "Open a partners-and-family group link: a group member's token for its room",
-            200, {"type": "object", "required": ["token", "room", "expiresAt"], "properties": {
-                "token": {"type": "string"}, "room": {"type": "string"},
-                "expiresAt": {"type": "number"}}}, bodies.PartnerGroupOpen, auth=False,
+            200, ROOM_TOKEN, bodies.PartnerGroupOpen, auth=False,
+            errors=(404, 409, 410, 422, 429))},
+        "/api/family-invite/open": {"post": _op(
+            "Open a family member's link (once): a role family token for its family session",
+            200, ROOM_TOKEN, bodies.FamilyInviteOpen, auth=False,
             errors=(404, 409, 410, 422, 429))},
         "/api/audit": {"get": {**_op("Audit rows as JSON Lines", 200, {"type": "string"},
                                      content_type="application/x-ndjson"),

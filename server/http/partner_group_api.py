@@ -5,6 +5,8 @@
   once, in the URL's fragment.
 - ``GET /api/programs/{program}/partner/group-invites`` (clinician): each invitation with
   ``status`` invited, accepted or attended; no secrets.
+- ``GET /api/programs/{program}/partner/group-rooms`` (clinician): the program's open
+  partners-and-family groups, to choose one in the partner panel.
 - ``POST /api/partner-group/open`` ``{program, invite, secret}`` (no bearer: the link is the
   credential): a group member's token for that room.
 
@@ -15,13 +17,13 @@ agreement's alias then replaces. Look-ups of links share the invite links' rate 
 
 from __future__ import annotations
 
-import math
 import time
 
 from aiohttp import web
 
 from server.appkeys import SETTINGS, STORE
 from server.domain import partner_group as door
+from server.domain import room_link
 from server.domain.audit import AuditEntry
 from server.domain.group_agreement import suggested_alias
 from server.domain.identity import Role, RoomKind
@@ -59,6 +61,13 @@ async def listing(request: web.Request) -> web.Response:
                                                         Agreements(store)))
 
 
+async def group_rooms(request: web.Request) -> web.Response:
+    _, program = await for_program(request, "partner-group-rooms", (Role.CLINICIAN,))
+    rooms = door.rooms_offered(await Rooms(request.app[STORE]).list(program.id))
+    return web.json_response([{"id": r.id, "status": r.status.value,
+                               "startsAt": r.session.get("starts_at")} for r in rooms])
+
+
 async def open_link(request: web.Request) -> web.Response:
     # The body first: one that is not a look-up (not JSON, too large) spends no token.
     b = await body(request, bodies.PartnerGroupOpen)
@@ -72,7 +81,7 @@ async def open_link(request: web.Request) -> web.Response:
     program = await Programs(store).get(b.program)
     name = suggested_alias(program.partner.name) if program else ""
     issued = int(now)
-    ttl = min(int(partner_group.TOKEN_HOURS * 3600), math.floor(opened.expires_at - issued))
+    ttl = room_link.token_seconds(opened, issued)
     token = mint(settings, sub=door.participant(opened.id), name=name or "Guest",
                  role=Role.CLIENT.value, program=opened.group_program, room=opened.room,
                  ttl=ttl, now=issued, locale=opened.locale, room_kind=RoomKind.GROUP.value)
@@ -83,4 +92,5 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/programs/{program}/partner/group-invites", create)
     r.add_get("/api/programs/{program}/partner/group-invites", listing)
+    r.add_get("/api/programs/{program}/partner/group-rooms", group_rooms)
     r.add_post("/api/partner-group/open", open_link)

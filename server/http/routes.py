@@ -34,6 +34,11 @@ async def partner_group_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(request.app[SETTINGS].web_dir / "partner-group.html")
 
 
+async def family_invite_page(request: web.Request) -> web.FileResponse:
+    """The page a family member's invitation link opens (docs/groups.md)."""
+    return web.FileResponse(request.app[SETTINGS].web_dir / "family-invite.html")
+
+
 async def tool_panel(request: web.Request) -> web.Response:
     """A declared tool's browser panel (``panel.js`` in its package), as a JavaScript module.
 
@@ -70,6 +75,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/room", room_page)
     app.router.add_get("/invite", invite_page)
     app.router.add_get("/partner-group", partner_group_page)
+    app.router.add_get("/family-invite", family_invite_page)
     app.router.add_get("/i18n/{locale}.json", catalogue)
     # Before the static files, which would otherwise answer for /static/tools/ too.
     app.router.add_get("/static/tools/{name}/panel.js", tool_panel)

@@ -13,13 +13,12 @@ import secrets
 from typing import Any
 
 from server.domain import partner_group as door
+from server.domain import room_link
 from server.domain.audit import AuditEntry
 from server.domain.program import Program
 from server.store.agreements import Agreements
 from server.store.programs import Programs
 from server.store.rooms import Rooms
-
-TOKEN_HOURS = 4.0  # a token minted on a link lasts one group session, never past its link
 
 
 async def invite(programs: Programs, rooms: Rooms, program_id: str, *, room_id: str,
@@ -30,7 +29,7 @@ async def invite(programs: Programs, rooms: Rooms, program_id: str, *, room_id: 
     secret = secrets.token_urlsafe(32)
     made = door.PartnerGroupInvite(
         id=secrets.token_urlsafe(9), room=room.id, group_program=room.program,
-        secret_hash=door.digest(secret), created_at=now, expires_at=now + ttl, created_by=by,
+        secret_hash=room_link.digest(secret), created_at=now, expires_at=now + ttl, created_by=by,
         locale=locale)
     _, added = await programs.update(program_id, lambda p: door.add(p, made), audit)
     return added, secret
