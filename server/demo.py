@@ -137,7 +137,7 @@ def member_token(settings: Settings, member: Demo, ttl: int = LINK_TTL,
                  locale: str | None = None) -> str:
     """A group member's token for the demo group session."""
     return mint(settings, sub=member.sub, name=member.name, role=member.role, program=PROGRAM,
-                room=GROUP_ROOM, ttl=ttl, locale=locale)
+                room=GROUP_ROOM, ttl=ttl, locale=locale, room_kind=RoomKind.GROUP.value)
 
 
 def group_media(settings: Settings) -> tuple[Settings, Any]:

@@ -43,7 +43,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }).observe(region, { childList: true, characterData: true, subtree: true });
 });
 """
-MIC_ON = ("() => document.querySelector('video[data-local]').srcObject"
+# Null-safe: the local preview gets its stream a moment after the page draws (under load, after
+# the first check), and a predicate that throws fails wait_for_function instead of waiting.
+MIC_ON = ("() => !!document.querySelector('video[data-local]')?.srcObject"
+          " && document.querySelector('video[data-local]').srcObject"
           ".getAudioTracks().every((t) => t.enabled)")
 
 

@@ -91,6 +91,12 @@ async def test_family_tokens_open_only_family_rooms_and_partners_need_approval(
     code = await refused_at_handshake(other, other.token("partner", sub="partner-1",
                                                          room=FAMILY))
     assert code == "E_APPROVAL_REQUIRED"
+    # A group has no partner's seat: one code whatever the partner's state (not a couples
+    # code suggesting approval would let them in).
+    await other.create_room("grp-x", "group")
+    code = await refused_at_handshake(other, other.token("partner", sub="partner-1",
+                                                         room="grp-x"))
+    assert code == "E_ROLE_NOT_IN_ROOM_KIND"
     # Family members have no REST reads of the program.
     family = h.token("family", sub="fam-1", room=FAMILY)
     denied = await api.call("GET", "/api/programs/prog-1", family, expect=403)
@@ -283,6 +289,7 @@ async def test_the_partner_opens_the_group_link_in_a_browser_agrees_and_is_admit
     await page.goto(h.url + "/partner-group?" + made["url"].split("?", 1)[1])
     await page.wait_for_url("**/room", timeout=15_000)  # the secret left the address bar
     assert "#" not in page.url or made["url"].split("#")[1] not in page.url
+    await page.locator("[data-who]", has_text="· Group member").wait_for()
     await page.get_by_role("button", name="Join", exact=True).click()
     agreement = page.get_by_role("region", name="Before you join the partners and family group")
     await agreement.wait_for(timeout=15_000)
@@ -293,6 +300,8 @@ async def test_the_partner_opens_the_group_link_in_a_browser_agrees_and_is_admit
     assert lobby["lobby"][0]["name"] == "Alex"
     assert (await clinician.call("admit", {"participant": lobby["lobby"][0]["id"]}))["ok"]
     await page.get_by_text("You're in the session.").first.wait_for(timeout=15_000)
+    # Named as what they are there, from the first screen on: never "Client".
+    assert await page.locator("[data-who]").inner_text() == "Alex · Group member"
     status = await api.call("GET", f"/api/programs/{PROGRAM}/partner/group-invites",
                             t["clinician"], expect=200)
     assert status[0]["status"] == "attended"

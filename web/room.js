@@ -21,7 +21,14 @@ const TOKEN_KEY = "alongside.token";
 const MAIN = "";
 
 /** A role in words ("Clinician"), or the role's code if the catalogue has no word for it. */
-const roleLabel = (role) => (has(`room.role.${role}`) ? t(`room.role.${role}`) : role ?? "");
+// The room's kind, from the snapshot (before it, the token's optional room_kind hint): in a
+// group every member is "Group member", never "Client" (a partner who came by the other door
+// is not anyone's client there, and the others need not know who is).
+let roomKind = null;
+const roleLabel = (role) => {
+  const key = roomKind === "group" && role === "client" ? "room.role.member" : `room.role.${role}`;
+  return has(key) ? t(key) : role ?? "";
+};
 
 /**
  * What to tell someone whose joining failed with `code`: this page's own words
@@ -75,6 +82,7 @@ const lobbyItems = new Map();
 const relayOnly = new URLSearchParams(location.search).has("relay");
 const token = takeToken();
 const claims = token ? readClaims(token) : null;
+roomKind = typeof claims?.room_kind === "string" ? claims.room_kind : null;
 try {
   // The token's `locale` claim only picks a language; the server checks the token itself.
   await useLocale(chooseLocale(typeof claims?.locale === "string" ? claims.locale : undefined));
@@ -333,6 +341,7 @@ function render(snap) {
   phase = snap.you?.state === "admitted" ? "in" : "waiting";
   if (phase === "in") sentBack = false;
   if (phase !== "in") timeoutView = null;
+  if (typeof snap.kind === "string") roomKind = snap.kind;
   showWho(snap.you?.name, snap.you?.role);
   say(snapshotMessage(), snapshotDetail());
   showJoin(false);

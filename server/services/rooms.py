@@ -9,10 +9,10 @@ from typing import Any
 from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
-from server.domain.identity import Identity, Role
+from server.domain.identity import Identity, Role, RoomKind
 from server.domain.program import Program
 from server.domain.room import Change, Room
-from server.errors import Code
+from server.errors import Code, Refused
 from server.services.notifier import Deliver, PanelViews
 from server.services.program_writes import Before
 from server.store.programs import Programs
@@ -24,6 +24,10 @@ async def partner_approved(programs: Programs, who: Identity, room: Room) -> boo
     ``True`` when they are approved (they may knock on an individual session)."""
     if who.role is not Role.PARTNER:
         return False
+    # A room with no partner's seat (a group) refuses the same way whatever the partner's
+    # state: the lifecycle's codes speak of couples sessions and would suggest a way in.
+    if Role.PARTNER not in rules.SEATS[room.kind] and room.kind is not RoomKind.INDIVIDUAL:
+        raise Refused(Code.ROLE_NOT_IN_ROOM_KIND)
     program = await programs.get(room.program)
     lifecycle.may_enter(program, who.id, room.kind, room.id, who.trial, time.time())
     assert program is not None
