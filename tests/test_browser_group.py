@@ -272,3 +272,36 @@ async def test_seventeen_faces_fit_one_1280_by_800_screen(
     assert column[0] <= column[1] + 1, column
     # The lobby is empty again and "Admit all" is gone with it.
     assert await page.get_by_role("button", name="Admit all").count() == 0
+
+
+@pytest.mark.timeout(120)
+async def test_a_group_page_says_when_its_video_cannot_connect_and_recovers_by_itself(
+        start_server: Any, browser: Browser, contexts: list[BrowserContext]) -> None:
+    """Janus configured but down: the member's page (in Spanish) says the group's video cannot
+    connect, rather than showing black tiles; once Janus is up, the page asks again by itself,
+    the note goes and the clinician's video plays."""
+    media = JanusServer()  # its config (URL, secrets) now, the process later
+    try:
+        h: Harness = await start_server(janus_urls=(media.url,),
+                                        janus_api_secret=media.config.api_secret,
+                                        janus_admin_key=media.config.admin_key)
+        await h.create_room(GROUP, "group")
+        log = PageLog()
+        clinician = await open_page(browser, contexts, h,
+                                    h.token("clinician", name="Dr. Rivera", room=GROUP), log,
+                                    "clinician", DESKTOP)
+        await clinician.get_by_role("button", name="Join", exact=True).click()
+        await clinician.wait_for_selector('body[data-phase="in"]')
+        member = await open_page(browser, contexts, h,
+                                 member_token(h, "ana", "Ana Ruiz", locale="es"), log, "ana")
+        await agree(member, accept="Aceptar y entrar")
+        await clinician.get_by_role("button", name="Admit all", exact=True).click()
+        await member.wait_for_selector('body[data-phase="in"]')
+        note = member.get_by_text("El video del grupo no puede conectarse en este momento",
+                                  exact=False)
+        await note.wait_for()
+        await asyncio.to_thread(media.start)
+        await note.wait_for(state="hidden", timeout=45_000)
+        await member.wait_for_function(PLAYING_VIDEOS, arg=1, timeout=45_000)
+    finally:
+        media.close()

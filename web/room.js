@@ -320,6 +320,11 @@ function listen(r) {
   });
   r.addEventListener("reconnecting", () => banner(t("room.reconnecting")));
   r.addEventListener("reconnected", () => banner(""));
+  // A group's media server is down: say so (black tiles alone say nothing); the SDK asks again
+  // every few seconds and the note goes when the video goes through.
+  r.addEventListener("media", (e) => {
+    banner(e.detail.status === "unavailable" ? t("room.media.unavailable") : "");
+  });
   r.addEventListener("error", (e) => {
     banner("");
     if (phase === "over") return;

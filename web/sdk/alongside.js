@@ -49,6 +49,9 @@ import { io as defaultIo } from "../vendor/socket.io.esm.min.js";
 import { PeerLink } from "./peer.js";
 import { SfuMedia } from "./sfu.js";
 
+/** How long a group page waits before asking an unavailable media server again. */
+const SFU_RETRY_MS = 5000;
+
 /** How long any event waits for its answer. */
 export const ACK_TIMEOUT_MS = 8000;
 /** Signals held for a peer no snapshot has introduced yet; more are dropped. */
@@ -662,6 +665,16 @@ export class AlongsideRoom extends EventTarget {
         if (this.#sfu === sfu) this.#emit("peerleft", { peerId: feed });
       },
       log: this.#log,
+      onRefused: (code) => {
+        if (this.#sfu !== sfu) return;
+        this.#emit("media", { status: code === null ? "ok" : "unavailable", code });
+        // The media server may come back (a restart): try again while this page is in.
+        if (code === "E_SFU_UNAVAILABLE") {
+          setTimeout(() => {
+            if (this.#sfu === sfu) sfu.start().catch((err) => this.#log("group media did not start", err));
+          }, SFU_RETRY_MS);
+        }
+      },
     });
     this.#sfu = sfu;
     sfu.start().catch((err) => this.#log("group media did not start", err));

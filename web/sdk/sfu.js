@@ -49,6 +49,9 @@ function gathered(pc) {
  * @property {(feed: string, stream: MediaStream, track: MediaStreamTrack) => void} onTrack
  * @property {(feed: string) => void} onGone
  * @property {(message: string, error?: unknown) => void} log
+ * @property {(code: string | null) => void} [onRefused] A `sfu.publish` or `sfu.subscribe`
+ *   refusal's code (e.g. `E_SFU_UNAVAILABLE`: the media server is down), or `null` once both
+ *   went through again.
  */
 
 export class SfuMedia {
@@ -59,6 +62,8 @@ export class SfuMedia {
   #feeds = new Map();
   #closed = false;
   #started = false;
+  /** @type {string | null} */
+  #refused = null;
   #publishing = false;
   /** @type {MediaStream | null} */
   #stream;
@@ -91,10 +96,20 @@ export class SfuMedia {
   /** Publishes our stream (if any), then asks for the others' feeds. */
   async start() {
     this.#started = true;
+    this.#refused = null;
     await this.#publish();
     if (this.#closed) return;
     const subscribed = await this.#o.ask("sfu.subscribe", {});
-    if (!subscribed.ok) this.#o.log(`sfu.subscribe refused: ${subscribed.error.code}`);
+    if (!subscribed.ok) {
+      this.#o.log(`sfu.subscribe refused: ${subscribed.error.code}`);
+      this.#refused ??= subscribed.error.code;
+    }
+    this.#o.onRefused?.(this.#refused);
+  }
+
+  /** @returns {string | null} Why the last start() did not go through, or null. */
+  get refused() {
+    return this.#refused;
   }
 
   /**
@@ -133,6 +148,7 @@ export class SfuMedia {
       if (this.#closed) return pc.close();
       if (!answer.ok) {
         this.#o.log(`sfu.publish refused: ${answer.error.code}`);
+        this.#refused = answer.error.code;
         return pc.close();
       }
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
