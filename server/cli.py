@@ -24,6 +24,7 @@ from server.settings import Settings
 from server.step_aside import Listener, StepAside
 from server.store import sqlite_backup
 from server.store.sqlite import StoreBusy
+from server.tokens import mint
 
 SHUTDOWN_SECONDS = 1.0
 
@@ -127,8 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     tok = sub.add_parser("token", help="print an access token for the demo program")
-    tok.add_argument("--role", required=True, choices=[*sorted(demo.PEOPLE), "integrator"])
+    tok.add_argument("--role", required=True,
+                     choices=[*sorted(demo.PEOPLE), "family", "integrator"])
     tok.add_argument("--room", default=demo.COUPLES_ROOM)
+    # A group seats many clients and a family session family members: each needs its own sub.
+    tok.add_argument("--sub", help="the person's id (default: the demo person of that role)")
+    tok.add_argument("--name", help="the person's name (default: the demo person's)")
+    tok.add_argument("--program", help=f"the program (default: {demo.PROGRAM})")
     tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     tok.add_argument("--locale", choices=list(LOCALES),
                      help="the token's locale claim: the language the pages start in")
@@ -142,7 +148,15 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env(_with_flags(args))
     if args.command == "token":
-        print(demo.token(settings, args.role, args.room, args.ttl, locale=args.locale))
+        if args.sub or args.name or args.program or args.role == "family":
+            if args.role == "integrator":
+                parser.error("--sub, --name and --program are for a person's token")
+            person = demo.PEOPLE.get(args.role, demo.FAMILY_MEMBER)
+            print(mint(settings, sub=args.sub or person.sub, name=args.name or person.name,
+                       role=args.role, program=args.program or demo.PROGRAM, room=args.room,
+                       ttl=args.ttl, locale=args.locale))
+        else:
+            print(demo.token(settings, args.role, args.room, args.ttl, locale=args.locale))
         return 0
     if args.command in ("backup", "restore"):
         return _backup(settings, args.command, args.path)

@@ -44,6 +44,7 @@ CLINICIAN = Demo("demo-clinician", "Dr. Rivera", "clinician")
 CLIENT = Demo("demo-client", "Sam", "client")
 PARTNER = Demo("demo-partner", "Alex", "partner")
 PEOPLE = {p.role: p for p in (CLINICIAN, CLIENT, PARTNER)}
+FAMILY_MEMBER = Demo("demo-family-1", "Family member", "family")  # `alongside token --role family`
 # The group's members: other people of the IOP (role client, their own sub), who choose the
 # name the group sees when they accept its agreement (the field starts with the first word).
 MEMBERS = (Demo("demo-member-1", "Jordan Lee", "client"),

@@ -111,3 +111,22 @@ async def test_the_trial_token_speaks_the_language_the_partner_consented_in(
                 "documentVersion": preview["couplesInfo"]["version"]}, expect=200)
             decoded = jwt.decode(answer["token"], options={"verify_signature": False})
             assert decoded["locale"] == locale
+
+
+def test_alongside_token_mints_a_group_member_or_a_family_member_of_ones_choosing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group seats many clients, each their own sub; a family session family members."""
+    monkeypatch.setenv("ALONGSIDE_JWT_SECRET", "cli-secret-" + "s" * 32)
+    verify = TokenVerifier(Settings.from_env()).verify
+    made = []
+    for argv in (["--role", "client", "--sub", "m-1", "--name", "Ana Ruiz", "--room", "grp"],
+                 ["--role", "client", "--sub", "m-2", "--name", "Ben Cho", "--room", "grp"],
+                 ["--role", "family", "--room", demo.FAMILY_ROOM, "--locale", "es"]):
+        assert cli.main(["token", *argv]) == 0
+        made.append(verify(capsys.readouterr().out.strip()))
+    assert [(w.id, w.name, w.role.value, w.room) for w in made] == [
+        ("m-1", "Ana Ruiz", "client", "grp"), ("m-2", "Ben Cho", "client", "grp"),
+        ("demo-family-1", "Family member", "family", demo.FAMILY_ROOM)]
+    assert {w.program for w in made} == {demo.PROGRAM}
+    with pytest.raises(SystemExit):  # an integrator is nobody in particular
+        cli.main(["token", "--role", "integrator", "--sub", "x"])
