@@ -238,7 +238,7 @@ export class ClinicianPanel extends ProgramPanel {
     };
     approve.addEventListener("click", () => decide("approve", approve));
     decline.addEventListener("click", () => decide("decline-request", decline));
-    return h("li", { className: "person", role: "group", "aria-labelledby": `${id}-context` },
+    return h("li", { className: "person", "aria-labelledby": `${id}-context` },
       context,
       h("div", { className: "field" }, h("label", { htmlFor: `${id}-note` }, c("note")), textarea, hint),
       h("div", { className: "actions" }, approve, decline),
@@ -253,7 +253,7 @@ export class ClinicianPanel extends ProgramPanel {
       h("span", { className: "since", "data-link-state": i.state },
         `${c("usedOf", { used: i.used, quota: i.quota })} ` +
         c(`linkState.${i.state}`, { until: when(i.expiresAt), when: when(i.answeredAt) })));
-    const item = h("li", { className: "person", role: "group", "aria-labelledby": `${id}-text` }, text);
+    const item = h("li", { className: "person", "aria-labelledby": `${id}-text` }, text);
     if (!i.revoked) {
       const message = h("p", { className: "program-note", role: "status", hidden: true });
       const revoke = h("button", { type: "button", className: "danger" }, c("revoke"));

@@ -221,7 +221,7 @@ export class FamilyLinksBlock {
         FAMILY_STATUS.includes(i.status)
           ? c(`familyStatus.${i.status}`, { until: when(i.expiresAt), when: when(i.openedAt) })
           : i.status));
-    const item = h("li", { className: "person", role: "group", "aria-labelledby": `${id}-text` }, text);
+    const item = h("li", { className: "person", "aria-labelledby": `${id}-text` }, text);
     if (i.status === "open") {
       const message = h("p", { className: "program-note", role: "status", hidden: true });
       const withdraw = h("button", { type: "button", className: "danger" }, c("familyWithdraw"));
