@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from devtools import janus as janus_tools
-from devtools.janus import JanusServer
+from devtools.janus import JanusConfig, JanusServer
 from devtools.sfu_member import SfuMember, SmallVideo
 from tests.conftest import Harness
 from tests.peers import Peer
@@ -97,3 +97,22 @@ async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
 
 def everything_received(member: Member) -> str:
     return json.dumps([(e, d) for e, d in member.peer.received], default=str)
+
+
+@pytest.fixture
+def two_janus() -> Iterator[tuple[JanusServer, JanusServer]]:
+    """Two Janus instances sharing one API secret and admin key (one pool), each on its own
+    ports: for placement, failover and a group on two app nodes."""
+    assert janus_tools.installed(), "janus is missing (scripts/setup.sh --test installs it)"
+    first = JanusConfig()
+    a = JanusServer(first)
+    b = JanusServer(JanusConfig(api_secret=first.api_secret, admin_key=first.admin_key))
+    a.start()
+    try:
+        b.start()
+        try:
+            yield a, b
+        finally:
+            b.close()
+    finally:
+        a.close()

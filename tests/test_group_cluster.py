@@ -10,44 +10,26 @@ other, as if nginx had sent them there. The VideoRoom's record is read from the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import socketio
 
-from devtools import janus as janus_tools
-from devtools.janus import JanusConfig, JanusServer
+from devtools.janus import JanusServer
 from server.sfu.janus import PLUGIN
 from server.sfu.janus_session import JanusSession
 from server.store.placements import Placements
 from tests.cluster import Person as Socket
+from tests.janus_fixtures import Member, members, two_janus  # noqa: F401  (fixtures)
 from tests.lifecycle import PROGRAM
 from tests.outside_tool import plugin_path  # noqa: F401  (fixture of the cluster fixture)
 from tests.test_cluster import Cluster, cluster, until  # noqa: F401  (fixture: cluster)
 from tests.test_group_controls import Person, audio_in, frames_from
 from tests.test_group_controls import until as holds
-from tests.test_group_sfu import Member, members  # noqa: F401  (fixture: members)
 
 pytestmark = pytest.mark.timeout(180)
 GROUP = "p-group"
 
-
-@pytest.fixture
-def two_janus() -> Iterator[tuple[JanusServer, JanusServer]]:
-    assert janus_tools.installed(), "janus is missing (scripts/setup.sh --test installs it)"
-    first = JanusConfig()
-    a = JanusServer(first)
-    b = JanusServer(JanusConfig(api_secret=first.api_secret, admin_key=first.admin_key))
-    a.start()
-    try:
-        b.start()
-        try:
-            yield a, b
-        finally:
-            b.close()
-    finally:
-        a.close()
 
 
 async def group_cluster(cluster: Any, *janus: JanusServer,  # noqa: F811

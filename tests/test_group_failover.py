@@ -12,37 +12,19 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from devtools import janus as janus_tools
-from devtools.janus import JanusConfig, JanusServer
+from devtools.janus import JanusServer
 from server.sfu.pool import SfuPool
 from server.store.placements import Placements
 from tests.conftest import Harness
-from tests.janus_fixtures import GROUP, Member, members  # noqa: F401  (fixture: members)
+from tests.janus_fixtures import GROUP, Member, members, two_janus  # noqa: F401  (fixtures)
 from tests.test_group_controls import Person, frames_from, until
 
 SECOND = "room-group-2"
 
-
-@pytest.fixture
-def two_janus() -> Iterator[tuple[JanusServer, JanusServer]]:
-    assert janus_tools.installed(), "janus is missing (scripts/setup.sh --test installs it)"
-    first = JanusConfig()
-    a = JanusServer(first)
-    b = JanusServer(JanusConfig(api_secret=first.api_secret, admin_key=first.admin_key))
-    a.start()
-    try:
-        b.start()
-        try:
-            yield a, b
-        finally:
-            b.close()
-    finally:
-        a.close()
 
 
 async def serve(start_server: Any, a: JanusServer, b: JanusServer) -> Harness:
@@ -103,7 +85,7 @@ async def admissions(h: Harness) -> list[tuple[str, str, str]]:
 
 @pytest.mark.timeout(150)
 async def test_rooms_go_to_the_least_loaded_janus_and_move_when_it_is_killed(
-        start_server: Any, two_janus: tuple[JanusServer, JanusServer],
+        start_server: Any, two_janus: tuple[JanusServer, JanusServer],  # noqa: F811
         members: list[Member]) -> None:  # noqa: F811
     a, b = two_janus
     h = await serve(start_server, a, b)
@@ -155,7 +137,7 @@ async def test_rooms_go_to_the_least_loaded_janus_and_move_when_it_is_killed(
 
 @pytest.mark.timeout(150)
 async def test_with_every_janus_down_media_is_unavailable_until_one_comes_back(
-        start_server: Any, two_janus: tuple[JanusServer, JanusServer],
+        start_server: Any, two_janus: tuple[JanusServer, JanusServer],  # noqa: F811
         members: list[Member]) -> None:  # noqa: F811
     a, b = two_janus
     h = await serve(start_server, a, b)
@@ -184,7 +166,7 @@ async def test_with_every_janus_down_media_is_unavailable_until_one_comes_back(
 
 @pytest.mark.timeout(150)
 async def test_a_janus_that_hangs_is_given_up_and_its_rooms_move(
-        start_server: Any, two_janus: tuple[JanusServer, JanusServer],
+        start_server: Any, two_janus: tuple[JanusServer, JanusServer],  # noqa: F811
         members: list[Member]) -> None:  # noqa: F811
     a, b = two_janus
     h = await serve(start_server, a, b)
@@ -205,7 +187,7 @@ async def test_a_janus_that_hangs_is_given_up_and_its_rooms_move(
 
 @pytest.mark.timeout(150)
 async def test_a_breakout_is_placed_on_its_own_and_moves_alone_when_its_janus_dies(
-        start_server: Any, two_janus: tuple[JanusServer, JanusServer],
+        start_server: Any, two_janus: tuple[JanusServer, JanusServer],  # noqa: F811
         members: list[Member]) -> None:  # noqa: F811
     a, b = two_janus
     h = await serve(start_server, a, b)
