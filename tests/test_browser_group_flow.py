@@ -312,7 +312,13 @@ async def test_a_spanish_members_notes_speak_spanish(
                            browser_locale="es-US", bypass_csp=True)
     clinician = await group.peer("clinician", sub="dr-1", room=GROUP)
     await page.get_by_role("button", name="Entrar", exact=True).click()
-    await page.get_by_role("button", name="Aceptar y entrar", exact=True).click()
+    accept = page.get_by_role("button", name="Aceptar y entrar", exact=True)
+    try:
+        await accept.wait_for()
+    except Exception as exc:  # once in CI: say what the page showed instead of the agreement
+        shown = await page.locator("main").inner_text()
+        raise AssertionError(f"no agreement; the page said {shown!r}; {log}") from exc
+    await accept.click()
     await clinician.wait_for("room", lambda d: len(d.get("lobby", [])) == 1)
     assert (await clinician.call("admit-all", {}))["ok"]
     await page.wait_for_selector('body[data-phase="in"]')

@@ -54,4 +54,5 @@ def test_spanish_is_complete_and_keeps_placeholders_and_plural_forms() -> None:
             if message != other:
                 continue
             assert key.endswith(("dayTime", "fact.consentedValue", "historyLine")) \
-                or not re.search(r"[a-z]{3}", str(message)), f"{key} is not translated"
+                or not re.search(r"[a-z]{3}", re.sub(r"\{\w+\}", "", str(message))), \
+                f"{key} is not translated"  # (placeholders alone, "{session} ({when})", need none)

@@ -68,7 +68,9 @@ POSTS = [("/api/invites/preview", None), ("/api/invites/respond", None),
          ("/api/programs/prog-1/invites", "clinician"),
          ("/api/programs/prog-1/checkins", "clinician"),
          ("/api/programs/prog-1/partner/group-invites", "clinician"),
-         ("/api/partner-group/open", None)]
+         ("/api/partner-group/open", None),
+         ("/api/programs/prog-1/family-invites", "clinician"),
+         ("/api/family-invite/open", None)]
 
 
 # POST routes that read no body (an action named by the path alone).
