@@ -34,14 +34,10 @@ export function mountGroupControls({ room, you, snapshot }) {
   const status = h("p", { className: "group-controls-status", role: "status" });
   let last = snapshot;
   const send = async (event, payload) => {
+    // The answer's snapshot (the server sends the actor no `room` event for their own
+    // change) is emitted by the SDK as `room`: the strip and the page's tiles follow it.
     const answer = await room.request(event, payload);
     status.textContent = answer.ok ? "" : errorText(answer.error.code, answer.error.message);
-    if (!answer.ok || !answer.room) return;
-    draw(answer.room);
-    // The server sends the actor no `room` event for their own change, and `request` does not
-    // apply the answer's snapshot: ask for it, so the page follows too (a visit changes whom
-    // the clinician's tiles show).
-    await room.requestSnapshot();
   };
   const pairs = pairsPart({ send, redraw: () => draw(last), say: (text) => { status.textContent = text; } });
   const draw = (snap) => {

@@ -126,10 +126,9 @@ export function mountGroupMember({ room }) {
         unmute.disabled = true;
         const answer = await room.request("group.unmute", {});
         if (answer.ok) {
-          localAudio(true);
           // Lifting one's own block changes nobody else's view, so no snapshot is broadcast:
-          // the answer carries this person's.
-          if (answer.room) follow(answer.room);
+          // the answer carries this person's, which the SDK emits as `room` (follow() then).
+          localAudio(true);
           return;
         }
         unmute.disabled = false;

@@ -395,8 +395,10 @@ export class AlongsideRoom extends EventTarget {
   }
 
   /**
-   * Sends any other client event (`precall`, `quality`, tool events, ...) and resolves with its
-   * answer. Signaling is the SDK's own: `offer`, `answer` and `candidate` are refused here.
+   * Sends any other client event (`precall`, `quality`, tool events, group controls, ...) and
+   * resolves with its answer. Signaling is the SDK's own: `offer`, `answer` and `candidate`
+   * are refused here. An answer carrying `room` (the caller's snapshot after their own change,
+   * e.g. a group control) is applied and emitted as `room`, as a clinician action's is.
    *
    * @param {string} event
    * @param {object} [payload]
@@ -406,7 +408,7 @@ export class AlongsideRoom extends EventTarget {
     if (["offer", "answer", "candidate"].includes(event)) {
       return Promise.resolve(refused("E_UNKNOWN_EVENT", `${event} is sent by the SDK itself.`));
     }
-    return this.#ask(event, payload);
+    return this.#control(event, payload);
   }
 
   /** What the links send: the local stream, or its audio only. */
