@@ -480,11 +480,7 @@ class JanusSfu:
         seat = known.seats.get(member)
         if seat is None or known.remote_blocked.get(member) == (feed, blocked):
             return
-        for index, kind in enumerate(("audio", "video")):
-            for mid in seat.mids.get(kind, []):
-                await session.message(self._control_handle(), {
-                    "request": "moderate", "room": known.janus_id, "secret": known.secret,
-                    "id": feed, "mid": mid, "mute": blocked[index]})
+        await self._send_moderate(known, session, feed, seat.mids, blocked)
         known.remote_blocked[member] = (feed, blocked)
 
     async def _moderate(self, known: _Room, session: JanusSession, state: _Member) -> None:
@@ -492,14 +488,22 @@ class JanusSfu:
         one request per m-line that changes)."""
         if not state.publishing or state.applied == state.blocked:
             return
+        await self._send_moderate(known, session, state.feed_id, state.mids, state.blocked,
+                                  state.applied)
+        state.applied = state.blocked
+
+    async def _send_moderate(self, known: _Room, session: JanusSession, feed_id: str,
+                             mids: dict[str, list[str]], blocked: tuple[bool, bool],
+                             applied: tuple[bool, bool] | None = None) -> None:
+        """One VideoRoom ``moderate`` per m-line of publication ``feed_id``, for each kind
+        (audio, video) whose block differs from ``applied`` (``None``: every kind)."""
         for index, kind in enumerate(("audio", "video")):
-            if state.applied[index] == state.blocked[index]:
+            if applied is not None and applied[index] == blocked[index]:
                 continue
-            for mid in state.mids.get(kind, []):
+            for mid in mids.get(kind, []):
                 await session.message(self._control_handle(), {
                     "request": "moderate", "room": known.janus_id, "secret": known.secret,
-                    "id": state.feed_id, "mid": mid, "mute": state.blocked[index]})
-        state.applied = state.blocked
+                    "id": feed_id, "mid": mid, "mute": blocked[index]})
 
     async def subscribe(self, room: str, member: str, feed: str) -> str:
         known, session = await self._ensure(room)

@@ -145,7 +145,7 @@ class SfuPool:
         assert self.placements is not None
         urls = [inst.urls[0] for inst in self.instances]
         known = await self.placements.get(room)
-        current = known if known is not None and not known.ended and known.engine else None
+        current = known if known is not None and known.usable else None
         if current is not None and current.instance in urls \
                 and urls.index(current.instance) in live:
             index = urls.index(current.instance)
@@ -160,7 +160,7 @@ class SfuPool:
                                                  fresh_engine(), expect=expect)
         except Lost as lost:  # another node placed it meanwhile: that one is the room
             placed = lost.current
-            if (placed is None or placed.ended or placed.engine is None
+            if (placed is None or not placed.usable
                     or placed.instance not in urls or urls.index(placed.instance) not in live):
                 raise SfuUnavailable("placed meanwhile where this node reaches no Janus") \
                     from None
@@ -212,7 +212,7 @@ class SfuPool:
             self._placed.pop(room, None)
             await instance.release(room)
             record = await self.placements.get(room) if self.placements else None
-            if record is None or record.ended or record.engine is None:
+            if record is None or not record.usable:
                 return
             await self._place(room)
         self.on_moved(room)

@@ -65,6 +65,11 @@ class Placement:
     seats: dict[str, Seat] = field(default_factory=dict)
     ended: bool = False
 
+    @property
+    def usable(self) -> bool:
+        """Names an SFU room that has not ended: one a node may use."""
+        return not self.ended and self.engine is not None
+
 
 class Lost(Exception):
     """Another node placed the room first; :attr:`current` is what it wrote."""

@@ -107,10 +107,6 @@ export class SfuMedia {
     this.#o.onRefused?.(this.#refused);
   }
 
-  /** @returns {string | null} Why the last start() did not go through, or null. */
-  get refused() {
-    return this.#refused;
-  }
 
   /**
    * What we send from now on (see the caveat above); `null` sends nothing.
