@@ -209,6 +209,12 @@ def _depart(room: Room, member: Member, now: float, dropped: bool = False) -> No
         stays[-1]["dropped"] = True
 
 
+def partner_may_knock(kind: RoomKind) -> bool:
+    """Whether a partner may ever knock on a room of ``kind``: one with a partner's seat, or
+    an individual session (once approved, :func:`check_entry`); never a group."""
+    return Role.PARTNER in SEATS[kind] or kind is RoomKind.INDIVIDUAL
+
+
 def check_entry(room: Room, who: Identity, partner_approved: bool = False) -> None:
     """The handshake's checks: may this identity connect to this room at all.
 

@@ -9,7 +9,7 @@ from typing import Any
 from server.domain import partner as lifecycle
 from server.domain import room as rules
 from server.domain.audit import AuditEntry
-from server.domain.identity import Identity, Role, RoomKind
+from server.domain.identity import Identity, Role
 from server.domain.program import Program
 from server.domain.room import Change, Room
 from server.errors import Code, Refused
@@ -26,7 +26,7 @@ async def partner_approved(programs: Programs, who: Identity, room: Room) -> boo
         return False
     # A room with no partner's seat (a group) refuses the same way whatever the partner's
     # state: the lifecycle's codes speak of couples sessions and would suggest a way in.
-    if Role.PARTNER not in rules.SEATS[room.kind] and room.kind is not RoomKind.INDIVIDUAL:
+    if not rules.partner_may_knock(room.kind):
         raise Refused(Code.ROLE_NOT_IN_ROOM_KIND)
     program = await programs.get(room.program)
     lifecycle.may_enter(program, who.id, room.kind, room.id, who.trial, time.time())
