@@ -71,6 +71,12 @@ def check_room(room: Room | None, kind: RoomKind) -> Room:
     return room
 
 
+def attended(room: Room | None, participant: str) -> bool:
+    """Whether the person a link seats as ``participant`` was admitted to ``room`` at least
+    once (what each door's list shows as attended)."""
+    return room is not None and bool(room.attendance.get(participant))
+
+
 def token_seconds(link: RoomLink, issued: int) -> int:
     """A token's lifetime: one session (:data:`TOKEN_HOURS`), never past the link."""
     return min(int(TOKEN_HOURS * 3600), int(link.expires_at - issued))

@@ -21,16 +21,14 @@ from aiohttp import web
 
 from server.appkeys import SETTINGS, STORE
 from server.domain import family_invite as family
-from server.domain import room_link
 from server.domain.audit import AuditEntry
 from server.domain.identity import Role, RoomKind
 from server.http import bodies
 from server.http.invites_api import INVITE_GUARD
-from server.http.rest import audit, body, for_program
+from server.http.rest import audit, body, for_program, link_token
 from server.services import family_invite
 from server.store.family_invites import FamilyInvites
 from server.store.rooms import Rooms
-from server.tokens import mint
 
 
 async def create(request: web.Request) -> web.Response:
@@ -60,13 +58,9 @@ async def withdraw(request: web.Request) -> web.Response:
     who, program = await for_program(request, "family-invite-withdraw", (Role.CLINICIAN,))
     invite_id = request.match_info["invite"]
     store = request.app[STORE]
-    now = time.time()
-    done = await family_invite.withdraw(
-        FamilyInvites(store), program.id, invite_id, now,
-        audit(who, "family-invite-withdraw", program.id, target=invite_id))
-    room = await Rooms(store).get(done.room)
-    attended = room is not None and bool(room.attendance.get(family.participant(done.id)))
-    return web.json_response(family.clinician_view(done, now, attended))
+    return web.json_response(await family_invite.withdraw(
+        FamilyInvites(store), Rooms(store), program.id, invite_id, time.time(),
+        audit(who, "family-invite-withdraw", program.id, target=invite_id)))
 
 
 async def open_link(request: web.Request) -> web.Response:
@@ -79,12 +73,9 @@ async def open_link(request: web.Request) -> web.Response:
         FamilyInvites(store), Rooms(store), b.invite, b.secret, now,
         AuditEntry(actor=family.participant(b.invite), role=Role.FAMILY.value,
                    action="family-invite-open", target=b.invite))
-    issued = int(now)
-    ttl = room_link.token_seconds(opened, issued)
-    token = mint(settings, sub=family.participant(opened.id), name=opened.name or "Guest",
-                 role=Role.FAMILY.value, program=opened.program, room=opened.room,
-                 ttl=ttl, now=issued, locale=opened.locale, room_kind=RoomKind.FAMILY.value)
-    return web.json_response({"token": token, "room": opened.room, "expiresAt": issued + ttl})
+    return link_token(settings, opened, now, sub=family.participant(opened.id),
+                      name=opened.name, role=Role.FAMILY, program=opened.program,
+                      kind=RoomKind.FAMILY)
 
 
 def add_routes(app: web.Application) -> None:

@@ -23,18 +23,16 @@ from aiohttp import web
 
 from server.appkeys import SETTINGS, STORE
 from server.domain import partner_group as door
-from server.domain import room_link
 from server.domain.audit import AuditEntry
 from server.domain.group_agreement import suggested_alias
 from server.domain.identity import Role, RoomKind
 from server.http import bodies
 from server.http.invites_api import INVITE_GUARD
-from server.http.rest import audit, body, for_program
+from server.http.rest import audit, body, for_program, link_token
 from server.services import partner_group
 from server.store.agreements import Agreements
 from server.store.programs import Programs
 from server.store.rooms import Rooms
-from server.tokens import mint
 
 
 async def create(request: web.Request) -> web.Response:
@@ -80,12 +78,8 @@ async def open_link(request: web.Request) -> web.Response:
                    action="partner-group-open", target=b.invite, program=b.program))
     program = await Programs(store).get(b.program)
     name = suggested_alias(program.partner.name) if program else ""
-    issued = int(now)
-    ttl = room_link.token_seconds(opened, issued)
-    token = mint(settings, sub=door.participant(opened.id), name=name or "Guest",
-                 role=Role.CLIENT.value, program=opened.group_program, room=opened.room,
-                 ttl=ttl, now=issued, locale=opened.locale, room_kind=RoomKind.GROUP.value)
-    return web.json_response({"token": token, "room": opened.room, "expiresAt": issued + ttl})
+    return link_token(settings, opened, now, sub=door.participant(opened.id), name=name,
+                      role=Role.CLIENT, program=opened.group_program, kind=RoomKind.GROUP)
 
 
 def add_routes(app: web.Application) -> None:

@@ -15,18 +15,33 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from server.appkeys import SETTINGS, STORE, WEBHOOKS
+from server.domain import room_link
 from server.domain.audit import AuditEntry
-from server.domain.identity import Identity, Role
+from server.domain.identity import Identity, Role, RoomKind
 from server.domain.program import Program
 from server.errors import Code, Refused, http_status
 from server.http import bodies
 from server.json_depth import MAX_DEPTH, too_deep
 from server.logs import log_event
+from server.settings import Settings
 from server.store import StoreUnavailable
 from server.store.programs import Programs
-from server.tokens import TokenVerifier
+from server.tokens import TokenVerifier, mint
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def link_token(settings: Settings, link: room_link.RoomLink, now: float, *, sub: str,
+               name: str, role: Role, program: str, kind: RoomKind) -> web.Response:
+    """The answer to opening a room link (the partner's other door, a family link): a token
+    for the link's room only, lasting one session and never past the link
+    (:func:`~server.domain.room_link.token_seconds`); a nameless person is ``Guest``."""
+    issued = int(now)
+    ttl = room_link.token_seconds(link, issued)
+    token = mint(settings, sub=sub, name=name or "Guest", role=role.value, program=program,
+                 room=link.room, ttl=ttl, now=issued, locale=link.locale,
+                 room_kind=kind.value)
+    return web.json_response({"token": token, "room": link.room, "expiresAt": issued + ttl})
 
 
 def fail(refusal: Refused, headers: dict[str, str] | None = None) -> web.Response:

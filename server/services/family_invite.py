@@ -38,18 +38,20 @@ async def listed(invites: FamilyInvites, rooms: Rooms, program_id: str,
                  now: float) -> list[dict[str, Any]]:
     """Each link of the program, newest first: open, opened, attended (admitted to the
     room at least once), withdrawn or expired."""
-    out = []
-    for inv in sorted(await invites.list(program_id), key=lambda i: -i.created_at):
-        room = await rooms.get(inv.room)
-        attended = room is not None and bool(room.attendance.get(family.participant(inv.id)))
-        out.append(family.clinician_view(inv, now, attended))
-    return out
+    return [await _view(rooms, inv, now)
+            for inv in sorted(await invites.list(program_id), key=lambda i: -i.created_at)]
 
 
-async def withdraw(invites: FamilyInvites, program_id: str, invite_id: str, now: float,
-                   audit: AuditEntry) -> FamilyInvite:
-    return await invites.update(
-        invite_id, lambda i: family.withdraw(i, program_id, now), audit)
+async def withdraw(invites: FamilyInvites, rooms: Rooms, program_id: str, invite_id: str,
+                   now: float, audit: AuditEntry) -> dict[str, Any]:
+    """Withdraw a link; the link as the clinician's list now shows it."""
+    done = await invites.update(invite_id, lambda i: family.withdraw(i, program_id, now), audit)
+    return await _view(rooms, done, now)
+
+
+async def _view(rooms: Rooms, invite: FamilyInvite, now: float) -> dict[str, Any]:
+    attended = room_link.attended(await rooms.get(invite.room), family.participant(invite.id))
+    return family.clinician_view(invite, now, attended)
 
 
 async def open_link(invites: FamilyInvites, rooms: Rooms, invite_id: str, secret: str,

@@ -42,7 +42,7 @@ async def listed(program: Program, rooms: Rooms, agreements: Agreements) -> list
     for inv in sorted(program.partner_groups.values(), key=lambda i: i.created_at):
         pid = door.participant(inv.id)
         room = await rooms.get(inv.room)
-        attended = room is not None and bool(room.attendance.get(pid))
+        attended = room_link.attended(room, pid)
         accepted = await agreements.get(inv.room, pid) is not None
         out.append({"id": inv.id, "room": inv.room, "createdAt": inv.created_at,
                     "expiresAt": inv.expires_at, "locale": inv.locale,
