@@ -118,6 +118,32 @@ async def _open_link(browser: Browser, made: list[BrowserContext], link: str, lo
     return page
 
 
+# The four members both whole-group flows seat: (sub, full name, alias or None).
+FOUR = [("sam", "Samuel Ortiz", None), ("lee", "Lee Park", "Robin"),
+        ("kim", "Kim Alvarez", None), ("ana", "Ana Ruiz", None)]
+
+
+async def clinician_and_four(h: Harness, browser: Browser, made: list[BrowserContext],
+                             log: PageLog, axe_member: str | None = None,
+                             ) -> tuple[Page, dict[str, Page]]:
+    """A clinician's page in the session (axe-core allowed on it) and the four members'
+    pages waiting, by the name the group sees (Samuel, Robin, Kim, Ana, in that order);
+    ``axe_member``'s page also allows axe-core."""
+    clinician = await open_page(browser, made, h,
+                                h.token("clinician", name="Dr. Rivera", room=GROUP), log,
+                                "clinician", DESKTOP, bypass_csp=True)  # for axe-core
+    await clinician.get_by_role("button", name="Join", exact=True).click()
+    await clinician.wait_for_selector('body[data-phase="in"]')
+    pages: dict[str, Page] = {}
+    for sub, full, alias in FOUR:
+        page = await open_page(browser, made, h,
+                               h.token("client", sub=sub, name=full, room=GROUP), log, sub,
+                               bypass_csp=sub == axe_member)
+        pages[await _knock(page, alias)] = page
+    assert list(pages) == ["Samuel", "Robin", "Kim", "Ana"]
+    return clinician, pages
+
+
 async def _knock(page: Page, alias: str | None = None) -> str:
     """Join, accept the agreement (keeping or changing the name), and wait in the lobby;
     returns the name the group sees."""
@@ -251,19 +277,8 @@ async def run_group(clinician: Page, group_pages: dict[str, Page], log: PageLog,
 async def test_a_clinician_runs_a_group_of_four_from_the_pages(
         group: Harness, browser: Browser, contexts: list[BrowserContext]) -> None:  # noqa: F811
     log = PageLog()
-    clinician = await open_page(browser, contexts, group,
-                                group.token("clinician", name="Dr. Rivera", room=GROUP), log,
-                                "clinician", DESKTOP, bypass_csp=True)  # for axe-core
-    await clinician.get_by_role("button", name="Join", exact=True).click()
-    await clinician.wait_for_selector('body[data-phase="in"]')
-    pages: dict[str, Page] = {}
-    for sub, full, alias in [("sam", "Samuel Ortiz", None), ("lee", "Lee Park", "Robin"),
-                             ("kim", "Kim Alvarez", None), ("ana", "Ana Ruiz", None)]:
-        page = await open_page(browser, contexts, group,
-                               group.token("client", sub=sub, name=full, room=GROUP), log, sub,
-                               bypass_csp=sub == "sam")  # the first member's page gets axe-core
-        pages[await _knock(page, alias)] = page
-    assert list(pages) == ["Samuel", "Robin", "Kim", "Ana"]
+    # The first member's page gets axe-core too.
+    clinician, pages = await clinician_and_four(group, browser, contexts, log, axe_member="sam")
     await run_group(clinician, pages, log)
     assert not log.problems(), "\n".join(log.problems())
 

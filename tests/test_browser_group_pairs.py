@@ -30,7 +30,12 @@ from tests.test_browser_group import (  # noqa: F401  (fixtures: janus, group, c
     open_page,
     screenshot,
 )
-from tests.test_browser_group_flow import VISIBLE_PLAYING, _all_play, _knock, notes
+from tests.test_browser_group_flow import (
+    VISIBLE_PLAYING,
+    _all_play,
+    clinician_and_four,
+    notes,
+)
 from tests.test_browser_spanish import Checker
 from tests.test_group_sfu import Member, knock, members  # noqa: F401  (the members fixture)
 
@@ -52,18 +57,7 @@ async def _still_plays(page: Page, count: int, hidden: list[str], step: str) -> 
 async def test_the_clinician_makes_pairs_by_hand_visits_one_and_brings_everyone_back(
         group: Harness, browser: Browser, contexts: list[BrowserContext]) -> None:  # noqa: F811
     log = PageLog()
-    clinician = await open_page(browser, contexts, group,
-                                group.token("clinician", name="Dr. Rivera", room=GROUP), log,
-                                "clinician", DESKTOP, bypass_csp=True)  # for axe-core
-    await clinician.get_by_role("button", name="Join", exact=True).click()
-    await clinician.wait_for_selector('body[data-phase="in"]')
-    by_name: dict[str, Page] = {}
-    for sub, full, alias in [("sam", "Samuel Ortiz", None), ("lee", "Lee Park", "Robin"),
-                             ("kim", "Kim Alvarez", None), ("ana", "Ana Ruiz", None)]:
-        page = await open_page(browser, contexts, group,
-                               group.token("client", sub=sub, name=full, room=GROUP), log, sub)
-        by_name[await _knock(page, alias)] = page
-    assert list(by_name) == ["Samuel", "Robin", "Kim", "Ana"]
+    clinician, by_name = await clinician_and_four(group, browser, contexts, log)
     sam, robin, kim, ana = by_name.values()
     lobby = clinician.get_by_role("region", name="Waiting room")
     await lobby.get_by_role("button", name="Admit Ana", exact=True).wait_for()
