@@ -81,11 +81,15 @@ async def members() -> AsyncIterator[list[Member]]:
     await asyncio.gather(*(m.close() for m in made))
 
 
-async def knock(h: Harness, made: list[Member], role: str, pid: str) -> Member:
-    peer = await h.peer(role, sub=pid, room=GROUP, name=pid.title(), join=False)
+async def knock(h: Harness, made: list[Member], role: str, pid: str, name: str = "",
+                room: str = GROUP) -> Member:
+    """``pid`` in ``room`` under ``name`` (default: ``pid`` titled): the agreement (a
+    member), then join."""
+    name = name or pid.title()
+    peer = await h.peer(role, sub=pid, room=room, name=name, join=False)
     if role == "client":  # a member accepts the group agreement first (test_group_agreement.py)
         accepted = await peer.call("agreement.accept", {"version": "group-agreement-v1-en",
-                                                        "alias": pid.title()})
+                                                        "alias": name})
         assert accepted["ok"], accepted
     joined = await peer.call("join", {})
     assert joined["ok"], joined

@@ -50,22 +50,6 @@ PAGES = {"sam": "Samuel Ortiz", "lee": "Lee Park", "kim": "Kim Alvarez"}
 PLAYING_EXACTLY = PLAYING_VIDEOS.replace(").length >= n", ").length === n")
 
 
-async def enter(h: Harness, made: list[Member], role: str, pid: str, name: str,
-                room: str) -> Member:
-    """``knock`` of janus_fixtures.py for any room: agreement (a member), then join."""
-    peer = await h.peer(role, sub=pid, room=room, name=name, join=False)
-    if role == "client":
-        accepted = await peer.call("agreement.accept", {"version": "group-agreement-v1-en",
-                                                        "alias": name})
-        assert accepted["ok"], accepted
-    joined = await peer.call("join", {})
-    assert joined["ok"], joined
-    peer.join_ack = joined  # type: ignore[attr-defined]
-    member = Member(peer, pid)
-    made.append(member)
-    return member
-
-
 class Frames:
     """Every socket.io frame a page received over its WebSocket, and its events."""
 
@@ -121,8 +105,8 @@ async def test_eight_in_a_group_receive_what_open_and_focus_mode_say_and_nothing
     log = PageLog()
     # A second group room at the same time, on the same server and the same Janus.
     await group.create_room(OTHER, "group")
-    other_dr = await enter(group, members, "clinician", "otherroom-dr", "Octavia", OTHER)
-    other_m = await enter(group, members, "client", "otherroom-m1", "Ottoline", OTHER)
+    other_dr = await knock(group, members, "clinician", "otherroom-dr", "Octavia", OTHER)
+    other_m = await knock(group, members, "client", "otherroom-m1", "Ottoline", OTHER)
     assert (await other_dr.peer.call("admit-all", {}))["ok"]
     await other_m.peer.wait_for("admitted")
     for m in (other_dr, other_m):
@@ -144,7 +128,7 @@ async def test_eight_in_a_group_receive_what_open_and_focus_mode_say_and_nothing
     assert ack["ok"] and len(ack["room"]["participants"]) == 7
     await asyncio.gather(*(m.peer.wait_for("admitted") for m in bots))
     # One more knocks after admit all, and stays in the lobby throughout.
-    waiting = await enter(group, members, "client", WAITING[0], WAITING[1], GROUP)
+    waiting = await knock(group, members, "client", WAITING[0], WAITING[1])
     assert waiting.peer.join_ack["you"]["state"] == "lobby"  # type: ignore[attr-defined]
     await clinician.peer.wait_for("room", lambda d: [p["id"] for p in d.get("lobby", [])]
                                   == [WAITING[0]])
