@@ -72,6 +72,7 @@ def attendance(rooms: list[Room], now: float, week: str | None = None) -> dict[s
     seen_in: dict[tuple[str, str, str], set[str]] = {}
     for room in rooms:
         people = []
+        weeks: set[str] = set()  # the weeks this session has time in
         for pid, stays in room.attendance.items():
             minutes = 0.0
             role = stays[0]["role"] if stays else ""
@@ -79,6 +80,7 @@ def attendance(rooms: list[Room], now: float, week: str | None = None) -> dict[s
                 end = s["out"] if s["out"] is not None else now
                 minutes += (end - s["in"]) / 60
                 for w, part in by_week(s["in"], end):
+                    weeks.add(w)
                     key = (w, pid, s["role"])
                     weekly[key] = weekly.get(key, 0.0) + part
                     seen_in.setdefault(key, set()).add(room.id)
@@ -93,9 +95,7 @@ def attendance(rooms: list[Room], now: float, week: str | None = None) -> dict[s
                                       "reconnecting": bool(s.get("dropped")) and waiting}
                                      for s in stays],
                            "minutes": round(minutes, 2)})
-        if week is not None and not any(
-                w == week for stays in room.attendance.values() for s in stays
-                for w, _ in by_week(s["in"], s["out"] if s["out"] is not None else now)):
+        if week is not None and week not in weeks:
             continue
         sessions.append({"session": room.id, "kind": room.kind.value,
                          "started_at": room.session.get("started_at"),
